@@ -1,0 +1,103 @@
+"""The JSON sidecar written beside every plan (``name.plan`` → ``name.json``).
+
+It makes a plan self-describing: which TensorRT flavour and version built it, for which GPUs, its I/O spec
+(names, dtypes, shapes, profile ranges), the build config, and the hash of the weights it was built from.
+The runtime checks a plan against it before deserializing and never retypes names or shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .iospec import IOSpec
+
+SIDECAR_FORMAT = 1
+
+
+class SidecarError(ValueError):
+    """A sidecar is missing, unreadable or of an unknown format; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    network: str
+    flavor: str                      # "tensorrt" or "tensorrt_rtx"
+    trt_version: str
+    trtnet_version: str
+    io: IOSpec
+    build_config: Mapping[str, Any] = field(default_factory=dict)
+    # tensorrt: {"device": "NVIDIA H100", "compute_capability": "9.0"}; rtx: {"compute_capabilities": ["SM80", ...]}
+    targets: Mapping[str, Any] = field(default_factory=dict)
+    weights_sha256: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    plan_sha256: str | None = None
+    build_seconds: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": SIDECAR_FORMAT,
+            "network": self.network,
+            "flavor": self.flavor,
+            "trt_version": self.trt_version,
+            "trtnet_version": self.trtnet_version,
+            "io": self.io.to_json(),
+            "build_config": dict(self.build_config),
+            "targets": dict(self.targets),
+            "weights_sha256": self.weights_sha256,
+            "extra": dict(self.extra),
+            "plan_sha256": self.plan_sha256,
+            "build_seconds": self.build_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], source: str = "<sidecar>") -> "Sidecar":
+        if d.get("format") != SIDECAR_FORMAT:
+            raise SidecarError(f"{source}: sidecar format {d.get('format')!r}, this trtnet reads {SIDECAR_FORMAT}")
+        try:
+            return cls(
+                network=d["network"], flavor=d["flavor"], trt_version=d["trt_version"],
+                trtnet_version=d["trtnet_version"], io=IOSpec.from_json(d["io"]),
+                build_config=d.get("build_config", {}), targets=d.get("targets", {}),
+                weights_sha256=d.get("weights_sha256"), extra=d.get("extra", {}),
+                plan_sha256=d.get("plan_sha256"), build_seconds=d.get("build_seconds"),
+            )
+        except KeyError as e:
+            raise SidecarError(f"{source}: sidecar lacks key {e}") from None
+
+    def write(self, path: str | os.PathLike) -> None:
+        atomic_write_bytes(Path(path), (json.dumps(self.to_json(), indent=2) + "\n").encode())
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> "Sidecar":
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise SidecarError(f"{p}: no sidecar (every plan needs the JSON written beside it by trtnet)") from None
+        except (OSError, json.JSONDecodeError) as e:
+            raise SidecarError(f"{p}: unreadable sidecar: {e}") from None
+        return cls.from_json(data, str(p))
+
+
+def sidecar_path(plan_path: str | os.PathLike) -> Path:
+    """``engines/decoder_loop.plan`` → ``engines/decoder_loop.json``."""
+    return Path(plan_path).with_suffix(".json")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to ``path.tmp-<pid>`` then rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
