@@ -1,0 +1,215 @@
+"""Load a plan with its sidecar, check it fits this machine, and run it through name-keyed sessions.
+
+``Engine.load`` checks the sidecar **before** deserializing: the TensorRT flavour, its version (exact for
+``tensorrt``; same major.minor for ``tensorrt_rtx``) and the GPU (compute capability for ``tensorrt``; the
+``SMxy`` target list for ``tensorrt_rtx``, which has no SM90).  After deserializing it checks that the
+engine's I/O names and dtypes are the sidecar's.  ``Engine.session()`` gives a :class:`~.session.Session`.
+
+TensorRT keeps one global logger per process, so every Runtime here shares one capturing logger per
+TensorRT module; errors logged during a call are collected and put into the exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+import numpy as np
+from packaging.version import InvalidVersion, Version
+
+from .. import flavor as flavor_mod
+from ..iospec import IOSpec
+from ..sidecar import Sidecar, SidecarError, sidecar_path
+from . import gpu as gpu_mod
+from .cuda import CudaError, CudaUnavailableError
+from .session import Session, numpy_dtype, with_log
+
+log = logging.getLogger(__name__)
+
+
+class EngineLoadError(RuntimeError):
+    """A plan could not be loaded: missing, unreadable, no sidecar, or TensorRT refused it (log included)."""
+
+
+class EngineCompatibilityError(EngineLoadError):
+    """The plan does not fit here (TensorRT flavour/version, GPU) or does not match its sidecar."""
+
+
+def check_compatible(sidecar: Sidecar, plan: Path, flavor: str, version: Version,
+                     gpu: "gpu_mod.GpuInfo | None") -> None:
+    """Raise :class:`EngineCompatibilityError` when the plan was built for another flavour, version or GPU.
+
+    ``gpu`` None checks the flavour and version only.
+    """
+    if sidecar.flavor != flavor:
+        raise EngineCompatibilityError(f"{plan}: built with {sidecar.flavor}, but {flavor} {version} runs here; "
+                                       "rebuild the engine or choose the flavour (TRTNET_FLAVOR)")
+    try:
+        built = Version(sidecar.trt_version)
+    except InvalidVersion:
+        raise EngineCompatibilityError(f"{plan}: sidecar trt_version {sidecar.trt_version!r} is not a version") from None
+    same = built == version if flavor == "tensorrt" else built.release[:2] == version.release[:2]
+    if not same:
+        need = "the same version" if flavor == "tensorrt" else "the same major.minor"
+        raise EngineCompatibilityError(f"{plan}: built with {flavor} {built}, but {flavor} {version} is here "
+                                       f"(plans need {need}); rebuild the engine")
+    if gpu is None:
+        return
+    if flavor == "tensorrt":
+        want = sidecar.targets.get("compute_capability")
+        if want is None:
+            raise EngineCompatibilityError(f"{plan}: the sidecar does not record targets.compute_capability")
+        if str(want) != gpu.compute_capability:
+            raise EngineCompatibilityError(
+                f"{plan}: built for compute capability {want} ({sidecar.targets.get('device', 'unknown GPU')}), "
+                f"but this GPU is {gpu}; rebuild the engine on this GPU")
+        return
+    targets = [str(t).upper() for t in sidecar.targets.get("compute_capabilities", ())]
+    if gpu.sm not in targets:
+        raise EngineCompatibilityError(
+            f"{plan}: TensorRT-RTX engine built for {targets or 'no recorded targets'}, but this GPU is {gpu} "
+            f"({gpu.sm}); rebuild with {gpu.sm} among the targets (TensorRT-RTX has no SM90: H100/H200 can't run it)")
+
+
+class _CapturingLogger:
+    """Forwards TensorRT messages to ``logging`` and collects errors inside :meth:`capture`."""
+
+    _LEVELS = {"INTERNAL_ERROR": logging.ERROR, "ERROR": logging.ERROR, "WARNING": logging.WARNING,
+               "INFO": logging.DEBUG, "VERBOSE": logging.DEBUG}
+
+    def __init__(self) -> None:
+        self._errors: list[str] | None = None
+
+    def log(self, severity: Any, msg: str) -> None:
+        level = self._LEVELS.get(getattr(severity, "name", str(severity)), logging.INFO)
+        log.log(level, "TensorRT: %s", msg)
+        if level >= logging.ERROR and self._errors is not None:
+            self._errors.append(msg)
+
+    @contextlib.contextmanager
+    def capture(self) -> Iterator[list[str]]:
+        """Collect the errors logged inside the block into the yielded list."""
+        outer, self._errors = self._errors, []
+        try:
+            yield self._errors
+        finally:
+            if outer is not None:
+                outer.extend(self._errors)
+            self._errors = outer
+
+
+@functools.lru_cache(maxsize=None)
+def trt_logger(trt: ModuleType) -> Any:
+    """The one capturing ``trt.ILogger`` of a TensorRT module (TensorRT keeps its first logger globally)."""
+    class TrtnetLogger(_CapturingLogger, trt.ILogger):
+        def __init__(self) -> None:
+            trt.ILogger.__init__(self)
+            _CapturingLogger.__init__(self)
+
+    return TrtnetLogger()
+
+
+class Engine:
+    """A deserialized engine with its sidecar; ``with`` or :meth:`close` releases it."""
+
+    def __init__(self, path: Path, sidecar: Sidecar, flavor: flavor_mod.Flavor, runtime: Any, engine: Any) -> None:
+        self.path, self.sidecar, self.flavor = path, sidecar, flavor
+        self._runtime, self.trt_engine = runtime, engine
+
+    @property
+    def io(self) -> IOSpec:
+        return self.sidecar.io
+
+    @property
+    def trt(self) -> ModuleType:
+        return self.flavor.module
+
+    @property
+    def logger(self) -> Any:
+        return trt_logger(self.flavor.module)
+
+    @classmethod
+    def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None) -> "Engine":
+        """Check ``plan_path`` against its sidecar and this machine, then deserialize it."""
+        plan = Path(plan_path)
+        if not plan.is_file():
+            raise EngineLoadError(f"{plan}: no such plan file")
+        try:
+            sidecar = Sidecar.read(sidecar_path(plan))
+            fl = flavor if isinstance(flavor, flavor_mod.Flavor) else flavor_mod.resolve(flavor)
+        except (SidecarError, flavor_mod.FlavorError) as e:
+            raise EngineLoadError(f"cannot load {plan}: {e}") from e
+        check_compatible(sidecar, plan, fl.name, fl.version, None)
+        try:
+            gpu = gpu_mod.current_gpu()
+        except (CudaError, CudaUnavailableError) as e:
+            raise EngineLoadError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
+        check_compatible(sidecar, plan, fl.name, fl.version, gpu)
+        try:
+            data = plan.read_bytes()
+        except OSError as e:
+            raise EngineLoadError(f"{plan}: unreadable plan: {e}") from e
+        if sidecar.plan_sha256 and hashlib.sha256(data).hexdigest() != sidecar.plan_sha256:
+            raise EngineLoadError(f"{plan}: the plan does not match the sha256 its sidecar records "
+                                  "(plan and sidecar come from different builds)")
+        logger = trt_logger(fl.module)
+        with logger.capture() as errors:
+            runtime = fl.module.Runtime(logger)
+            engine = runtime.deserialize_cuda_engine(data)
+        if engine is None:
+            raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", errors))
+        loaded = cls(plan, sidecar, fl, runtime, engine)
+        loaded._check_io()
+        log.info("loaded %s (%s, %s)", plan, fl, gpu)
+        return loaded
+
+    def _check_io(self) -> None:
+        """The engine's I/O tensors must be the sidecar's, with the same dtypes and shape-tensor flags."""
+        e, trt = self.trt_engine, self.trt
+        names = {e.get_tensor_name(i) for i in range(e.num_io_tensors)}
+        specs = {s.name: s for s in (*self.io.inputs, *self.io.outputs)}
+        if names != set(specs):
+            raise EngineCompatibilityError(f"{self.path}: engine I/O {sorted(names)} differs from its sidecar "
+                                           f"{sorted(specs)}")
+        for name, spec in specs.items():
+            actual = np.dtype(trt.nptype(e.get_tensor_dtype(name)))
+            if actual != numpy_dtype(spec.dtype):
+                raise EngineCompatibilityError(f"{self.path}: tensor '{name}' is {actual} in the engine but "
+                                               f"{spec.dtype} in the sidecar")
+        for spec in self.io.inputs:
+            if e.is_shape_inference_io(spec.name) != spec.is_shape_tensor:
+                raise EngineCompatibilityError(f"{self.path}: input '{spec.name}': shape-tensor flag differs "
+                                               "between engine and sidecar")
+            if spec.is_shape_tensor:
+                continue
+            for p, ranges in enumerate(self.io.all_profiles()):
+                built = tuple(tuple(d) for d in e.get_tensor_profile_shape(spec.name, p))
+                if built != self.io.profile_shapes(ranges, spec):
+                    raise EngineCompatibilityError(
+                        f"{self.path}: input '{spec.name}' profile {p} is (min, opt, max) {built} in the engine "
+                        f"but {self.io.profile_shapes(ranges, spec)} in the sidecar")
+
+    def session(self, *, runtime_cache: str | os.PathLike | None = None, cuda_graph: bool = False) -> Session:
+        """A :class:`~.session.Session` (buffers, stream, execution context) over this engine.
+
+        ``runtime_cache`` (TensorRT-RTX only): a file that keeps JIT-compiled kernels between runs.
+        ``cuda_graph``: replay runs as CUDA graphs where capture works (TensorRT-RTX: its own strategy).
+        """
+        return Session(self, runtime_cache=runtime_cache, cuda_graph=cuda_graph)
+
+    def close(self) -> None:
+        """Drop the engine and runtime (sessions must be closed first)."""
+        self.trt_engine = None
+        self._runtime = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

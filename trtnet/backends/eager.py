@@ -1,0 +1,220 @@
+"""PyTorch twin of every TensorRT lowering, with TensorRT's semantics (evaluated as the graph is defined).
+
+Method names and arguments mirror :mod:`trtnet.backends.trt` one for one, so each op has exactly two
+implementations that can be read side by side.  Runs on CPU or GPU torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..dtypes import DType, as_dtype
+from ..errors import DTypeError, GraphError
+from ..iospec import SpecError, TensorSpec
+
+TORCH = {DType.float32: torch.float32, DType.float16: torch.float16, DType.bfloat16: torch.bfloat16,
+         DType.int8: torch.int8, DType.int32: torch.int32, DType.int64: torch.int64, DType.bool: torch.bool}
+
+ELEMENTWISE = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "min": torch.minimum,
+               "max": torch.maximum, "pow": torch.pow, "equal": torch.eq, "less": torch.lt, "greater": torch.gt,
+               "and": torch.logical_and, "or": torch.logical_or, "xor": torch.logical_xor}
+UNARY = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "neg": torch.neg,
+         "not": torch.logical_not, "recip": torch.reciprocal, "floor": torch.floor, "ceil": torch.ceil,
+         "sin": torch.sin, "cos": torch.cos, "erf": torch.erf, "sign": torch.sign, "relu": torch.relu,
+         "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
+
+
+class EagerBackend:
+    kind = "eager"
+
+    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None):
+        self.feeds = dict(feeds)
+        self.device = torch.device(device or "cpu")
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(0 if seed is None else int(seed))
+        self.bound_dims: dict[str, int] = {}
+        self.graph: Any = None
+
+    # ---- graph protocol ----------------------------------------------------------------------------------
+    def dtype_of(self, handle: torch.Tensor) -> DType:
+        return as_dtype(handle.dtype)
+
+    def shape_of(self, tensor: Any) -> tuple:
+        return tuple(tensor.handle.shape)
+
+    def output_shape(self, tensor: Any, graph: Any) -> tuple:
+        """Output shapes in the spec keep the declared symbols: a size equal to a bound dim stays numeric."""
+        return tuple(tensor.handle.shape)
+
+    def input(self, spec: TensorSpec) -> Any:
+        if spec.name not in self.feeds:
+            raise SpecError(f"eager graph: no feed for input '{spec.name}'; feeds: {sorted(self.feeds)}")
+        value = self.feeds[spec.name]
+        if spec.is_shape_tensor:
+            v = int(value)
+            r = self.graph.dims[spec.name]
+            if not r.contains(v):
+                raise SpecError(f"shape input '{spec.name}' = {v} is outside [{r.min}, {r.max}]")
+            self.bound_dims[spec.name] = v
+            return self.graph.wrap(torch.tensor(v, dtype=torch.int32, device=self.device), spec.name)
+        t = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.asarray(value))
+        want = as_dtype(spec.dtype)
+        if as_dtype(t.dtype) != want:
+            raise DTypeError(f"input '{spec.name}': expected {want}, got {as_dtype(t.dtype)} (no silent casts)")
+        self._bind(spec, tuple(t.shape))
+        return self.graph.wrap(t.to(self.device), spec.name)
+
+    def _bind(self, spec: TensorSpec, shape: tuple[int, ...]) -> None:
+        if len(shape) != len(spec.shape):
+            raise SpecError(f"input '{spec.name}': expected rank {len(spec.shape)} {list(spec.shape)}, got {list(shape)}")
+        for axis, (want, got) in enumerate(zip(spec.shape, shape)):
+            if isinstance(want, int):
+                if want != got:
+                    raise SpecError(f"input '{spec.name}' axis {axis}: expected {want}, got {got}")
+                continue
+            r = self.graph.dims[want]
+            if not r.contains(got):
+                raise SpecError(f"input '{spec.name}' axis {axis}: '{want}' = {got} is outside [{r.min}, {r.max}]")
+            if self.bound_dims.setdefault(want, got) != got:
+                raise SpecError(f"input '{spec.name}' axis {axis}: '{want}' = {got}, but {self.bound_dims[want]} "
+                                "in an earlier input")
+
+    def constant(self, name: str, arr: np.ndarray) -> Any:
+        return self.graph.wrap(torch.from_numpy(arr).to(self.device), name)
+
+    def mark_output(self, tensor: Any, name: str) -> None:
+        return None
+
+    # ---- elementwise family ------------------------------------------------------------------------------
+    def op_elementwise(self, name, a, b, *, op):
+        if op == "div":
+            return [torch.div(a, b, rounding_mode=None if a.is_floating_point() else "trunc")]
+        if op == "floor_div":
+            return [torch.div(a, b, rounding_mode="floor")]
+        return [ELEMENTWISE[op](a, b)]
+
+    def op_unary(self, name, x, *, op):
+        return [UNARY[op](x)]
+
+    def op_cast(self, name, x, *, dtype):
+        return [x.to(TORCH[dtype])]
+
+    def op_select(self, name, cond, a, b):
+        return [torch.where(cond, a, b)]
+
+    def op_identity(self, name, x):
+        return [x]
+
+    # ---- linear algebra and nn ---------------------------------------------------------------------------
+    def op_matmul(self, name, a, b, *, transpose_a, transpose_b):
+        a = a.transpose(-1, -2) if transpose_a else a
+        b = b.transpose(-1, -2) if transpose_b else b
+        return [torch.matmul(a, b)]
+
+    def op_softmax(self, name, x, *, axis):
+        return [torch.softmax(x, dim=axis)]
+
+    def op_reduce(self, name, x, *, op, axes, keepdims):
+        if op == "prod":
+            for a in sorted(axes, reverse=True):
+                x = torch.prod(x, dim=a, keepdim=keepdims)
+            return [x]
+        return [REDUCE[op](x, dim=tuple(axes), keepdim=keepdims)]
+
+    def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
+        b = bias[0] if bias else None
+        if transpose:
+            return [F.conv_transpose1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
+        return [F.conv1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
+
+    def op_gather(self, name, data, indices, *, axis):
+        idx = indices.long()
+        picked = torch.index_select(data, axis, idx.reshape(-1))
+        shape = data.shape[:axis] + idx.shape + data.shape[axis + 1:]
+        return [picked.reshape(shape)]
+
+    def op_reverse_sequence(self, name, x, lengths, *, batch_axis, seq_axis):
+        """IReverseSequenceLayer: item b reverses its first lengths[b] entries along seq_axis."""
+        T = x.shape[seq_axis]
+        pos = torch.arange(T, device=x.device)
+        out = []
+        for b in range(x.shape[batch_axis]):
+            n = int(lengths[b])
+            order = torch.where(pos < n, n - 1 - pos, pos)
+            out.append(torch.index_select(x.select(batch_axis, b), seq_axis - (seq_axis > batch_axis), order))
+        return [torch.stack(out, dim=batch_axis)]
+
+    # ---- shapes and data movement ------------------------------------------------------------------------
+    def op_reshape(self, name, x, *, shape):
+        if isinstance(shape, torch.Tensor):
+            shape = tuple(int(v) for v in shape.tolist())
+        shape = tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape))  # 0 copies the input dim
+        return [x.reshape(shape)]
+
+    def op_transpose(self, name, x, *, perm):
+        return [x.permute(*perm)]
+
+    def op_concat(self, name, *xs, axis):
+        return [torch.cat(xs, dim=axis)]
+
+    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None):
+        """ISliceLayer: out[i] = x[start + i·stride] per axis; out-of-range follows ``mode``."""
+        start, size, stride = (tuple(int(v) for v in p.tolist()) if isinstance(p, torch.Tensor) else p
+                               for p in (start, size, stride))
+        out, valid = x, None
+        for axis, (s, n, st) in enumerate(zip(start, size, stride)):
+            dim = x.shape[axis]
+            idx = s + st * torch.arange(n, device=x.device)
+            inside = (idx >= 0) & (idx < dim)
+            if mode == "strict" and not bool(inside.all()):
+                raise GraphError(f"{name}: slice start={start} size={size} stride={stride} leaves the input "
+                                 f"shape {tuple(x.shape)} on axis {axis} (use a padding mode)")
+            idx = _sample_index(idx, dim, mode)
+            out = torch.index_select(out, axis, idx)
+            if mode == "fill":
+                shape = [1] * x.dim()
+                shape[axis] = n
+                m = inside.reshape(shape)
+                valid = m if valid is None else valid & m
+        if valid is not None:
+            fv = fill if fill is not None else torch.zeros((), dtype=x.dtype, device=x.device)
+            out = torch.where(valid, out, fv.to(x.dtype))
+        return [out]
+
+    def op_shape(self, name, x):
+        return [torch.tensor(list(x.shape), dtype=torch.int64, device=x.device)]
+
+    # ---- fills -------------------------------------------------------------------------------------------
+    def op_fill(self, name, *dyn_shape, shape, op, alpha, beta, dtype):
+        if dyn_shape:
+            shape = tuple(int(v) for v in dyn_shape[0].reshape(-1).tolist())
+        a = float(alpha) if not isinstance(alpha, torch.Tensor) else alpha.float()
+        b = float(beta) if not isinstance(beta, torch.Tensor) else beta.float()
+        if op == "linspace":
+            n = int(np.prod(shape)) if shape else 1
+            out = a + b * torch.arange(n, device=self.device, dtype=torch.float64).reshape(shape)
+        elif op == "random_uniform":
+            u = torch.rand(shape, generator=self.generator, device=self.device, dtype=torch.float32)
+            out = a + (b - a) * u
+        elif op == "random_normal":
+            out = a + b * torch.randn(shape, generator=self.generator, device=self.device, dtype=torch.float32)
+        else:
+            raise GraphError(f"{name}: unknown fill op {op!r}")
+        return [out.to(TORCH[dtype])]
+
+
+def _sample_index(idx: torch.Tensor, dim: int, mode: str) -> torch.Tensor:
+    if mode == "reflect":
+        if dim == 1:
+            return torch.zeros_like(idx)
+        period = 2 * (dim - 1)
+        m = torch.remainder(idx, period)
+        return torch.where(m >= dim, period - m, m)
+    if mode == "wrap":
+        return torch.remainder(idx, dim)
+    return idx.clamp(0, dim - 1)

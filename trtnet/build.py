@@ -1,0 +1,178 @@
+"""Build a TensorRT graph into a serialized plan plus its JSON sidecar, atomically.
+
+``build(graph, "engines/decoder_loop.plan", BuildConfig(...))`` writes ``decoder_loop.plan`` and
+``decoder_loop.json`` (see :mod:`trtnet.sidecar`).  Networks are strongly typed, so there are no precision
+flags: precision is in the graph's dtypes.  A failed build raises :class:`BuildError` with TensorRT's log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import BuildError, GraphError
+from .graph import Graph
+from .iospec import DimRange
+from .sidecar import Sidecar, atomic_write_bytes, sidecar_path
+from .version import __version__
+
+log = logging.getLogger(__name__)
+
+# TensorRT-RTX's default targets when none are named ("Ampere and later")
+RTX_DEFAULT_TARGETS = ("SM80", "SM86", "SM89", "SM120")
+VERBOSITY = {"layer_names_only": "LAYER_NAMES_ONLY", "detailed": "DETAILED", "none": "NONE"}
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """How to build.  ``profiles`` overrides the graph's dimension ranges (one dict per optimization profile,
+    dim name → (min, opt, max)); ``timing_cache`` is a file path (TensorRT only: a no-op that needs a GPU on
+    TensorRT-RTX); ``compute_capabilities`` are TensorRT-RTX targets such as ``("SM86", "SM89")``."""
+
+    memory_pools: Mapping[str, int] = field(default_factory=dict)   # e.g. {"workspace": 1 << 30}
+    optimization_level: int = 3
+    profiles: tuple[Mapping[str, tuple[int, int, int]], ...] = ()
+    profiling_verbosity: str = "detailed"
+    timing_cache: str | None = None
+    compute_capabilities: tuple[str, ...] = ()
+    heartbeat_seconds: float = 10.0
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["profiles"] = [{k: list(v) for k, v in p.items()} for p in self.profiles]
+        d["memory_pools"] = dict(self.memory_pools)
+        return d
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    plan_path: Path
+    sidecar_path: Path
+    sidecar: Sidecar
+    seconds: float
+    plan_bytes: int
+
+
+def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig(), *,
+          weights_sha256: str | None = None, extra: Mapping[str, Any] | None = None) -> BuildResult:
+    """Build ``graph`` (a TensorRT Graph with its outputs marked) to ``plan_path`` and its sidecar."""
+    if graph.is_eager:
+        raise GraphError("build() needs a TensorRT graph (Graph.trt); eager graphs are evaluated as defined")
+    if not graph.outputs:
+        raise GraphError(f"graph '{graph.name}' has no outputs; mark them with graph.output()")
+    be, trt = graph.backend, graph.backend.trt
+    plan_path = Path(plan_path)
+    cfg = be.builder.create_builder_config()
+    profiles = _profiles(graph, config)
+    for prof in profiles:
+        cfg.add_optimization_profile(_trt_profile(be.builder, graph, prof))
+    for pool, nbytes in config.memory_pools.items():
+        cfg.set_memory_pool_limit(getattr(trt.MemoryPoolType, pool.upper()), int(nbytes))
+    cfg.builder_optimization_level = config.optimization_level
+    cfg.profiling_verbosity = getattr(trt.ProfilingVerbosity, VERBOSITY[config.profiling_verbosity])
+    targets = _targets(be, cfg, config)
+    cache = _timing_cache(be, cfg, config)
+
+    be.logger.clear()
+    t0 = time.perf_counter()
+    with _heartbeat(graph.name, config.heartbeat_seconds, t0):
+        try:
+            plan = be.builder.build_serialized_network(be.network, cfg)
+        except Exception as e:  # the bindings raise for some invalid networks instead of returning None
+            raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", be.logger.messages) from None
+    seconds = time.perf_counter() - t0
+    if plan is None:
+        raise BuildError(f"TensorRT could not build '{graph.name}' ({be.flavor})", be.logger.messages)
+    data = bytes(plan)
+    if cache is not None:
+        atomic_write_bytes(Path(config.timing_cache), bytes(cache.serialize()))
+    sidecar = Sidecar(
+        network=graph.name, flavor=be.flavor.name, trt_version=str(be.flavor.version), trtnet_version=__version__,
+        io=graph.io_spec(profiles if config.profiles else ()), build_config=config.to_json(), targets=targets,
+        weights_sha256=weights_sha256, extra=dict(extra or {}), plan_sha256=hashlib.sha256(data).hexdigest(),
+        build_seconds=round(seconds, 3),
+    )
+    atomic_write_bytes(plan_path, data)
+    sidecar.write(sidecar_path(plan_path))
+    log.info("built %s in %.1f s (%.1f MB) -> %s", graph.name, seconds, len(data) / 1e6, plan_path)
+    return BuildResult(plan_path, sidecar_path(plan_path), sidecar, seconds, len(data))
+
+
+def _profiles(graph: Graph, config: BuildConfig) -> list[dict[str, DimRange]]:
+    if not config.profiles:
+        return [dict(graph.dims)]
+    out = []
+    for i, p in enumerate(config.profiles):
+        unknown = sorted(set(p) - set(graph.dims))
+        if unknown:
+            raise GraphError(f"profile {i}: unknown dimension names {unknown}; the graph declares {sorted(graph.dims)}")
+        out.append({**graph.dims, **{k: DimRange(*v) for k, v in p.items()}})
+    return out
+
+
+def _trt_profile(builder: Any, graph: Graph, ranges: Mapping[str, DimRange]) -> Any:
+    prof = builder.create_optimization_profile()
+    spec = graph.io_spec([ranges])
+    for s in spec.inputs:
+        if s.name in graph.backend.static_dims:
+            continue
+        lo, opt, hi = spec.profile_shapes(ranges, s)
+        if s.is_shape_tensor:
+            prof.set_shape_input(s.name, lo, opt, hi)
+        else:
+            prof.set_shape(s.name, lo, opt, hi)
+    return prof
+
+
+def _targets(be: Any, cfg: Any, config: BuildConfig) -> dict[str, Any]:
+    trt = be.trt
+    if be.flavor.is_rtx:
+        names = config.compute_capabilities or RTX_DEFAULT_TARGETS
+        cfg.num_compute_capabilities = len(names)
+        for i, n in enumerate(names):
+            cfg.set_compute_capability(getattr(trt.ComputeCapability, n), i)
+        return {"compute_capabilities": list(names)}
+    if config.compute_capabilities:
+        raise GraphError("compute_capabilities are TensorRT-RTX targets; TensorRT builds for the GPU it runs on")
+    from .device import current_device
+    return current_device()
+
+
+def _timing_cache(be: Any, cfg: Any, config: BuildConfig) -> Any:
+    if not config.timing_cache:
+        return None
+    if be.flavor.is_rtx:
+        log.warning("timing cache ignored: a no-op on TensorRT-RTX that would also stop CPU-only builds")
+        return None
+    path = Path(config.timing_cache)
+    cache = cfg.create_timing_cache(path.read_bytes() if path.exists() else b"")
+    cfg.set_timing_cache(cache, ignore_mismatch=False)
+    return cache
+
+
+class _heartbeat:
+    """Log 'still building' every ``every`` seconds while TensorRT works (elapsed time, no fake percentage)."""
+
+    def __init__(self, name: str, every: float, t0: float):
+        self.name, self.every, self.t0 = name, every, t0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            log.info("building %s ... %.0f s", self.name, time.perf_counter() - self.t0)
+
+    def __enter__(self) -> "_heartbeat":
+        log.info("building %s", self.name)
+        if self.every > 0:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()

@@ -1,0 +1,190 @@
+"""Graph: inputs with named dynamic dimensions, outputs, name scopes, and the one place ops are emitted.
+
+A Graph wraps one backend:
+
+* ``Graph.trt(name)``: a strongly typed TensorRT ``INetworkDefinition`` (TensorRT or TensorRT-RTX), built to a
+  plan by ``trtnet.build``;
+* ``Graph.eager(feeds)``: PyTorch, evaluated as the network is defined (same layer code, TensorRT semantics).
+
+Every op ends in :meth:`Graph.apply`, which names the work ``scope/sub/op_n`` and hands it to the backend; the
+TensorRT backend's ``add`` is the only caller of ``INetworkDefinition.add_*``.  There is no module-level
+"current graph": ops find the graph through their tensor operands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .dtypes import DType, as_dtype
+from .errors import GraphError
+from .iospec import DimRange, IOSpec, SpecError, TensorSpec
+from .tensor import Tensor
+
+
+class Graph:
+    def __init__(self, backend: Any, name: str):
+        self.name = name
+        self.backend = backend
+        backend.graph = self
+        self.dims: dict[str, DimRange] = {}
+        self.inputs: dict[str, TensorSpec] = {}
+        self.input_tensors: dict[str, Tensor] = {}
+        self.outputs: dict[str, tuple[TensorSpec, Tensor]] = {}
+        self._scopes: list[str] = []
+        self._counters: dict[str, int] = defaultdict(int)
+        self._names: set[str] = set()
+
+    # ---- construction ---------------------------------------------------------------------------------
+    @classmethod
+    def trt(cls, name: str = "network", *, flavor: str | None = None,
+            static_dims: Mapping[str, int] | None = None) -> "Graph":
+        """A TensorRT graph.  ``static_dims`` pins named dimensions (and shape inputs) to fixed values, so
+        TensorRT infers concrete shapes at definition time (used to compare with eager shapes)."""
+        from .backends.trt import TrtBackend
+        return cls(TrtBackend(flavor, static_dims or {}), name)
+
+    @classmethod
+    def eager(cls, feeds: Mapping[str, Any], name: str = "network", *, device: str | None = None,
+              seed: int | None = None) -> "Graph":
+        """A PyTorch graph evaluated immediately; ``feeds`` maps input names to arrays/tensors (ints for
+        shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins)."""
+        from .backends.eager import EagerBackend
+        return cls(EagerBackend(feeds, device, seed), name)
+
+    @property
+    def is_eager(self) -> bool:
+        return self.backend.kind == "eager"
+
+    # ---- naming -----------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def scope(self, name: str) -> Iterator[None]:
+        """Name scope; dots become slashes so weight keys map to layer names
+        (``decoder.attention_rnn`` → ``decoder/attention_rnn/...``)."""
+        parts = [p for p in name.replace(".", "/").split("/") if p]
+        self._scopes.extend(parts)
+        try:
+            yield
+        finally:
+            del self._scopes[len(self._scopes) - len(parts):]
+
+    @property
+    def scope_path(self) -> str:
+        return "/".join(self._scopes)
+
+    def layer_name(self, op: str, *, exact: bool = False) -> str:
+        """``scope/op_n`` (n counts per scope and op), or ``scope/op`` when ``exact`` and still free."""
+        base = f"{self.scope_path}/{op}" if self._scopes else op
+        if exact and base not in self._names:
+            self._names.add(base)
+            return base
+        while True:
+            n = self._counters[base]
+            self._counters[base] += 1
+            name = f"{base}_{n}"
+            if name not in self._names:
+                self._names.add(name)
+                return name
+
+    # ---- dimensions and I/O -------------------------------------------------------------------------
+    def dim(self, name: str, min: int, opt: int, max: int) -> str:
+        """Declare a dynamic dimension and its optimization-profile range; returns the name."""
+        if name in self.dims and self.dims[name] != DimRange(min, opt, max):
+            raise GraphError(f"dimension '{name}' already declared as {self.dims[name]}, now {(min, opt, max)}")
+        self.dims[name] = DimRange(min, opt, max)
+        return name
+
+    def input(self, name: str, dtype: Any, shape: Sequence[int | str]) -> Tensor:
+        """A network input; str entries of ``shape`` are dimensions declared with :meth:`dim`."""
+        shape = tuple(shape)
+        for d in shape:
+            if isinstance(d, str) and d not in self.dims:
+                raise GraphError(f"input '{name}': unknown dimension name '{d}'; declared: {sorted(self.dims)}")
+            if not isinstance(d, (str, int)) or isinstance(d, int) and d < 0:
+                raise GraphError(f"input '{name}': dimension {d!r} must be a declared name or an int >= 0")
+        spec = TensorSpec(name, as_dtype(dtype).value, shape)
+        return self._add_input(spec)
+
+    def shape_input(self, name: str, min: int, opt: int, max: int) -> Tensor:
+        """A 0-D int32 shape-tensor input (read on the host; e.g. a step cap), with its value range."""
+        self.dims[name] = DimRange(min, opt, max)
+        return self._add_input(TensorSpec(name, DType.int32.value, (), is_shape_tensor=True))
+
+    def _add_input(self, spec: TensorSpec) -> Tensor:
+        if spec.name in self.inputs:
+            raise GraphError(f"input '{spec.name}' declared twice")
+        self.inputs[spec.name] = spec
+        self._names.add(spec.name)
+        t = self.backend.input(spec)
+        self.input_tensors[spec.name] = t
+        return t
+
+    def output(self, name: str, tensor: Tensor, dtype: Any = None) -> Tensor:
+        """Mark ``tensor`` (cast to ``dtype`` if given) as the network output ``name``."""
+        if name in self.outputs or name in self.inputs:
+            raise GraphError(f"output name '{name}' is already used")
+        if tensor.graph is not self:
+            raise GraphError(f"output '{name}': tensor {tensor.name} belongs to another graph")
+        if dtype is not None and as_dtype(dtype) != tensor.dtype:
+            from . import ops
+            tensor = ops.cast(tensor, dtype)
+        self.backend.mark_output(tensor, name)
+        tensor.name = name
+        spec = TensorSpec(name, tensor.dtype.value, tuple(self.backend.output_shape(tensor, self)))
+        self.outputs[name] = (spec, tensor)
+        return tensor
+
+    def io_spec(self, profiles: Sequence[Mapping[str, DimRange]] = ()) -> IOSpec:
+        return IOSpec(tuple(self.inputs.values()), tuple(s for s, _ in self.outputs.values()),
+                      dict(self.dims), tuple(profiles))
+
+    def results(self) -> dict[str, Any]:
+        """Eager graphs: the output values (torch tensors) by name."""
+        if not self.is_eager:
+            raise GraphError("results() is for eager graphs; build TensorRT graphs with trtnet.build")
+        return {name: t.handle for name, (_, t) in self.outputs.items()}
+
+    # ---- emission ---------------------------------------------------------------------------------------
+    def constant(self, value: Any, *, name: str | None = None, dtype: Any = None) -> Tensor:
+        """A constant from an array or scalar (cast to ``dtype``); ``name`` names the layer exactly
+        (weights use their key's last part inside the key's scope)."""
+        arr = np.array(value, copy=True, order="C")  # not ascontiguousarray: it turns 0-D into 1-D
+        if dtype is not None:
+            dt = as_dtype(dtype)
+            arr = arr.astype(np.float32 if dt is DType.bfloat16 else dt.numpy)
+        elif arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+        layer = self.layer_name(name or "constant", exact=name is not None)
+        t = self.backend.constant(layer, arr)
+        if dtype is not None and as_dtype(dtype) is DType.bfloat16:
+            from . import ops
+            t = ops.cast(t, DType.bfloat16)
+        return t
+
+    def apply(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> Tensor:
+        """Run ``kind`` on the backend (method ``op_<kind>``) and wrap its single result."""
+        out = self.apply_multi(kind, inputs, **attrs)
+        if len(out) != 1:
+            raise GraphError(f"op {kind} returned {len(out)} results; use apply_multi")
+        return out[0]
+
+    def apply_multi(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> list[Tensor]:
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise GraphError(f"op {kind}: expected Tensor operands, got {type(t).__name__}")
+            if t.graph is not self:
+                raise GraphError(f"op {kind}: operand {t.name} belongs to graph '{t.graph.name}', not '{self.name}'")
+        name = self.layer_name(attrs.pop("name", None) or kind)
+        for key, value in attrs.items():  # dynamic parameters (slice starts, fill shapes) travel as handles
+            if isinstance(value, Tensor):
+                if value.graph is not self:
+                    raise GraphError(f"op {kind}: parameter {key} ({value.name}) belongs to another graph")
+                attrs[key] = value.handle
+        handles = getattr(self.backend, "op_" + kind)(name, *[t.handle for t in inputs], **attrs)
+        return [self.wrap(h, name if len(handles) == 1 else f"{name}:{i}") for i, h in enumerate(handles)]
+
+    def wrap(self, handle: Any, name: str) -> Tensor:
+        return Tensor(self, handle, self.backend.dtype_of(handle), name)

@@ -1,0 +1,214 @@
+"""Shape and data-movement ops.  Static sizes stay Python ints; run-time sizes are 0-D/1-D int64 Tensors.
+
+TRT layers: IShapeLayer, IShuffleLayer (reshape/transpose), IConcatenationLayer, ISliceLayer (slices, pads,
+broadcasts), IGatherLayer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..dtypes import DType
+from ..errors import ShapeError
+from ..tensor import Tensor
+from ._util import check_same_dtype, graph_of, norm_axis
+
+Size = Any  # int | 0-D int Tensor
+
+
+def shape(x: Tensor, *, name=None) -> Tensor:
+    """The shape of x as a 1-D int64 tensor.  TRT: IShapeLayer."""
+    return x.graph.apply("shape", [x], name=name or "shape")
+
+
+def dim_size(x: Tensor, axis: int, *, name=None) -> Tensor:
+    """Size of one axis as a 0-D int64 tensor (a constant when the size is static)."""
+    axis = norm_axis(axis, x.ndim, "dim_size")
+    d = x.shape[axis]
+    if isinstance(d, int):
+        return x.graph.constant(np.array(d, np.int64), dtype=DType.int64)
+    idx = x.graph.constant(np.array(axis, np.int64))
+    return gather(shape(x), idx, axis=0, name=name or "dim_size")
+
+
+def size_vector(g, items: Sequence[Size]) -> tuple[int, ...] | Tensor:
+    """A static tuple when every item is an int, else a 1-D int64 tensor built by concatenation."""
+    if all(isinstance(v, (int, np.integer)) for v in items):
+        return tuple(int(v) for v in items)
+    parts = []
+    for v in items:
+        if isinstance(v, Tensor):
+            from .unary import cast
+            parts.append(reshape(cast(v, DType.int64), (1,)))
+        else:
+            parts.append(g.constant(np.array([int(v)], np.int64)))
+    return concat(parts, axis=0, name="size_vector")
+
+
+def dims(x: Tensor) -> list[Size]:
+    """Each axis size: an int when static, else a 0-D int64 tensor."""
+    return [d if isinstance(d, int) else dim_size(x, i) for i, d in enumerate(x.shape)]
+
+
+def reshape(x: Tensor, new_shape: Sequence[Size] | Tensor, *, name=None) -> Tensor:
+    """x with a new shape: ints (−1 infers one size, 0 copies the input size at that index) and/or 0-D
+    tensors, or one 1-D int tensor.  TRT: IShuffleLayer reshape."""
+    spec = new_shape if isinstance(new_shape, Tensor) else size_vector(x.graph, list(new_shape))
+    return x.graph.apply("reshape", [x], shape=spec, name=name or "reshape")
+
+
+def _shape_like(x: Tensor, picks: Sequence[int | None]) -> Sequence[Size]:
+    """Output sizes taking input axis ``p`` where p is an int, and 1 where None; uses placeholders when
+    they line up so static and simple dynamic cases need no shape tensors."""
+    if all(p is None or isinstance(x.shape[p], int) for p in picks):
+        return [1 if p is None else x.shape[p] for p in picks]
+    if all(p is None or p == i for i, p in enumerate(picks)):
+        return [1 if p is None else 0 for p in picks]
+    sizes = dims(x)
+    return [1 if p is None else sizes[p] for p in picks]
+
+
+def unsqueeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
+    """Insert size-1 axes at ``axes`` (positions in the output)."""
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    rank = x.ndim + len(axes)
+    axes = sorted(norm_axis(a, rank, "unsqueeze") for a in axes)
+    src = iter(range(x.ndim))
+    picks = [None if i in axes else next(src) for i in range(rank)]
+    return reshape(x, _shape_like(x, picks), name=name or "unsqueeze")
+
+
+def squeeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
+    """Remove size-1 axes ``axes``."""
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    axes = {norm_axis(a, x.ndim, "squeeze") for a in axes}
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ShapeError(f"squeeze: axis {a} of {x.name} has size {x.shape[a]}, not 1")
+    picks = [i for i in range(x.ndim) if i not in axes]
+    return reshape(x, _shape_like(x, picks), name=name or "squeeze")
+
+
+def permute(x: Tensor, perm: Sequence[int], *, name=None) -> Tensor:
+    """Axes reordered: out axis i = in axis perm[i].  TRT: IShuffleLayer first_transpose."""
+    perm = [norm_axis(p, x.ndim, "permute") for p in perm]
+    if sorted(perm) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {perm} is not a permutation of {x.ndim} axes ({x.name})")
+    return x.graph.apply("transpose", [x], perm=tuple(perm), name=name or "permute")
+
+
+def transpose(x: Tensor, a: int = -2, b: int = -1, *, name=None) -> Tensor:
+    """Swap two axes."""
+    perm = list(range(x.ndim))
+    a, b = norm_axis(a, x.ndim, "transpose"), norm_axis(b, x.ndim, "transpose")
+    perm[a], perm[b] = perm[b], perm[a]
+    return permute(x, perm, name=name or "transpose")
+
+
+def concat(xs: Sequence[Tensor], axis: int = 0, *, name=None) -> Tensor:
+    """Join along ``axis``.  TRT: IConcatenationLayer."""
+    xs = list(xs)
+    check_same_dtype("concat", *xs)
+    ranks = {t.ndim for t in xs}
+    if len(ranks) != 1:
+        raise ShapeError(f"concat: operands have ranks {[t.ndim for t in xs]} ({[t.name for t in xs]})")
+    axis = norm_axis(axis, xs[0].ndim, "concat")
+    return xs[0].graph.apply("concat", xs, axis=axis, name=name or "concat")
+
+
+def slice(x: Tensor, start: Sequence[Size], size: Sequence[Size], stride: Sequence[Size] | None = None,
+          *, mode: str = "strict", fill: Tensor | None = None, name=None) -> Tensor:  # noqa: A001
+    """out[i] = x[start + i·stride] on every axis; ``mode`` strict|fill|reflect|clamp|wrap for positions outside
+    x (fill uses ``fill``, default 0).  TRT: ISliceLayer."""
+    g = x.graph
+    stride = [1] * x.ndim if stride is None else stride
+    if not len(start) == len(size) == len(stride) == x.ndim:
+        raise ShapeError(f"slice: start/size/stride need {x.ndim} entries for {x.name}")
+    vecs = [size_vector(g, list(v)) for v in (start, size, stride)]
+    inputs = [x]
+    return g.apply("slice", inputs, start=vecs[0], size=vecs[1], stride=vecs[2], mode=mode, fill=fill,
+                   name=name or "slice")
+
+
+def slice_axis(x: Tensor, axis: int, start: Size, stop: Size | None = None, step: int = 1, *, name=None) -> Tensor:
+    """x[..., start:stop:step, ...] on one axis; start/stop may be 0-D tensors (run-time slices)."""
+    axis = norm_axis(axis, x.ndim, "slice_axis")
+    sizes = dims(x)
+    full = sizes[axis]
+    if stop is None:
+        stop = full
+    if isinstance(start, int) and isinstance(stop, int):
+        if isinstance(full, int):
+            start, stop = _clip(start, full), _clip(stop, full)
+        length: Size = max(0, -(-(stop - start) // step))
+    else:
+        length = (stop - start + (step - 1)) / step if step != 1 else stop - start
+    starts = [0] * x.ndim
+    starts[axis] = start
+    sizes[axis] = length
+    strides = [1] * x.ndim
+    strides[axis] = step
+    return slice(x, starts, sizes, strides, name=name or "slice")
+
+
+def _clip(i: int, n: int) -> int:
+    return max(0, min(n, i + n if i < 0 else i))
+
+
+def split(x: Tensor, sizes: Sequence[int] | int, axis: int = -1, *, name=None) -> list[Tensor]:
+    """Pieces along ``axis``: ``sizes`` is a list of static sizes or a count of equal pieces."""
+    axis = norm_axis(axis, x.ndim, "split")
+    if isinstance(sizes, int):
+        total = x.static_dim(axis)
+        if total % sizes:
+            raise ShapeError(f"split: {x.name} axis {axis} has {total}, not divisible into {sizes}")
+        sizes = [total // sizes] * sizes
+    out, at = [], 0
+    for s in sizes:
+        out.append(slice_axis(x, axis, at, at + s, name=name or "split"))
+        at += s
+    return out
+
+
+def pad(x: Tensor, pads: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0,
+        *, name=None) -> Tensor:
+    """Pad the last ``len(pads)`` axes by (before, after); mode constant|reflect (PyTorch's reflect: the
+    edge is not repeated).  TRT: ISliceLayer with a negative start and FILL/REFLECT sampling."""
+    if mode not in ("constant", "reflect"):
+        raise ValueError(f"pad: mode {mode!r} is not constant or reflect")
+    lead = x.ndim - len(pads)
+    full = [(0, 0)] * lead + [tuple(p) for p in pads]
+    sizes = dims(x)
+    start = [-b for b, _ in full]
+    size = [s + b + a if (b or a) else s for s, (b, a) in zip(sizes, full)]
+    fill = None
+    if mode == "constant" and value != 0:
+        fill = x.graph.constant(np.array(value), dtype=x.dtype)
+    return slice(x, start, size, None, mode="fill" if mode == "constant" else "reflect", fill=fill,
+                 name=name or "pad")
+
+
+def broadcast_to(x: Tensor, sizes: Sequence[Size], *, name=None) -> Tensor:
+    """Repeat size-1 axes of x (same rank) up to ``sizes``.  TRT: ISliceLayer with stride 0."""
+    if len(sizes) != x.ndim:
+        raise ShapeError(f"broadcast_to: {x.name} has rank {x.ndim}, target has {len(sizes)}")
+    stride = [0 if d == 1 else 1 for d in x.shape]
+    return slice(x, [0] * x.ndim, list(sizes), stride, name=name or "broadcast")
+
+
+def gather(data: Tensor, indices: Tensor, axis: int = 0, *, name=None) -> Tensor:
+    """out = data.take(indices, axis): shape data[:axis] + indices + data[axis+1:].  TRT: IGatherLayer."""
+    if indices.dtype not in (DType.int32, DType.int64):
+        raise TypeError(f"gather: indices {indices.name} must be int32/int64, got {indices.dtype}")
+    axis = norm_axis(axis, data.ndim, "gather")
+    return graph_of(data).apply("gather", [data, indices], axis=axis, name=name or "gather")
+
+
+def flatten_size(sizes: Sequence[Size]) -> Size:
+    """The product of sizes (an int when all are static, else a 0-D int64 tensor)."""
+    total: Size = 1
+    for s in sizes:
+        total = total * s
+    return total
