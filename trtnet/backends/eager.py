@@ -63,9 +63,9 @@ class EagerBackend:
             self.bound_dims[spec.name] = v
             return self.graph.wrap(torch.tensor(v, dtype=torch.int32, device=self.device), spec.name)
         t = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.asarray(value))
-        want = as_dtype(spec.dtype)
-        if as_dtype(t.dtype) != want:
-            raise DTypeError(f"input '{spec.name}': expected {want}, got {as_dtype(t.dtype)} (no silent casts)")
+        got = str(t.dtype).replace("torch.", "")
+        if got != spec.dtype:
+            raise DTypeError(f"input '{spec.name}': expected {spec.dtype}, got {got} (no silent casts)")
         self._bind(spec, tuple(t.shape))
         return self.graph.wrap(t.to(self.device), spec.name)
 

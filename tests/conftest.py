@@ -1,0 +1,33 @@
+"""Shared fixtures: fresh random generators (seed reported on failure) and the TensorRT builder flavour."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def rng(request):
+    """A fresh generator per test; its seed is in the report (and TRTNET_TEST_SEED replays one)."""
+    seed = int(os.environ.get("TRTNET_TEST_SEED") or int.from_bytes(os.urandom(4), "little"))
+    request.node.user_properties.append(("seed", seed))
+    return np.random.default_rng(seed)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    seeds = [v for k, v in item.user_properties if k == "seed"]
+    if report.failed and seeds:
+        report.sections.append(("random seed", f"TRTNET_TEST_SEED={seeds[0]} replays this test's inputs"))
+
+
+@pytest.fixture(scope="session")
+def flavor():
+    """The TensorRT module that builds engines here (TensorRT-RTX on CPU-only machines).  Missing is a
+    failure, not a skip: CI must build every network."""
+    from trtnet import flavor as fl
+    return fl.resolve()
