@@ -128,3 +128,12 @@ def test_random_normal_with_tensor_std(tmp_path):
     assert abs(float(out.std()) - 0.25) < 0.01
     from graph_helpers import build_plan, trt_graph
     assert build_plan(trt_graph(define, {"x": x, "s": sig}, static=False), tmp_path).plan_bytes > 0
+
+
+@pytest.mark.parametrize("axis", [0, -1])
+def test_argmax(axis, rng, tmp_path):
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    check_against(lambda g, i: {"a": ops.argmax(i["x"], axis), "k": ops.argmax(i["x"], axis, keepdims=True)},
+                  {"x": x}, lambda x: {"a": x.argmax(axis).astype(np.int32),
+                                       "k": np.expand_dims(x.argmax(axis), axis).astype(np.int32)}, tmp_path,
+                  dyn_axes={"x": (1 if axis == 0 else 0,)})

@@ -21,7 +21,6 @@ COMMANDS = {
     "verify": ("cmd_verify", "parity: engine vs eager vs independent PyTorch reference"),
     "inspect": ("cmd_inspect", "I/O spec, sidecar and layers of a plan"),
     "demo-checkpoints": ("cmd_demo", "write deterministic random-weight checkpoints in DLE format"),
-    "example": ("cmd_example", "library demo: a char-LSTM whose generation loop runs inside the engine"),
 }
 
 log = logging.getLogger("trtnet")

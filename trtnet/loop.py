@@ -38,18 +38,64 @@ class LoopResult:
 
 # ---- state structure ----------------------------------------------------------------------------------
 def flatten_state(state: Any) -> tuple[list[str], list[Tensor], Callable[[Sequence[Tensor]], Any]]:
-    """Field names, values, and a function that rebuilds the same structure from new values."""
-    if isinstance(state, Mapping):
-        keys = list(state)
-        return keys, [state[k] for k in keys], lambda vals: dict(zip(keys, vals))
-    if dataclasses.is_dataclass(state) and not isinstance(state, type):
-        keys = [f.name for f in dataclasses.fields(state)]
-        return keys, [getattr(state, k) for k in keys], lambda vals: dataclasses.replace(state, **dict(zip(keys, vals)))
-    if isinstance(state, tuple) and hasattr(state, "_fields"):
-        keys = list(state._fields)
-        return keys, list(state), lambda vals: type(state)(*vals)
-    raise LoopError(f"loop state must be a dataclass, NamedTuple or dict of Tensors, got {type(state).__name__} "
-                    "(never a positional tuple)")
+    """Field names, Tensor leaves, and a function that rebuilds the same structure from new leaves.  The top
+    level is a dataclass, NamedTuple or dict (never a positional tuple); fields may hold lists of Tensors
+    (leaf names ``h.0``, ``h.1``)."""
+    if not (isinstance(state, Mapping) or _is_dataclass(state) or _is_namedtuple(state)):
+        raise LoopError(f"loop state must be a dataclass, NamedTuple or dict of Tensors, got {type(state).__name__} "
+                        "(never a positional tuple)")
+    keys: list[str] = []
+    leaves: list[Tensor] = []
+    _flatten(state, "", keys, leaves)
+
+    def rebuild(values: Sequence[Tensor]) -> Any:
+        it = iter(values)
+        return _rebuild(state, it)
+    return keys, leaves, rebuild
+
+
+def _is_dataclass(x: Any) -> bool:
+    return dataclasses.is_dataclass(x) and not isinstance(x, type)
+
+
+def _is_namedtuple(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(x, "_fields")
+
+
+def _children(x: Any) -> list[tuple[str, Any]] | None:
+    if isinstance(x, Mapping):
+        return list(x.items())
+    if _is_dataclass(x):
+        return [(f.name, getattr(x, f.name)) for f in dataclasses.fields(x)]
+    if _is_namedtuple(x):
+        return list(zip(x._fields, x))
+    if isinstance(x, (list, tuple)):
+        return [(str(i), v) for i, v in enumerate(x)]
+    return None
+
+
+def _flatten(x: Any, prefix: str, keys: list[str], leaves: list[Any]) -> None:
+    kids = _children(x)
+    if kids is None:
+        keys.append(prefix)
+        leaves.append(x)
+        return
+    for k, v in kids:
+        _flatten(v, f"{prefix}.{k}" if prefix else k, keys, leaves)
+
+
+def _rebuild(x: Any, it: Any) -> Any:
+    kids = _children(x)
+    if kids is None:
+        return next(it)
+    vals = [_rebuild(v, it) for _, v in kids]
+    if isinstance(x, Mapping):
+        return dict(zip([k for k, _ in kids], vals))
+    if _is_dataclass(x):
+        return dataclasses.replace(x, **dict(zip([k for k, _ in kids], vals)))
+    if _is_namedtuple(x):
+        return type(x)(*vals)
+    return type(x)(vals)
 
 
 def _check_next(name: str, keys: list[str], carried: list[Tensor], nxt: Any) -> list[Tensor]:

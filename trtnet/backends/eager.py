@@ -132,6 +132,10 @@ class EagerBackend:
             return [F.conv_transpose1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
         return [F.conv1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
 
+    def op_argmax(self, name, x, *, axis):
+        """ITopKLayer MAX, k=1: int32 indices, the reduced axis kept with size 1 (first index on ties)."""
+        return [torch.argmax(x, dim=axis, keepdim=True).to(torch.int32)]
+
     def op_gather(self, name, data, indices, *, axis):
         idx = indices.long()
         picked = torch.index_select(data, axis, idx.reshape(-1))

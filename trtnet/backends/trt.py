@@ -163,6 +163,10 @@ class TrtBackend:
             layer.set_input(2, bias[0])
         return [self._reshape(name, layer.get_output(0), (0, 0, 0), "to3d")]
 
+    def op_argmax(self, name, x, *, axis):
+        layer = self.add(name, "topk", x, self.trt.TopKOperation.MAX, 1, 1 << axis)
+        return [layer.get_output(1)]
+
     def op_gather(self, name, data, indices, *, axis):
         return [self.out(name, "gather", data, indices, axis)]
 

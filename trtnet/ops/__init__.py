@@ -5,7 +5,7 @@ from .control import cond
 from .creation import arange, constant, full, random_normal, random_uniform, zeros
 from .elementwise import (add, clamp, div, equal, floor_div, greater, greater_equal, less, less_equal, logical_and,
                           logical_not, logical_or, logical_xor, maximum, minimum, mul, pow, sub, where)
-from .nn import (conv1d, conv_transpose1d, linear, matmul, reduce_max, reduce_mean, reduce_min, reduce_sum,
+from .nn import (argmax, conv1d, conv_transpose1d, linear, matmul, reduce_max, reduce_mean, reduce_min, reduce_sum,
                  reverse_sequence, softmax)
 from .shape import (broadcast_to, concat, dim_size, dims, flatten_size, gather, pad, permute, reshape, shape,
                     size_vector, slice, slice_axis, split, squeeze, transpose, unsqueeze)

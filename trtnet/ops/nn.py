@@ -66,6 +66,17 @@ def reduce_min(x: Tensor, axes: Sequence[int] | int | None = None, keepdims: boo
     return _reduce("min", x, axes, keepdims, name)
 
 
+def argmax(x: Tensor, axis: int = -1, keepdims: bool = False, *, name=None) -> Tensor:
+    """Index of the largest value along ``axis`` (int32).  TRT: ITopKLayer MAX with k = 1."""
+    check_dtype("argmax", x, float_types())
+    axis = norm_axis(axis, x.ndim, "argmax")
+    idx = x.graph.apply("argmax", [x], axis=axis, name=name or "argmax")
+    if keepdims:
+        return idx
+    from .shape import squeeze
+    return squeeze(idx, axis)
+
+
 def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, *, transpose: bool, stride: int, padding: int,
           dilation: int, groups: int, name: str) -> Tensor:
     ops_in = [x, weight] + ([bias] if bias is not None else [])
