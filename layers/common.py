@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
 from trtnet import ops
+from trtnet.graph import Graph
 from trtnet.tensor import Tensor
+from trtnet.weights.store import WeightStore
 
 
 def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
@@ -18,3 +25,21 @@ def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Ten
     c2 = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
     h2 = ops.sigmoid(o) * ops.tanh(c2)
     return h2, c2
+
+
+@contextlib.contextmanager
+def module(g: Graph, store: WeightStore, prefix: str) -> Iterator[WeightStore]:
+    """Enter the layer-name scope and the weight scope of one module at once: weights
+    ``decoder.attention_rnn.*`` belong to layers ``decoder/attention_rnn/...``."""
+    with g.scope(prefix):
+        yield store.scoped(prefix)
+
+
+def param(g: Graph, store: WeightStore, key: str, dtype: Any, *, shape: Sequence[int | None] | None = None,
+          transform: Callable[[np.ndarray], np.ndarray] | None = None, name: str | None = None) -> Tensor:
+    """The constant for weight ``key`` (checked against ``shape``, optionally transformed in numpy, cast to
+    ``dtype``), named after the key inside the current scope.  TRT: IConstantLayer."""
+    arr = store.get(key, shape=shape)
+    if transform is not None:
+        arr = transform(np.asarray(arr, dtype=np.float64) if arr.dtype.kind == "f" else arr)
+    return g.constant(arr, dtype=dtype, name=name or key.rsplit(".", 1)[-1])

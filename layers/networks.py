@@ -1,0 +1,57 @@
+"""The registry of buildable networks: name → (architecture, definition, weight prefixes it reads).
+
+A definition is ``define(g: Graph, store: WeightStore, opts: NetworkOptions) -> None``: it declares the
+inputs (with profile ranges from ``opts``), computes, and marks the outputs.  The same function builds the
+TensorRT engine (``Graph.trt``) and runs the eager twin (``Graph.eager``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+from trtnet.graph import Graph
+from trtnet.weights.store import WeightStore
+
+from .options import NetworkOptions
+
+
+@dataclass(frozen=True)
+class NetworkDef:
+    name: str
+    architecture: str            # the weights it needs: "tacotron2" or "waveglow"
+    target: str                  # "module:function"
+    prefixes: tuple[str, ...]    # weight keys it reads (for the unused-weight check)
+    description: str
+
+    def function(self) -> Callable[[Graph, WeightStore, NetworkOptions], None]:
+        module, fn = self.target.split(":")
+        return getattr(importlib.import_module(module), fn)
+
+
+_T2 = "trtnet.layers.tacotron2.networks"
+_WG = "trtnet.layers.waveglow.networks"
+NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
+    NetworkDef("encoder", "tacotron2", f"{_T2}:define_encoder", ("embedding", "encoder",
+               "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
+    NetworkDef("decoder-loop", "tacotron2", f"{_T2}:define_decoder_loop", ("decoder",),
+               "the whole autoregressive decode in one ILoop"),
+    NetworkDef("decoder-step", "tacotron2", f"{_T2}:define_decoder_step", ("decoder",),
+               "one decoder step, state in and out (the per-step host-loop design, for comparison)"),
+    NetworkDef("postnet", "tacotron2", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
+    NetworkDef("fused", "tacotron2", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),
+               "encoder + decoder loop + postnet in one engine"),
+    NetworkDef("waveglow", "waveglow", f"{_WG}:define_waveglow", ("upsample", "WN", "convinv"), "mel → audio"),
+    NetworkDef("denoiser", "waveglow", f"{_WG}:define_denoiser", ("denoiser",), "audio → denoised audio"),
+)}
+
+
+def define(name: str, g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """Define network ``name`` on ``g`` from ``store`` (whose architecture must match)."""
+    if name not in NETWORKS:
+        raise KeyError(f"unknown network {name!r}; known: {sorted(NETWORKS)}")
+    nd = NETWORKS[name]
+    if store.architecture != nd.architecture:
+        raise ValueError(f"network {name!r} needs {nd.architecture} weights, got {store.architecture} ({store.name})")
+    nd.function()(g, store, opts)

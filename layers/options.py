@@ -1,0 +1,57 @@
+"""Build-time options of the networks: precision, profile limits, and the random-number modes.
+
+Dimensions of the model never appear here: they come from the HDF5 config (``store.config``).  These are the
+engine's run-time limits (optimization-profile ranges) and modes, as ``trtnet build-engines`` flags set them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from trtnet.dtypes import DType
+
+PRECISIONS = {"fp32": DType.float32, "fp16": DType.float16}
+DROPOUT_MODES = ("in-engine", "input", "off")
+NOISE_MODES = ("in-engine", "input")
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    precision: str = "fp16"
+    max_batch: int = 8
+    opt_batch: int = 1
+    max_text_len: int = 256
+    opt_text_len: int = 128
+    max_decoder_steps: int | None = None     # None: the model config's max_decoder_steps
+    opt_decoder_steps: int = 600
+    dropout: str = "in-engine"               # prenet dropout: in-engine random (DLE), fed masks, or off
+    noise: str = "in-engine"                 # WaveGlow z: drawn in the engine, or fed
+    alignments: bool = False                 # decoder loop also outputs [B, steps, T_in] alignments
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision {self.precision!r}: choose one of {sorted(PRECISIONS)}")
+        if self.dropout not in DROPOUT_MODES:
+            raise ValueError(f"dropout {self.dropout!r}: choose one of {DROPOUT_MODES}")
+        if self.noise not in NOISE_MODES:
+            raise ValueError(f"noise {self.noise!r}: choose one of {NOISE_MODES}")
+        for name in ("max_batch", "max_text_len", "opt_batch", "opt_text_len", "opt_decoder_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def dtype(self) -> DType:
+        """The activation and weight dtype of the network's main path."""
+        return PRECISIONS[self.precision]
+
+    def steps_cap(self, config: Any) -> int:
+        """Most decoder steps an engine supports (the COUNT limit's profile max)."""
+        return int(self.max_decoder_steps or config.max_decoder_steps)
+
+    def replace(self, **changes: Any) -> "NetworkOptions":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

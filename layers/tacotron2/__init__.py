@@ -1,0 +1,1 @@
+"""Tacotron 2 blocks and networks, written with trtnet ops."""

@@ -1,0 +1,1 @@
+"""WaveGlow and Denoiser blocks and networks, written with trtnet ops."""
