@@ -37,9 +37,15 @@ def module(g: Graph, store: WeightStore, prefix: str) -> Iterator[WeightStore]:
 
 def param(g: Graph, store: WeightStore, key: str, dtype: Any, *, shape: Sequence[int | None] | None = None,
           transform: Callable[[np.ndarray], np.ndarray] | None = None, name: str | None = None) -> Tensor:
-    """The constant for weight ``key`` (checked against ``shape``, optionally transformed in numpy, cast to
-    ``dtype``), named after the key inside the current scope.  TRT: IConstantLayer."""
-    arr = store.get(key, shape=shape)
-    if transform is not None:
-        arr = transform(np.asarray(arr, dtype=np.float64) if arr.dtype.kind == "f" else arr)
-    return g.constant(arr, dtype=dtype, name=name or key.rsplit(".", 1)[-1])
+    """The constant for weight ``key`` (checked against ``shape``, optionally transformed in numpy — float
+    weights in float64 — then cast to ``dtype``), named after the key inside the current scope.
+    TRT: IConstantLayer.  Eager graphs convert each weight once (``Graph.weight``)."""
+    full = f"{store.prefix}.{key}" if store.prefix else key
+
+    def make() -> np.ndarray:
+        arr = store.get(key, shape=shape)
+        if transform is None:
+            return arr
+        return transform(np.asarray(arr, dtype=np.float64) if arr.dtype.kind == "f" else arr)
+    tag = getattr(transform, "__qualname__", "none") if transform is not None else "raw"
+    return g.weight(make, name=name or key.rsplit(".", 1)[-1], dtype=dtype, cache_key=f"{full}|{tag}")

@@ -130,12 +130,8 @@ class Stream(_Resource):
 
     def __init__(self) -> None:
         self.raw = call("cudaStreamCreateWithFlags", cudart().cudaStreamNonBlocking)
+        self.handle = native_handle(self.raw)   # the integer TensorRT's execute_async_v3 takes
         super().__init__()
-
-    @property
-    def handle(self) -> int:
-        """The integer handle TensorRT's ``execute_async_v3`` takes."""
-        return native_handle(self.raw)
 
     def synchronize(self) -> None:
         self._check_open()
@@ -159,6 +155,7 @@ class Event(_Resource):
         call("cudaEventRecord", self.raw, stream.raw)
 
     def synchronize(self) -> None:
+        self._check_open()
         call("cudaEventSynchronize", self.raw)
 
     def elapsed_ms(self, end: "Event") -> float:
@@ -233,6 +230,7 @@ class DeviceBuffer(_Memory):
 
     def copy_from_host(self, src: PinnedBuffer | np.ndarray, stream: Stream, nbytes: int | None = None) -> None:
         """Host → device; ``src`` must stay alive and unchanged until the stream reaches the copy."""
+        self._check_open()
         ptr, size = _host_ptr(src)
         n = size if nbytes is None else int(nbytes)
         _check_size("copy to device", n, min(size, self.nbytes))
@@ -240,18 +238,23 @@ class DeviceBuffer(_Memory):
 
     def copy_to_host(self, dst: PinnedBuffer | np.ndarray, stream: Stream, nbytes: int | None = None) -> None:
         """Device → host; read ``dst`` only after the stream is synchronized."""
+        self._check_open()
         ptr, size = _host_ptr(dst)
         n = min(size, self.nbytes) if nbytes is None else int(nbytes)
         _check_size("copy to host", n, min(size, self.nbytes))
         _memcpy(ptr, self.ptr, n, "cudaMemcpyDeviceToHost", stream)
 
     def copy_from_device(self, src: "DeviceBuffer", stream: Stream, nbytes: int | None = None) -> None:
+        """Device → device, ``nbytes`` (default: as many as both hold)."""
+        self._check_open()
+        src._check_open()
         n = min(src.nbytes, self.nbytes) if nbytes is None else int(nbytes)
         _check_size("device-to-device copy", n, min(src.nbytes, self.nbytes))
         _memcpy(self.ptr, src.ptr, n, "cudaMemcpyDeviceToDevice", stream)
 
     def memset(self, value: int, stream: Stream, nbytes: int | None = None) -> None:
         """Set ``nbytes`` (default all) bytes to ``value`` (0..255)."""
+        self._check_open()
         n = self.nbytes if nbytes is None else int(nbytes)
         _check_size("memset", n, self.nbytes)
         call("cudaMemsetAsync", self.ptr, int(value), n, stream.raw)

@@ -5,30 +5,30 @@
 ``SMxy`` target list for ``tensorrt_rtx``, which has no SM90).  After deserializing it checks that the
 engine's I/O names and dtypes are the sidecar's.  ``Engine.session()`` gives a :class:`~.session.Session`.
 
-TensorRT keeps one global logger per process, so every Runtime here shares one capturing logger per
-TensorRT module; errors logged during a call are collected and put into the exception.
+TensorRT keeps the first logger it is given, so runtimes share the builder's process-wide
+``CapturingLogger``; the errors it records during a call go into the exception.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import logging
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from packaging.version import InvalidVersion, Version
 
 from .. import flavor as flavor_mod
+from ..backends.trt_logger import CapturingLogger
 from ..iospec import IOSpec
 from ..sidecar import Sidecar, SidecarError, sidecar_path
 from . import gpu as gpu_mod
 from .cuda import CudaError, CudaUnavailableError
-from .session import Session, numpy_dtype, with_log
+from .feeds import new_errors, numpy_dtype, with_log
+from .session import Session
 
 log = logging.getLogger(__name__)
 
@@ -72,47 +72,10 @@ def check_compatible(sidecar: Sidecar, plan: Path, flavor: str, version: Version
         return
     targets = [str(t).upper() for t in sidecar.targets.get("compute_capabilities", ())]
     if gpu.sm not in targets:
-        raise EngineCompatibilityError(
-            f"{plan}: TensorRT-RTX engine built for {targets or 'no recorded targets'}, but this GPU is {gpu} "
-            f"({gpu.sm}); rebuild with {gpu.sm} among the targets (TensorRT-RTX has no SM90: H100/H200 can't run it)")
-
-
-class _CapturingLogger:
-    """Forwards TensorRT messages to ``logging`` and collects errors inside :meth:`capture`."""
-
-    _LEVELS = {"INTERNAL_ERROR": logging.ERROR, "ERROR": logging.ERROR, "WARNING": logging.WARNING,
-               "INFO": logging.DEBUG, "VERBOSE": logging.DEBUG}
-
-    def __init__(self) -> None:
-        self._errors: list[str] | None = None
-
-    def log(self, severity: Any, msg: str) -> None:
-        level = self._LEVELS.get(getattr(severity, "name", str(severity)), logging.INFO)
-        log.log(level, "TensorRT: %s", msg)
-        if level >= logging.ERROR and self._errors is not None:
-            self._errors.append(msg)
-
-    @contextlib.contextmanager
-    def capture(self) -> Iterator[list[str]]:
-        """Collect the errors logged inside the block into the yielded list."""
-        outer, self._errors = self._errors, []
-        try:
-            yield self._errors
-        finally:
-            if outer is not None:
-                outer.extend(self._errors)
-            self._errors = outer
-
-
-@functools.lru_cache(maxsize=None)
-def trt_logger(trt: ModuleType) -> Any:
-    """The one capturing ``trt.ILogger`` of a TensorRT module (TensorRT keeps its first logger globally)."""
-    class TrtnetLogger(_CapturingLogger, trt.ILogger):
-        def __init__(self) -> None:
-            trt.ILogger.__init__(self)
-            _CapturingLogger.__init__(self)
-
-    return TrtnetLogger()
+        hint = ("TensorRT-RTX has no SM90 target: on H100/H200 use datacenter TensorRT" if gpu.major == 9
+                else f"rebuild with {gpu.sm} among the targets")
+        raise EngineCompatibilityError(f"{plan}: TensorRT-RTX engine built for {targets or 'no recorded targets'}, "
+                                       f"but this GPU is {gpu} ({gpu.sm}); {hint}")
 
 
 class Engine:
@@ -132,7 +95,8 @@ class Engine:
 
     @property
     def logger(self) -> Any:
-        return trt_logger(self.flavor.module)
+        """TensorRT's process-wide logger for this module (shared with the builder)."""
+        return CapturingLogger(self.flavor.module)
 
     @classmethod
     def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None) -> "Engine":
@@ -158,12 +122,12 @@ class Engine:
         if sidecar.plan_sha256 and hashlib.sha256(data).hexdigest() != sidecar.plan_sha256:
             raise EngineLoadError(f"{plan}: the plan does not match the sha256 its sidecar records "
                                   "(plan and sidecar come from different builds)")
-        logger = trt_logger(fl.module)
-        with logger.capture() as errors:
-            runtime = fl.module.Runtime(logger)
-            engine = runtime.deserialize_cuda_engine(data)
+        logger = CapturingLogger(fl.module)
+        mark = len(logger.messages)
+        runtime = fl.module.Runtime(logger)
+        engine = runtime.deserialize_cuda_engine(data)
         if engine is None:
-            raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", errors))
+            raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", new_errors(logger, mark)))
         loaded = cls(plan, sidecar, fl, runtime, engine)
         loaded._check_io()
         log.info("loaded %s (%s, %s)", plan, fl, gpu)
@@ -186,8 +150,8 @@ class Engine:
             if e.is_shape_inference_io(spec.name) != spec.is_shape_tensor:
                 raise EngineCompatibilityError(f"{self.path}: input '{spec.name}': shape-tensor flag differs "
                                                "between engine and sidecar")
-            if spec.is_shape_tensor:
-                continue
+            if spec.is_shape_tensor or all(isinstance(d, int) for d in spec.shape):
+                continue   # no profile to compare
             for p, ranges in enumerate(self.io.all_profiles()):
                 built = tuple(tuple(d) for d in e.get_tensor_profile_shape(spec.name, p))
                 if built != self.io.profile_shapes(ranges, spec):

@@ -1,10 +1,11 @@
-"""Which GPU is here: name and compute capability, through ``cuda.bindings`` (no TensorRT, no torch)."""
+"""Which GPU is here: name and compute capability (``trtnet.device`` asks cuda-python; no TensorRT, no torch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cuda import call, cudart
+from ..device import current_device
+from .cuda import CudaUnavailableError
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,6 @@ class GpuInfo:
     name: str
     major: int
     minor: int
-    index: int = 0
 
     @property
     def compute_capability(self) -> str:
@@ -28,13 +28,10 @@ class GpuInfo:
         return f"{self.name} (compute capability {self.compute_capability})"
 
 
-def current_gpu(index: int | None = None) -> GpuInfo:
-    """The current (or ``index``-th) CUDA device; :class:`~.cuda.CudaError` / ``CudaUnavailableError`` if none."""
-    device = call("cudaGetDevice") if index is None else int(index)
-    attr = cudart().cudaDeviceAttr
-    major = call("cudaDeviceGetAttribute", attr.cudaDevAttrComputeCapabilityMajor, device)
-    minor = call("cudaDeviceGetAttribute", attr.cudaDevAttrComputeCapabilityMinor, device)
-    name = call("cudaGetDeviceProperties", device).name
-    if isinstance(name, bytes):
-        name = name.split(b"\0", 1)[0].decode(errors="replace")
-    return GpuInfo(str(name), int(major), int(minor), device)
+def current_gpu() -> GpuInfo:
+    """The current CUDA device; :class:`~.cuda.CudaUnavailableError` with the reason when there is none."""
+    d = current_device()
+    if d.get("device") is None:
+        raise CudaUnavailableError(f"no CUDA device: {d.get('reason', 'unknown reason')}")
+    major, minor = (int(v) for v in str(d["compute_capability"]).split("."))
+    return GpuInfo(str(d["device"]), major, minor)

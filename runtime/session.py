@@ -17,13 +17,15 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 import numpy as np
 
-from ..iospec import IOSpec, SpecError, TensorSpec
+from ..iospec import SpecError
 from ..sidecar import atomic_write_bytes
 from .cuda import CudaError, DeviceBuffer, Event, Graph, PinnedBuffer, Stream, time_ms
+from .feeds import (Shapes, check_dtypes, feed_shapes, input_capacities, max_input_shapes, nbytes, new_errors,
+                    numpy_dtype, validate_shapes, with_log)
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -33,94 +35,15 @@ log = logging.getLogger(__name__)
 _MAX_GRAPHS = 8   # captured graphs kept per session (per distinct shapes/addresses)
 
 
-# sidecar dtype names → numpy; TensorRT's own names ("float", "half") are accepted too
-_DTYPES = {"float32": np.float32, "float": np.float32, "float16": np.float16, "half": np.float16,
-           "int32": np.int32, "int64": np.int64, "int8": np.int8, "uint8": np.uint8, "bool": np.bool_}
-
-# A "shapes" mapping names every input: a shape tuple, or the int value of a shape-tensor input.
-Shapes = Mapping[str, "Sequence[int] | int"]
-
-
 class SessionError(RuntimeError):
     """Running an engine failed; the message names the engine and carries TensorRT's logged errors."""
 
 
-def numpy_dtype(name: str) -> np.dtype:
-    """The numpy dtype of a sidecar dtype name (``float32``, ``float16``, ``int32``, ``int64``, ``bool``, ...)."""
+def _save_runtime_cache(cache: Any, path: Path) -> None:
     try:
-        return np.dtype(_DTYPES[name.lower()])
-    except KeyError:
-        raise SpecError(f"dtype {name!r} has no numpy equivalent here; known: {sorted(_DTYPES)}") from None
-
-
-def nbytes(spec: TensorSpec, shape: Sequence[int]) -> int:
-    """Bytes of ``spec`` at a concrete ``shape``."""
-    return int(np.prod(shape, dtype=np.int64)) * numpy_dtype(spec.dtype).itemsize
-
-
-def max_input_shapes(io: IOSpec, profile: int = 0) -> dict[str, "tuple[int, ...] | int"]:
-    """Each input at the profile's max (shape-tensor inputs: their max value)."""
-    ranges = io.all_profiles()[profile]
-    return {s.name: io.profile_shapes(ranges, s)[2][0] if s.is_shape_tensor else io.profile_shapes(ranges, s)[2]
-            for s in io.inputs}
-
-
-def input_capacities(io: IOSpec) -> dict[str, int]:
-    """Device bytes each array input needs: its largest size over all profiles (shape tensors stay on the host)."""
-    caps: dict[str, int] = {}
-    for p in range(len(io.all_profiles())):
-        for name, shape in max_input_shapes(io, p).items():
-            spec = io.input(name)
-            if not spec.is_shape_tensor:
-                caps[name] = max(caps.get(name, 0), nbytes(spec, shape))
-    return caps
-
-
-def validate_shapes(io: IOSpec, shapes: Shapes, profile: int = 0) -> dict[str, int]:
-    """Check names, ranks and profile ranges (``IOSpec.bind_dims``); return every named dimension's value."""
-    if not 0 <= profile < len(io.all_profiles()):
-        raise SpecError(f"profile {profile} does not exist; the engine has {len(io.all_profiles())}")
-    value_inputs = {s.name for s in io.inputs if s.is_shape_tensor}
-    dims: dict[str, tuple[int, ...]] = {}
-    for name, v in shapes.items():
-        scalar = isinstance(v, (int, np.integer))
-        if scalar != (name in value_inputs) and name in {s.name for s in io.inputs}:
-            raise SpecError(f"input '{name}': " + ("a shape-tensor input takes one int value" if not scalar
-                                                    else f"expected a shape or an array, got the int {v}"))
-        dims[name] = (int(v),) if scalar else tuple(int(d) for d in v)
-    return io.bind_dims(dims, profile)
-
-
-def feed_shapes(io: IOSpec, feeds: Mapping[str, Any]) -> dict[str, "tuple[int, ...] | int"]:
-    """The shapes of ``feeds`` (a shape-tensor input, given as an int or a one-element array, by value)."""
-    value_inputs = {s.name for s in io.inputs if s.is_shape_tensor}
-    shapes: dict[str, Any] = {}
-    for name, value in feeds.items():
-        if isinstance(value, np.ndarray):
-            if name in value_inputs and value.size != 1:
-                raise SpecError(f"shape-tensor input '{name}' takes one value, got shape {list(value.shape)}")
-            shapes[name] = int(value.reshape(-1)[0]) if name in value_inputs else value.shape
-        elif isinstance(value, (int, np.integer)):
-            shapes[name] = value
-        else:
-            raise SpecError(f"input '{name}': expected a numpy array, got {type(value).__name__}")
-    return shapes
-
-
-def validate_feeds(io: IOSpec, feeds: Mapping[str, Any], profile: int = 0) -> dict[str, int]:
-    """:func:`validate_shapes`, then dtypes: arrays must have exactly the spec dtype (nothing is cast)."""
-    dims = validate_shapes(io, feed_shapes(io, feeds), profile)
-    for spec in io.inputs:
-        value = feeds[spec.name]
-        if isinstance(value, np.ndarray) and value.dtype != numpy_dtype(spec.dtype):
-            raise SpecError(f"input '{spec.name}': dtype {value.dtype}, the engine takes {spec.dtype} "
-                            "(convert it yourself; nothing is cast silently)")
-    return dims
-
-
-def with_log(message: str, errors: Sequence[str]) -> str:
-    """``message`` followed by TensorRT's captured error lines."""
-    return message + (":\n  " + "\n  ".join(errors) if errors else " (TensorRT logged no error)")
+        atomic_write_bytes(path, bytes(cache.serialize()))
+    except OSError as e:
+        log.error("%s: could not save the TensorRT-RTX runtime cache: %s", path, e)
 
 
 class Session:
@@ -134,6 +57,7 @@ class Session:
         self._graph_cache: dict[tuple, Graph] = {}
         self._graph_warm: set[tuple] = set()
         self._shapes_dirty = True
+        self._applied: tuple = ()   # (profile, input shapes/values) last set: part of a graph's key
         self._out_shapes: dict[str, tuple[int, ...]] = {}
         try:
             self.stream = self._own(Stream())
@@ -173,7 +97,7 @@ class Session:
             ctx = e.create_execution_context(config)
         if ctx is None:
             raise SessionError(f"{self.engine.path}: could not create an execution context (see the log)")
-        self._stack.callback(self._drop_context)
+        self._stack.callback(setattr, self, "_ctx", None)   # release the execution context on close
         return ctx
 
     def _use_runtime_cache(self, config: Any, path: Path) -> None:
@@ -181,10 +105,7 @@ class Session:
         if path.is_file() and not cache.deserialize(path.read_bytes()):
             log.warning("%s: runtime cache does not fit this GPU/driver/TensorRT-RTX; starting empty", path)
         config.set_runtime_cache(cache)
-        self._stack.callback(lambda: atomic_write_bytes(path, bytes(cache.serialize())))
-
-    def _drop_context(self) -> None:
-        self._ctx = None
+        self._stack.callback(_save_runtime_cache, cache, path)
 
     def _capacities(self) -> dict[str, int]:
         """Device bytes per tensor: inputs from the spec, outputs from ``infer_shapes`` at each profile's max."""
@@ -208,21 +129,26 @@ class Session:
 
     def _apply_shapes(self, shapes: Shapes) -> None:
         """Input shapes (shape-tensor inputs: their values) into the context."""
+        applied = []
         for spec in self.io.inputs:
             if spec.is_shape_tensor:
                 self._host_values[spec.name][...] = shapes[spec.name]
+                applied.append(int(shapes[spec.name]))
                 continue
             shape = tuple(int(v) for v in shapes[spec.name])
             if not self._ctx.set_input_shape(spec.name, shape):
                 raise SessionError(f"{self.engine.path}: set_input_shape('{spec.name}', {list(shape)}) refused")
+            applied.append(shape)
+        self._applied = (self._profile, *applied)
         self._shapes_dirty = True
 
     def _infer_output_shapes(self) -> dict[str, tuple[int, ...]]:
-        with self.engine.logger.capture() as errors:
-            try:
-                missing = self._ctx.infer_shapes()
-            except RuntimeError as e:
-                raise SessionError(with_log(f"{self.engine.path}: shape inference failed: {e}", errors)) from e
+        mark = len(self.engine.logger.messages)
+        try:
+            missing = self._ctx.infer_shapes()
+        except RuntimeError as e:
+            errors = new_errors(self.engine.logger, mark)
+            raise SessionError(with_log(f"{self.engine.path}: shape inference failed: {e}", errors)) from e
         if missing:
             raise SessionError(f"{self.engine.path}: shapes unresolved for {list(missing)}")
         shapes = {s.name: tuple(self._ctx.get_tensor_shape(s.name)) for s in self.io.outputs}
@@ -240,10 +166,12 @@ class Session:
 
     # ----- data movement -------------------------------------------------------------------------------------
     def set_inputs(self, feeds: Mapping[str, Any], *, profile: int = 0) -> None:
-        """Validate ``feeds`` (:func:`validate_feeds`), set shapes, upload asynchronously."""
-        validate_feeds(self.io, feeds, profile)
+        """Validate ``feeds`` (:func:`~.feeds.validate_feeds`), set shapes, upload asynchronously."""
+        shapes = feed_shapes(self.io, feeds)
+        validate_shapes(self.io, shapes, profile)
+        check_dtypes(self.io, feeds)
         self._select_profile(profile)
-        self._apply_shapes(feed_shapes(self.io, feeds))
+        self._apply_shapes(shapes)
         self._staged.synchronize()   # the previous upload has left the staging buffers
         for spec in self.io.inputs:
             if spec.is_shape_tensor:
@@ -270,12 +198,11 @@ class Session:
             self._enqueue()
         return dict(self._out_shapes)
 
-    def _enqueue(self) -> bool:
-        with self.engine.logger.capture() as errors:
-            ok = self._ctx.execute_async_v3(self.stream.handle)
-        if not ok:
+    def _enqueue(self) -> None:
+        mark = len(self.engine.logger.messages)
+        if not self._ctx.execute_async_v3(self.stream.handle):
+            errors = new_errors(self.engine.logger, mark)
             raise SessionError(with_log(f"{self.engine.path}: execute_async_v3 failed", errors))
-        return ok
 
     def fetch(self, names: Iterable[str] | None = None) -> dict[str, np.ndarray]:
         """Download outputs (default all) at their last shapes; waits for the stream."""
@@ -335,23 +262,22 @@ class Session:
 
         Graphs are kept per (shapes, addresses), so a ping-pong loop alternates between two of them.
         """
-        key = (tuple(sorted(self._out_shapes.items())), tuple(sorted((n, b.ptr) for n, b in self._device.items())),
-               tuple(int(v) for v in self._host_values.values()))
+        key = (self._applied, tuple(b.ptr for b in self._device.values()))
         graph = self._graph_cache.get(key)
         if graph is None:
             if key not in self._graph_warm:
                 self._graph_warm.add(key)
                 self._enqueue()
                 return
-            with self.engine.logger.capture() as errors:
-                try:
-                    graph = Graph.capture(self.stream, lambda: self._ctx.execute_async_v3(self.stream.handle))
-                except (CudaError, RuntimeError) as e:
-                    log.warning("%s: CUDA graph capture failed, running without graphs: %s",
-                                self.engine.path, with_log(str(e), errors))
-                    self._graphs = False
-                    self._enqueue()
-                    return
+            mark = len(self.engine.logger.messages)
+            try:
+                graph = Graph.capture(self.stream, lambda: self._ctx.execute_async_v3(self.stream.handle))
+            except (CudaError, RuntimeError) as e:
+                log.warning("%s: CUDA graph capture failed, running without graphs: %s",
+                            self.engine.path, with_log(str(e), new_errors(self.engine.logger, mark)))
+                self._graphs = False
+                self._enqueue()
+                return
             if len(self._graph_cache) >= _MAX_GRAPHS:
                 self._graph_cache.pop(next(iter(self._graph_cache))).close()
             self._graph_cache[key] = graph

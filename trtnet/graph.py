@@ -49,11 +49,12 @@ class Graph:
 
     @classmethod
     def eager(cls, feeds: Mapping[str, Any], name: str = "network", *, device: str | None = None,
-              seed: int | None = None) -> "Graph":
+              seed: int | None = None, weight_cache: dict | None = None) -> "Graph":
         """A PyTorch graph evaluated immediately; ``feeds`` maps input names to arrays/tensors (ints for
-        shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins)."""
+        shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
+        converted weights between runs of the same network definition (see :meth:`weight`)."""
         from .backends.eager import EagerBackend
-        return cls(EagerBackend(feeds, device, seed), name)
+        return cls(EagerBackend(feeds, device, seed, weight_cache), name)
 
     @property
     def is_eager(self) -> bool:
@@ -74,6 +75,16 @@ class Graph:
     @property
     def scope_path(self) -> str:
         return "/".join(self._scopes)
+
+    def naming_state(self) -> tuple[dict[str, int], set[str]]:
+        """A snapshot of the name counters; restoring it before each eager loop step gives every step the
+        names TensorRT's single trace gets."""
+        return dict(self._counters), set(self._names)
+
+    def restore_naming(self, state: tuple[dict[str, int], set[str]]) -> None:
+        counters, names = state
+        self._counters = defaultdict(int, counters)
+        self._names = set(names)
 
     def layer_name(self, op: str, *, exact: bool = False) -> str:
         """``scope/op_n`` (n counts per scope and op), or ``scope/op`` when ``exact`` and still free."""
@@ -162,6 +173,20 @@ class Graph:
         if dtype is not None and as_dtype(dtype) is DType.bfloat16:
             from . import ops
             t = ops.cast(t, DType.bfloat16)
+        return t
+
+    def weight(self, make: Any, *, name: str, dtype: Any, cache_key: str) -> Tensor:
+        """A weight constant: ``make()`` gives the numpy array.  Eager graphs may share a cache across runs
+        (``Graph.eager(..., weight_cache=...)``), so the array is converted once, not per run or per loop step;
+        ``cache_key`` must identify the values (weight key, transform, dtype)."""
+        cache = getattr(self.backend, "weight_cache", None)
+        key = f"{self.scope_path}/{name}|{cache_key}|{dtype}"
+        if cache is not None and key in cache:
+            self.layer_name(name, exact=True)
+            return self.wrap(cache[key], name)
+        t = self.constant(make(), name=name, dtype=dtype)
+        if cache is not None:
+            cache[key] = t.handle
         return t
 
     def apply(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> Tensor:

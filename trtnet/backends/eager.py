@@ -32,8 +32,9 @@ REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.
 class EagerBackend:
     kind = "eager"
 
-    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None):
+    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None, weight_cache: dict | None):
         self.feeds = dict(feeds)
+        self.weight_cache = weight_cache
         self.device = torch.device(device or "cpu")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(0 if seed is None else int(seed))

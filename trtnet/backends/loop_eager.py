@@ -20,7 +20,9 @@ def run(g: Any, body: Callable, keys, values, rebuild, max_steps, sequences, rev
     state_vals = list(values)
     emitted: dict[str, list[torch.Tensor]] = {}
     n = 0
+    naming = g.naming_state()
     while n < limit:
+        g.restore_naming(naming)
         x = {"step": g.wrap(torch.tensor(n, dtype=torch.int32, device=device), f"{name}/step")}
         for k, seq in sequences.items():
             x[k] = g.wrap(seq.handle[limit - 1 - n if k in reverse else n], f"{name}/iterate/{k}")
