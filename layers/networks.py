@@ -31,13 +31,17 @@ class NetworkDef:
 
 
 _T2 = "trtnet.layers.tacotron2.networks"
+# the decoder's weights, without memory_layer (the encoder network applies it once per utterance)
+_DECODER = tuple(f"decoder.{m}" for m in ("prenet", "attention_rnn", "attention_layer.query_layer",
+                                          "attention_layer.v", "attention_layer.location_layer", "decoder_rnn",
+                                          "linear_projection", "gate_layer"))
 _WG = "trtnet.layers.waveglow.networks"
 NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
     NetworkDef("encoder", "tacotron2", f"{_T2}:define_encoder", ("embedding", "encoder",
                "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
-    NetworkDef("decoder-loop", "tacotron2", f"{_T2}:define_decoder_loop", ("decoder",),
+    NetworkDef("decoder-loop", "tacotron2", f"{_T2}:define_decoder_loop", _DECODER,
                "the whole autoregressive decode in one ILoop"),
-    NetworkDef("decoder-step", "tacotron2", f"{_T2}:define_decoder_step", ("decoder",),
+    NetworkDef("decoder-step", "tacotron2", f"{_T2}:define_decoder_step", _DECODER,
                "one decoder step, state in and out (the per-step host-loop design, for comparison)"),
     NetworkDef("postnet", "tacotron2", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
     NetworkDef("fused", "tacotron2", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),

@@ -37,7 +37,9 @@ def test_plan_and_sidecar(tmp_path, flavor):
     assert side.build_config["optimization_level"] == 0
     if flavor.is_rtx:
         assert side.targets["compute_capabilities"] == ["SM80", "SM86", "SM89", "SM120"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.plan"]  # no temp files left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.json", "tiny.layers.json", "tiny.plan"]  # no temp
+    layers = json.loads((tmp_path / "tiny.layers.json").read_text())
+    assert {"ACTIVATION", "CAST"} <= {row["type"] for row in layers} and all(row["name"] for row in layers)
     assert json.loads((tmp_path / "tiny.json").read_text())["plan_sha256"] == side.plan_sha256
 
 

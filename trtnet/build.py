@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import threading
 import time
@@ -100,8 +101,25 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
     )
     atomic_write_bytes(plan_path, data)
     sidecar.write(sidecar_path(plan_path))
+    atomic_write_bytes(layers_path(plan_path), json.dumps(layer_table(be.network), indent=1).encode())
     log.info("built %s in %.1f s (%.1f MB) -> %s", graph.name, seconds, len(data) / 1e6, plan_path)
     return BuildResult(plan_path, sidecar_path(plan_path), sidecar, seconds, len(data))
+
+
+def layers_path(plan_path: str | Path) -> Path:
+    """``x.plan`` → ``x.layers.json``: every layer's name, type and outputs, readable without a GPU."""
+    return Path(plan_path).with_suffix(".layers.json")
+
+
+def layer_table(network: Any) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(network.num_layers):
+        layer = network.get_layer(i)
+        outs = [layer.get_output(j) for j in range(layer.num_outputs)]
+        rows.append({"name": layer.name, "type": str(layer.type).split(".")[-1],
+                     "outputs": [{"name": t.name, "dtype": str(t.dtype).split(".")[-1], "shape": list(t.shape)}
+                                 for t in outs if t is not None]})
+    return rows
 
 
 def _profiles(graph: Graph, config: BuildConfig) -> list[dict[str, DimRange]]:

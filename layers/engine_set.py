@@ -1,0 +1,130 @@
+"""Build a set of engines from the two weight files: the library behind ``trtnet build-engines``.
+
+Each engine is cached: a plan whose sidecar carries the same cache key (network, weights hash, options, build
+config, TensorRT flavour/version/targets, trtnet version) is reused and reported as such.  Progress (stage and
+elapsed time) goes to ``logging``.  ``build_config.json`` beside the engines records inputs and their hashes,
+hparams, options, flavour and targets, and every engine's files, sizes and build times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from trtnet import flavor as flavor_mod
+from trtnet.build import BuildConfig, build
+from trtnet.graph import Graph
+from trtnet.sidecar import Sidecar, SidecarError, atomic_write_bytes, sidecar_path
+from trtnet.version import __version__
+from trtnet.weights.sources import WeightSource
+from trtnet.weights.store import WeightStore
+
+from . import networks
+from .options import NetworkOptions
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENGINES = ("encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser")
+BUILD_CONFIG = "build_config.json"
+
+
+@dataclass(frozen=True)
+class EngineRecord:
+    name: str
+    plan: Path
+    cached: bool
+    seconds: float
+    plan_bytes: int
+    sidecar: Sidecar
+
+
+def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildConfig, flavor: Any) -> str:
+    blob = json.dumps({"network": name, "weights": weights_sha, "options": opts.to_json(),
+                       "build": {k: v for k, v in config.to_json().items() if k != "heartbeat_seconds"},
+                       "flavor": flavor.name, "trt": str(flavor.version), "trtnet": __version__}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _cached(plan: Path, key: str) -> Sidecar | None:
+    if not plan.exists():
+        return None
+    try:
+        side = Sidecar.read(sidecar_path(plan))
+    except SidecarError:
+        return None
+    return side if side.extra.get("cache_key") == key else None
+
+
+def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOptions, config: BuildConfig, *,
+                 flavor: str | None = None, force: bool = False) -> EngineRecord:
+    """Build (or reuse) one engine; the weights it reads are checked strictly (missing and unused keys)."""
+    fl = flavor_mod.resolve(flavor)
+    nd = networks.NETWORKS[name]
+    with WeightStore.open(source.h5_path) as store:
+        key = cache_key(name, store.file_sha256, opts, config, fl)
+        plan = out_dir / f"{name}.plan"
+        side = None if force else _cached(plan, key)
+        if side is not None:
+            log.info("%s: up to date (%s, cache key %s…), not rebuilt", name, plan, key[:12])
+            return EngineRecord(name, plan, True, 0.0, plan.stat().st_size, side)
+        t0 = time.perf_counter()
+        g = Graph.trt(name, flavor=flavor)
+        networks.define(name, g, store, opts)
+        store.check_all_used(nd.prefixes)
+        log.info("%s: network defined (%d layers) in %.1f s", name, g.backend.network.num_layers,
+                 time.perf_counter() - t0)
+        extra = {"cache_key": key, "architecture": nd.architecture, "config": store.config.to_dict(),
+                 "options": opts.to_json(), "weights_file": str(source.h5_path)}
+        res = build(g, plan, config, weights_sha256=store.file_sha256, extra=extra)
+    return EngineRecord(name, plan, False, time.perf_counter() - t0, res.plan_bytes, res.sidecar)
+
+
+def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], engines: Sequence[str],
+                     opts: NetworkOptions, config: BuildConfig, *, flavor: str | None = None, force: bool = False,
+                     runtime_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build ``engines`` into ``out_dir`` and write ``build_config.json``; returns its content."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    unknown = [e for e in engines if e not in networks.NETWORKS]
+    if unknown:
+        raise ValueError(f"unknown engines {unknown}; choose from {sorted(networks.NETWORKS)}")
+    t_all = time.perf_counter()
+    records = []
+    for i, name in enumerate(engines, 1):
+        arch = networks.NETWORKS[name].architecture
+        log.info("[%d/%d] %s (%s, %s) — %.0f s elapsed", i, len(engines), name, arch, opts.precision,
+                 time.perf_counter() - t_all)
+        records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force))
+    summary = _summary(records, sources, opts, config, flavor, runtime_defaults or {})
+    atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2) + "\n").encode())
+    log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
+             time.perf_counter() - t_all, out / BUILD_CONFIG)
+    return summary
+
+
+def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource], opts: NetworkOptions,
+             config: BuildConfig, flavor: str | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    fl = flavor_mod.resolve(flavor)
+    inputs, hparams = {}, {}
+    for arch, src in sources.items():
+        with WeightStore.open(src.h5_path) as store:
+            hparams[arch] = store.config.to_dict()
+            inputs[arch] = {"checkpoint": str(src.checkpoint) if src.checkpoint else None,
+                            "checkpoint_sha256": store.source_sha256, "weights": str(src.h5_path),
+                            "weights_sha256": store.file_sha256, "demo": src.demo}
+    targets = records[0].sidecar.targets if records else {}
+    return {
+        "trtnet_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
+        "hparams": hparams, "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
+        "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name, "cached": r.cached,
+                             "build_seconds": round(r.seconds, 2), "plan_bytes": r.plan_bytes,
+                             "inputs": [s.to_json() for s in r.sidecar.io.inputs],
+                             "outputs": [s.to_json() for s in r.sidecar.io.outputs]} for r in records},
+    }

@@ -1,0 +1,76 @@
+"""Open a directory written by ``trtnet build-engines``: one Session per engine, with configs and limits read
+from the sidecars (never retyped)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..sidecar import Sidecar, sidecar_path
+from ..weights.config import Tacotron2Config, WaveGlowConfig
+from .engine import Engine, EngineLoadError
+from .pipeline import Limits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineDir:
+    path: Path
+    sessions: dict[str, Any]
+    sidecars: dict[str, Sidecar]
+    t2_config: Tacotron2Config
+    wg_config: WaveGlowConfig
+    options: dict[str, Any]
+    defaults: dict[str, Any]
+    limits: Limits
+    _stack: ExitStack
+
+    def close(self) -> None:
+        self._stack.close()
+
+    def __enter__(self) -> "EngineDir":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def read_build_config(path: Path) -> dict[str, Any]:
+    f = path / "build_config.json"
+    try:
+        return json.loads(f.read_text())
+    except FileNotFoundError:
+        raise EngineLoadError(f"{path}: no build_config.json (run trtnet build-engines -o {path})") from None
+    except json.JSONDecodeError as e:
+        raise EngineLoadError(f"{f}: unreadable: {e}") from None
+
+
+def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False) -> EngineDir:
+    """Load the engines of ``path`` (all listed in build_config.json, or ``names``) and open a session each."""
+    root = Path(path)
+    cfg = read_build_config(root)
+    wanted = names or tuple(cfg["engines"])
+    stack = ExitStack()
+    sessions, sidecars = {}, {}
+    try:
+        for name in wanted:
+            if name not in cfg["engines"]:
+                raise EngineLoadError(f"{root}: no {name} engine (built: {sorted(cfg['engines'])})")
+            plan = root / cfg["engines"][name]["plan"]
+            engine = stack.enter_context(Engine.load(plan))
+            sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name != "decoder-loop"))
+            sidecars[name] = Sidecar.read(sidecar_path(plan))
+    except BaseException:
+        stack.close()
+        raise
+    opts = cfg["options"]
+    t2 = Tacotron2Config.from_dict(cfg["hparams"]["tacotron2"])
+    steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
+    limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
+    return EngineDir(root, sessions, sidecars, t2, WaveGlowConfig.from_dict(cfg["hparams"]["waveglow"]), opts,
+                     cfg.get("runtime_defaults", {}), limits, stack)

@@ -1,0 +1,211 @@
+"""Text → WAV over sessions: text → ids → encoder → decoder loop → postnet → WaveGlow → denoiser → trim.
+
+Sessions are anything with ``run(feeds: dict[str, ndarray]) -> dict[str, ndarray]``: TensorRT engine sessions
+(``trtnet.runtime.session.Session``) or the eager twins (``trtnet.layers.eager.EagerNetwork``), keyed by network
+name.  This module is numpy glue only (no PyTorch).
+
+What each stage sees (the layers issue's contract): per item, exactly the frames of DLE's single-utterance run —
+every generated frame through that item's stop frame (``mel_lengths + 1``, or the step cap) — and zeros after, so
+a finished row never leaks into its neighbours.  Final outputs are trimmed to ``mel_lengths`` frames and
+``mel_lengths · hop`` samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from .text import TextError, text_to_sequence
+
+log = logging.getLogger(__name__)
+
+
+class SessionLike(Protocol):
+    def run(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]: ...
+
+
+class InputError(ValueError):
+    """A line of input can't be synthesized (empty, unknown characters, longer than the engine allows)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run-time settings (DLE inference defaults come from the model configs)."""
+
+    max_decoder_steps: int
+    gate_threshold: float
+    sigma: float
+    denoiser_strength: float
+    dropout: str = "in-engine"        # how the decoder network was built: in-engine | input | off
+    noise: str = "in-engine"          # how WaveGlow was built: in-engine | input
+    seed: int = 0                     # for fed dropout masks and fed noise
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_batch: int
+    max_text_len: int
+    max_decoder_steps: int
+
+
+@dataclass
+class Utterance:
+    index: int
+    text: str
+    ids: list[int]
+    mel_length: int
+    hit_cap: bool
+    mel_postnet: np.ndarray           # [n_mel, mel_length]
+    audio: np.ndarray                 # [mel_length · hop] float32
+
+
+@dataclass
+class BatchResult:
+    utterances: list[Utterance]
+    n_steps: int                      # decoder steps run (batch max, stop frame included)
+    seconds: dict[str, float] = field(default_factory=dict)   # per stage
+
+
+def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
+    """Token ids per line; every problem is an InputError naming the line (1-based)."""
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            raise InputError(f"line {n} is empty; remove it or give text to say")
+        try:
+            ids = text_to_sequence(line, strict=True)
+        except TextError as e:
+            raise InputError(f"line {n}: {e}") from None
+        if not ids:
+            raise InputError(f"line {n} has no speakable characters: {line!r}")
+        if len(ids) > max_text_len:
+            raise InputError(f"line {n} has {len(ids)} tokens; the engines allow at most {max_text_len} "
+                             "(rebuild with a larger --max-text-len or split the line)")
+        out.append(ids)
+    return out
+
+
+def pad_batch(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """tokens int32 [B, T_max] right-padded with 0, lengths int32 [B] (any order: no sorting needed)."""
+    lengths = np.array([len(ids) for ids in batch], np.int32)
+    tokens = np.zeros((len(batch), int(lengths.max())), np.int32)
+    for i, ids in enumerate(batch):
+        tokens[i, :len(ids)] = ids
+    return tokens, lengths
+
+
+def through_stop_frame(mel: np.ndarray, mel_lengths: np.ndarray, cap: int) -> np.ndarray:
+    """Zero frames after each item's stop frame: item b keeps min(mel_lengths[b] + 1, cap) frames."""
+    keep = np.minimum(mel_lengths.astype(np.int64) + 1, cap)
+    frames = np.arange(mel.shape[-1])
+    return np.where(frames[None, None, :] < keep[:, None, None], mel, np.zeros((), mel.dtype))
+
+
+class Pipeline:
+    def __init__(self, sessions: Mapping[str, SessionLike], *, t2_config: Any, wg_config: Any, limits: Limits,
+                 settings: Settings, decoder: str = "loop"):
+        """``decoder``: "loop" (the in-engine loop network) or "step" (the per-step host loop over
+        ``decoder-step``, the seeds' design, for comparison)."""
+        if decoder not in ("loop", "step"):
+            raise ValueError(f"decoder must be 'loop' or 'step', got {decoder!r}")
+        self.decoder = decoder
+        missing = [n for n in ("encoder", f"decoder-{decoder}", "postnet", "waveglow") if n not in sessions]
+        if missing:
+            raise ValueError(f"the pipeline needs sessions for {missing}; have {sorted(sessions)}")
+        if settings.max_decoder_steps > limits.max_decoder_steps:
+            raise InputError(f"max_decoder_steps {settings.max_decoder_steps} exceeds the engines' "
+                             f"{limits.max_decoder_steps}")
+        self.sessions, self.t2, self.wg = dict(sessions), t2_config, wg_config
+        self.limits, self.settings = limits, settings
+        self.rng = np.random.default_rng(settings.seed)
+
+    # ---- stages ----------------------------------------------------------------------------------------------
+    def decode(self, tokens: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+        """Encoder + decoder loop: mel [B, n_mel, steps], mel_lengths, gate, n_steps."""
+        enc = self.sessions["encoder"].run({"tokens": tokens, "lengths": lengths})
+        s = self.settings
+        feeds = {"memory": enc["memory"], "processed_memory": enc["processed_memory"], "lengths": lengths,
+                 "max_decoder_steps": np.array(s.max_decoder_steps, np.int32),
+                 "gate_threshold": np.array(s.gate_threshold, np.float32)}
+        masks = self.prenet_masks(s.max_decoder_steps, len(lengths)) if s.dropout == "input" else None
+        if self.decoder == "step":
+            from .host_loop import decode_per_step
+            return decode_per_step(self.sessions["decoder-step"], enc, lengths, self.t2,
+                                   max_decoder_steps=s.max_decoder_steps, gate_threshold=s.gate_threshold,
+                                   prenet_masks=masks)
+        if masks is not None:
+            feeds["prenet_masks"] = masks
+        return self.sessions["decoder-loop"].run(feeds)
+
+    def prenet_masks(self, steps: int, batch: int) -> np.ndarray:
+        """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout)."""
+        keep = 1.0 - self.t2.prenet_dropout
+        return (self.rng.random((steps, batch, 2, self.t2.prenet_dim)) < keep).astype(np.float32)
+
+    def noise(self, batch: int, frames: int) -> np.ndarray:
+        """Standard-normal z [B, n_group, T_mel, stride / n_group] (the WaveGlow engine's layout)."""
+        wg = self.wg
+        return self.rng.standard_normal((batch, wg.n_group, frames, wg.upsample_stride // wg.n_group)).astype(np.float32)
+
+    def vocode(self, mel_postnet: np.ndarray) -> np.ndarray:
+        feeds = {"mel": mel_postnet, "sigma": np.array(self.settings.sigma, np.float32)}
+        if self.settings.noise == "input":
+            feeds["z"] = self.noise(mel_postnet.shape[0], mel_postnet.shape[-1])
+        return self.sessions["waveglow"].run(feeds)["audio"]
+
+    def denoise(self, audio: np.ndarray) -> np.ndarray:
+        if self.settings.denoiser_strength <= 0 or "denoiser" not in self.sessions:
+            return audio
+        return self.sessions["denoiser"].run({"audio": audio.astype(np.float32),
+                                              "strength": np.array(self.settings.denoiser_strength, np.float32)}
+                                             )["audio_denoised"]
+
+    # ---- one batch -------------------------------------------------------------------------------------------
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
+        if len(ids) > self.limits.max_batch:
+            raise InputError(f"batch of {len(ids)} exceeds the engines' max batch {self.limits.max_batch}")
+        clock: dict[str, float] = {}
+        tokens, lengths = pad_batch(ids)
+        t = time.perf_counter()
+        dec = self.decode(tokens, lengths)
+        clock["tacotron2_decode"] = time.perf_counter() - t
+        n_steps = int(dec["n_steps"])
+        mel_lengths = dec["mel_lengths"].astype(np.int64)
+        mel = through_stop_frame(dec["mel"][..., :n_steps], mel_lengths, self.settings.max_decoder_steps)
+        t = time.perf_counter()
+        post = self.sessions["postnet"].run({"mel": mel})["mel_postnet"]
+        post = through_stop_frame(post, mel_lengths, self.settings.max_decoder_steps)
+        clock["postnet"] = time.perf_counter() - t
+        t = time.perf_counter()
+        audio = self.vocode(post)
+        clock["waveglow"] = time.perf_counter() - t
+        t = time.perf_counter()
+        audio = self.denoise(audio)
+        clock["denoiser"] = time.perf_counter() - t
+        hop = self.wg.upsample_stride
+        out = []
+        for i, (text, seq) in enumerate(zip(texts, ids)):
+            n = int(mel_lengths[i])
+            hit = n >= self.settings.max_decoder_steps
+            if hit:
+                log.warning("item %d hit the decoder step cap (%d) without the gate firing: %r",
+                            first_index + i, self.settings.max_decoder_steps, text[:60])
+            if n == 0:
+                log.warning("item %d: the gate fired on the first step; its audio is empty", first_index + i)
+            out.append(Utterance(first_index + i, text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
+                                 audio[i, :n * hop].astype(np.float32)))
+        return BatchResult(out, n_steps, clock)
+
+    def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> list[BatchResult]:
+        """All lines, ``batch_size`` at a time, in input order."""
+        ids = encode_lines(lines, self.limits.max_text_len)
+        if not 1 <= batch_size <= self.limits.max_batch:
+            raise InputError(f"batch size {batch_size} is outside 1..{self.limits.max_batch}")
+        results = []
+        for start in range(0, len(ids), batch_size):
+            results.append(self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start))
+        return results

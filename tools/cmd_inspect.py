@@ -1,0 +1,66 @@
+"""trtnet inspect PLAN: the sidecar, the I/O spec and the layers grouped by scope.
+
+The layer table comes from ``PLAN.layers.json`` (written at build time, readable without a GPU); with a GPU that
+can deserialize the plan, ``--engine-info`` adds TensorRT's engine-inspector JSON grouped the same way."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("plan", help="a .plan file written by trtnet")
+    p.add_argument("--depth", type=int, default=2, help="scope levels to group layers by (default 2)")
+    p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+
+
+def group_layers(rows: list[dict], depth: int) -> dict[str, Counter]:
+    groups: dict[str, Counter] = defaultdict(Counter)
+    for row in rows:
+        scope = "/".join(row["name"].split("/")[:depth]) if "/" in row["name"] else "(top)"
+        groups[scope][row["type"]] += 1
+    return dict(sorted(groups.items()))
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtnet.build import layers_path
+    from trtnet.sidecar import Sidecar, sidecar_path
+    plan = Path(args.plan)
+    if not plan.exists():
+        raise FileNotFoundError(f"{plan}: no such plan")
+    side = Sidecar.read(sidecar_path(plan))
+    lp = layers_path(plan)
+    rows = json.loads(lp.read_text()) if lp.exists() else []
+    groups = group_layers(rows, args.depth)
+    info = _engine_info(plan) if args.engine_info else None
+    if args.json:
+        print(json.dumps({"sidecar": side.to_json(), "layers_by_scope": {k: dict(v) for k, v in groups.items()},
+                          "engine_info": info}, indent=2))
+        return 0
+    print(f"{plan}: network {side.network}, {side.flavor} {side.trt_version}, trtnet {side.trtnet_version}, "
+          f"{plan.stat().st_size / 1e6:.1f} MB, built in {side.build_seconds} s")
+    print(f"targets: {side.targets}; weights sha256: {side.weights_sha256}")
+    for kind, specs in (("input", side.io.inputs), ("output", side.io.outputs)):
+        for s in specs:
+            extra = " (shape tensor)" if s.is_shape_tensor else ""
+            print(f"  {kind:6s} {s.name:24s} {s.dtype:8s} {list(s.shape)}{extra}")
+    for name, r in side.io.dims.items():
+        print(f"  dim    {name:24s} min {r.min}  opt {r.opt}  max {r.max}")
+    print(f"layers: {len(rows)} (from {lp.name})" if rows else f"layers: no {lp.name} beside the plan")
+    for scope, counts in groups.items():
+        print(f"  {scope:40s} {sum(counts.values()):5d}  " + ", ".join(f"{t} {n}" for t, n in counts.most_common(5)))
+    if info is not None:
+        print(json.dumps(info, indent=1)[:20000])
+    return 0
+
+
+def _engine_info(plan: Path):
+    from trtnet.runtime.engine import Engine
+    with Engine.load(plan) as engine:
+        trt = engine.trt
+        insp = engine.trt_engine.create_engine_inspector()
+        return json.loads(insp.get_engine_information(trt.LayerInformationFormat.JSON))

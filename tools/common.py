@@ -1,0 +1,112 @@
+"""Arguments and helpers shared by the subcommands (model sources, run-time settings)."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tacotron2", metavar="CKPT_OR_H5", default=None,
+                   help="DLE Tacotron 2 checkpoint or extracted .h5 (default: built-in demo weights)")
+    p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
+                   help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
+    p.add_argument("--demo-size", choices=["full", "small"], default="full",
+                   help="size of the demo models used when no checkpoint is given (default full)")
+
+
+def add_runtime_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gate-threshold", type=float, default=None, help="stop when sigmoid(gate) > this (DLE 0.5)")
+    p.add_argument("--sigma", type=float, default=None, help="WaveGlow noise scale (DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=float, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
+
+
+def resolve_sources(args: argparse.Namespace, work_dir: str | Path, need: Iterable[str] = ("tacotron2", "waveglow")):
+    from trtnet.weights.sources import resolve
+    return {arch: resolve(getattr(args, arch), arch, work_dir, demo_size=args.demo_size) for arch in sorted(need)}
+
+
+def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
+    """gate_threshold / max_decoder_steps / sigma / denoiser_strength: flags, else the models' configs."""
+    from trtnet.weights.store import WeightStore
+    out: dict[str, Any] = {}
+    for arch, fields in (("tacotron2", ("gate_threshold", "max_decoder_steps")), ("waveglow", ("sigma", "denoiser_strength"))):
+        if arch not in sources:
+            continue
+        with WeightStore.open(sources[arch].h5_path) as store:
+            for f in fields:
+                flag = getattr(args, f, None)
+                out[f] = flag if flag is not None else getattr(store.config, f)
+    return out
+
+
+def add_backend_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory")
+    g.add_argument("--backend", choices=["eager"], default=None,
+                   help="run the eager PyTorch twin of the same networks instead of engines")
+    add_model_args(p)
+    p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go (eager)")
+    p.add_argument("--device", default="cpu", help="torch device of the eager backend (cpu, cuda)")
+    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="eager backend precision")
+    p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
+                   help="eager: prenet dropout mode (default in-engine); engines: must match their build")
+    p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z")
+
+
+@dataclass
+class Backend:
+    kind: str
+    sessions: dict
+    t2_config: Any
+    wg_config: Any
+    limits: Any
+    dropout: str
+    noise: str
+    defaults: dict
+    close: Any
+
+
+def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
+    """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
+    if args.engine_dir:
+        from trtnet.runtime.engine_dir import open_engine_dir
+        d = open_engine_dir(args.engine_dir, names)
+        for flag in ("dropout", "noise"):
+            built = d.options[flag]
+            if getattr(args, flag) not in (None, built):
+                raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} were built with "
+                                 f"--{flag} {built}; rebuild them to change it")
+        return Backend("engine", d.sessions, d.t2_config, d.wg_config, d.limits, d.options["dropout"],
+                       d.options["noise"], d.defaults, d.close)
+    from trtnet.layers.eager import eager_sessions
+    from trtnet.layers.options import NetworkOptions
+    from trtnet.runtime.pipeline import Limits
+    from trtnet.weights.store import WeightStore
+    sources = resolve_sources(args, args.work_dir)
+    stores = {arch: WeightStore.open(src.h5_path) for arch, src in sources.items()}
+    opts = NetworkOptions(precision=args.precision, dropout=args.dropout or "in-engine", noise=args.noise or "in-engine")
+    t2, wg = stores["tacotron2"].config, stores["waveglow"].config
+    limits = Limits(max_batch=1 << 16, max_text_len=1 << 16, max_decoder_steps=max(t2.max_decoder_steps,
+                                                                                  getattr(args, "max_decoder_steps", 0) or 0))
+    sessions = eager_sessions(stores, opts, names, device=args.device, seed=getattr(args, "seed", 0))
+
+    def close() -> None:
+        for s in stores.values():
+            s.close()
+    return Backend("eager", sessions, t2, wg, limits, opts.dropout, opts.noise, runtime_defaults(args, sources), close)
+
+
+def settings_from(args: argparse.Namespace, backend: Backend):
+    """Run-time settings: flags, else the engines' build defaults, else the model configs (DLE defaults)."""
+    from trtnet.runtime.pipeline import Settings
+    t2, wg, d = backend.t2_config, backend.wg_config, backend.defaults
+
+    def pick(flag: str, model: Any) -> Any:
+        v = getattr(args, flag, None)
+        return v if v is not None else d.get(flag, getattr(model, flag))
+    return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)), gate_threshold=float(pick("gate_threshold", t2)),
+                    sigma=float(pick("sigma", wg)), denoiser_strength=float(pick("denoiser_strength", wg)),
+                    dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0))
