@@ -1,0 +1,81 @@
+"""Timing loops behind ``trtnet bench`` (DLE test_infer.py semantics: the timed region is Tacotron 2 +
+WaveGlow + denoiser, synchronised; text preparation and file writing are outside; warm-up iterations are
+dropped by ``runtime.stats.summarize``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from trtnet.runtime.pipeline import Pipeline, encode_lines
+from trtnet.runtime.stats import BenchRow, summarize
+
+
+def _sync(device: str) -> None:
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def _row(lat, mels, extra, *, framework: str, batch: int, precision: str, warmup: int, wg_config: Any) -> BenchRow:
+    return summarize(lat, mels, batch_size=batch, warmup=warmup, framework=framework, precision=precision,
+                     sample_rate=wg_config.sampling_rate, hop_length=wg_config.upsample_stride, extra=extra)
+
+
+def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmup: int, *, framework: str,
+                   precision: str, sync: Callable[[], None] = lambda: None) -> BenchRow:
+    """Time ``pipe`` on ``batch`` copies of ``text`` (engine or eager sessions; loop or per-step decoder)."""
+    ids = encode_lines([text], pipe.limits.max_text_len) * batch
+    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "waveglow_ms": [], "denoiser_ms": []}
+    for _ in range(warmup + iterations):
+        sync()
+        t0 = time.perf_counter()
+        res = pipe.synthesize_batch([text] * batch, ids)
+        sync()
+        lat.append(time.perf_counter() - t0)
+        mels.append(res.n_steps)
+        extra["decoder_ms_per_step"].append(1e3 * res.seconds["tacotron2_decode"] / max(res.n_steps, 1))
+        extra["waveglow_ms"].append(1e3 * res.seconds["waveglow"])
+        extra["denoiser_ms"].append(1e3 * res.seconds["denoiser"])
+    return _row(lat, mels, extra, framework=framework, batch=batch, precision=precision, warmup=warmup,
+                wg_config=pipe.wg)
+
+
+def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: int, iterations: int, warmup: int,
+                    *, device: str, precision: str, sigma: float, strength: float) -> BenchRow:
+    """The independent PyTorch reference, eager, as DLE's test_infer.py runs it (prenet dropout on)."""
+    dtype = torch.float16 if precision == "fp16" else torch.float32
+    t2, wg, den = (m.to(device=device, dtype=dtype).eval() for m in (t2_ref, wg_ref, denoiser))
+    ids = encode_lines([text], 1 << 16)[0]
+    tokens = torch.tensor([ids] * batch, dtype=torch.long, device=device)
+    lengths = torch.full((batch,), len(ids), dtype=torch.long, device=device)
+    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "waveglow_ms": [], "denoiser_ms": []}
+    with torch.inference_mode():
+        for _ in range(warmup + iterations):
+            _sync(device)
+            t0 = time.perf_counter()
+            out = t2.infer(tokens, lengths)
+            _sync(device)
+            t1 = time.perf_counter()
+            audio = wg.infer(out["mel_postnet"], sigma=sigma)
+            _sync(device)
+            t2_ = time.perf_counter()
+            den(audio.float() if dtype == torch.float32 else audio, strength).float()
+            _sync(device)
+            t3 = time.perf_counter()
+            lat.append(t3 - t0)
+            mels.append(int(out["n_steps"]))
+            extra["decoder_ms_per_step"].append(1e3 * (t1 - t0) / max(int(out["n_steps"]), 1))
+            extra["waveglow_ms"].append(1e3 * (t2_ - t1))
+            extra["denoiser_ms"].append(1e3 * (t3 - t2_))
+    return _row(lat, mels, extra, framework="PyTorch reference", batch=batch, precision=precision, warmup=warmup,
+                wg_config=wg_ref.config)
+
+
+def torch_sync(device: str) -> Callable[[], None]:
+    return lambda: _sync(device)
+
+
+__all__ = ["bench_pipeline", "bench_reference", "torch_sync", "np"]

@@ -1,0 +1,184 @@
+"""Parity checks behind ``trtnet verify``: eager twin vs the independent PyTorch reference, and engines vs eager.
+
+Deterministic mode throughout: prenet dropout from fed keep masks, WaveGlow noise fed, the same for every side.
+Errors are relative to the signal scale: max |a − b| / max |b|.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+from trtnet.runtime.text import text_to_sequence
+from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference, make_prenet_masks
+from trtnet.weights.store import WeightStore
+
+from .eager import EagerNetwork
+from .options import NetworkOptions
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = {"mel": 1e-4, "mel_postnet": 1e-4, "audio": 1e-3, "audio_denoised": 1e-3}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    value: float
+    threshold: float
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(np.isfinite(self.value)) and self.value <= self.threshold
+
+    def row(self) -> str:
+        return f"{self.name:34s} {self.value:12.3e}  ≤ {self.threshold:8.1e}  {'PASS' if self.passed else 'FAIL'}  {self.detail}"
+
+
+def rel_err(got: np.ndarray, want: np.ndarray) -> float:
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        return float("inf")
+    scale = max(float(np.abs(want).max(initial=0.0)), 1e-12)
+    return float(np.abs(got - want).max(initial=0.0)) / scale
+
+
+def nonfinite(arrays: Mapping[str, np.ndarray]) -> int:
+    return int(sum((~np.isfinite(np.asarray(v, np.float64))).sum() for v in arrays.values()
+                   if np.asarray(v).dtype.kind == "f"))
+
+
+@dataclass
+class Case:
+    """One deterministic input: tokens, lengths, fed keep masks and fed noise (numpy, float32)."""
+
+    tokens: np.ndarray
+    lengths: np.ndarray
+    masks: np.ndarray       # [steps, B, 2, prenet_dim]
+    seed: int
+
+
+def make_case(text: str, t2_config: Any, steps: int, seed: int = 0) -> Case:
+    ids = np.array([text_to_sequence(text)], np.int32)
+    gen = torch.Generator().manual_seed(seed)
+    masks = make_prenet_masks(steps, 1, t2_config, gen).numpy().astype(np.float32)
+    return Case(ids, np.array([ids.shape[1]], np.int32), masks, seed)
+
+
+def z_for(wg_config: Any, batch: int, frames: int, seed: int) -> np.ndarray:
+    """Standard-normal z in the engine layout [B, G, T, stride/G] (= reference [B, G, T·stride/G])."""
+    g = np.random.default_rng(seed)
+    return g.standard_normal((batch, wg_config.n_group, frames, wg_config.upsample_stride // wg_config.n_group)
+                             ).astype(np.float32)
+
+
+def reference_run(t2_ref: Tacotron2Reference, wg_ref: WaveGlowReference, case: Case, *, gate_threshold: float,
+                  sigma: float, strength: float, steps: int) -> dict[str, np.ndarray]:
+    """The reference in float64: Tacotron 2 with the fed masks, WaveGlow with the fed z, the denoiser."""
+    t2, wg = t2_ref.double(), wg_ref.double()
+    out = t2.infer(torch.from_numpy(case.tokens).long(), torch.from_numpy(case.lengths).long(),
+                   dropout=torch.from_numpy(case.masks).double(), max_decoder_steps=steps, gate_threshold=gate_threshold)
+    post = out["mel_postnet"]
+    z = z_for(wg.config, post.shape[0], post.shape[-1], case.seed)
+    audio = wg.infer(post, sigma=sigma, z=torch.from_numpy(z).double().reshape(z.shape[0], z.shape[1], -1))
+    den = Denoiser.from_config(wg).double()(audio, strength).squeeze(1)
+    return {"mel": out["mel"].numpy(), "mel_postnet": post.numpy(), "mel_lengths": out["mel_lengths"].numpy(),
+            "n_steps": np.array(out["n_steps"]), "audio": audio.numpy(), "audio_denoised": den.numpy(), "z": z}
+
+
+def network_feeds(case: Case, ref: Mapping[str, np.ndarray], *, gate_threshold: float, sigma: float,
+                  strength: float, steps: int, encoded: Mapping[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    """Each network's feeds for this case; downstream networks get the reference's upstream outputs, so every
+    network is checked on its own."""
+    f32 = lambda a: np.asarray(a, np.float32)
+    return {
+        "encoder": {"tokens": case.tokens, "lengths": case.lengths},
+        "decoder-loop": {**encoded, "lengths": case.lengths, "max_decoder_steps": np.array(steps, np.int32),
+                         "gate_threshold": np.array(gate_threshold, np.float32), "prenet_masks": case.masks},
+        "postnet": {"mel": f32(ref["mel"])},
+        "waveglow": {"mel": f32(ref["mel_postnet"]), "sigma": np.array(sigma, np.float32), "z": ref["z"]},
+        "denoiser": {"audio": f32(ref["audio"]), "strength": np.array(strength, np.float32)},
+    }
+
+
+def compare(name: str, outputs: Mapping[str, np.ndarray], ref: Mapping[str, np.ndarray], scale: float = 1.0
+            ) -> list[Check]:
+    """The checks of one network's outputs against the reference arrays."""
+    checks = [Check(f"{name}: NaN/Inf count", nonfinite(outputs), 0)]
+    if name == "decoder-loop":
+        n = int(ref["n_steps"])
+        checks.append(Check(f"{name}: stop step |Δ|", abs(int(outputs["n_steps"]) - n), 0,
+                            f"{int(outputs['n_steps'])} vs {n}"))
+        checks.append(Check(f"{name}: mel_lengths |Δ|", float(np.abs(outputs["mel_lengths"].astype(np.int64)
+                                                                      - ref["mel_lengths"]).max()), 0))
+        checks.append(Check(f"{name}: mel rel. error", rel_err(outputs["mel"][..., :n], ref["mel"]),
+                            THRESHOLDS["mel"] * scale))
+    for key in ("mel_postnet", "audio", "audio_denoised"):
+        if key in outputs:
+            checks.append(Check(f"{name}: {key} rel. error", rel_err(outputs[key], ref[key]), THRESHOLDS[key] * scale))
+    return checks
+
+
+def eager_vs_reference(t2_ckpt: Any, wg_ckpt: Any, t2_store: WeightStore, wg_store: WeightStore, *, text: str,
+                       seed: int = 0, steps: int | None = None, gate_threshold: float | None = None,
+                       sigma: float = 0.6, strength: float = 0.01) -> tuple[list[Check], dict[str, Any]]:
+    """Every network's eager twin (FP32) against the independent reference on one deterministic case."""
+    t2_ref = Tacotron2Reference.from_checkpoint(t2_ckpt)
+    wg_ref = WaveGlowReference.from_checkpoint(wg_ckpt)
+    cfg = t2_store.config
+    steps = int(steps or cfg.max_decoder_steps)
+    thr = cfg.gate_threshold if gate_threshold is None else gate_threshold
+    case = make_case(text, cfg, steps, seed)
+    ref = reference_run(t2_ref, wg_ref, case, gate_threshold=thr, sigma=sigma, strength=strength, steps=steps)
+    opts = NetworkOptions(precision="fp32", dropout="input", noise="input")
+    nets = {n: EagerNetwork(n, t2_store if n in ("encoder", "decoder-loop", "postnet") else wg_store, opts)
+            for n in ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")}
+    enc = nets["encoder"].run({"tokens": case.tokens, "lengths": case.lengths})
+    t2_ref_enc = t2_ref.double().encode(torch.from_numpy(case.tokens).long(), torch.from_numpy(case.lengths).long())
+    checks = [Check("encoder: memory rel. error", rel_err(enc["memory"], t2_ref_enc[0].numpy()), THRESHOLDS["mel"]),
+              Check("encoder: NaN/Inf count", nonfinite(enc), 0)]
+    feeds = network_feeds(case, ref, gate_threshold=thr, sigma=sigma, strength=strength, steps=steps, encoded=enc)
+    outputs = {"encoder": enc}
+    for name in ("decoder-loop", "postnet", "waveglow", "denoiser"):
+        outputs[name] = nets[name].run(feeds[name])
+        checks += compare(name, outputs[name], ref)
+    return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds}
+
+
+ENGINE_SCALE = {"fp32": 10.0, "fp16": 200.0}   # engines vs eager: TF32/FP16 arithmetic, relative to the FP32 limits
+
+
+def engines_vs_eager(sessions: Mapping[str, Any], sidecars: Mapping[str, Any], options: Mapping[str, Any],
+                     detail: Mapping[str, Any]) -> tuple[list[Check], list[str]]:
+    """Each engine against the eager outputs on the same feeds (cast to the engine's input dtypes).  Networks
+    whose randomness is drawn in the engine (dropout / noise "in-engine") are listed as skipped, not compared."""
+    checks, skipped = [], []
+    scale = ENGINE_SCALE[options["precision"]]
+    feeds_all = {"encoder": {"tokens": detail["case"].tokens, "lengths": detail["case"].lengths}, **detail["feeds"]}
+    for name, session in sessions.items():
+        if name not in feeds_all:
+            continue
+        if name == "decoder-loop" and options["dropout"] == "in-engine":
+            skipped.append(f"{name}: built with in-engine dropout (random); rebuild with --dropout input to compare")
+            continue
+        if name == "waveglow" and options["noise"] == "in-engine":
+            skipped.append(f"{name}: built with in-engine noise; rebuild with --noise input to compare")
+            continue
+        io = sidecars[name].io
+        feeds = {s.name: np.asarray(feeds_all[name][s.name]).astype(s.dtype) for s in io.inputs}
+        got = session.run(feeds)
+        want = detail["outputs"][name] if name != "encoder" else detail["outputs"]["encoder"]
+        checks.append(Check(f"engine {name}: NaN/Inf count", nonfinite(got), 0))
+        for key, ref in want.items():
+            if np.asarray(ref).dtype.kind == "f" and key in got:
+                checks.append(Check(f"engine {name}: {key} rel. error", rel_err(got[key], ref),
+                                    THRESHOLDS.get(key, THRESHOLDS["mel"]) * scale))
+            elif key in got:
+                checks.append(Check(f"engine {name}: {key} |Δ|", float(np.abs(np.asarray(got[key], np.int64)
+                                                                          - np.asarray(ref, np.int64)).max()), 0))
+    return checks, skipped

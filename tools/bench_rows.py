@@ -1,0 +1,79 @@
+"""Which benchmark rows can run here, and running them (used by cmd_bench)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+log = logging.getLogger("trtnet.bench")
+
+
+def _context(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__}
+    if str(args.device).startswith("cuda") and torch.cuda.is_available():
+        ctx["gpu"] = torch.cuda.get_device_name(0)
+    try:
+        from trtnet import flavor
+        ctx["tensorrt"] = str(flavor.resolve())
+    except Exception as e:  # noqa: BLE001 - reported, not fatal: the PyTorch rows still run
+        ctx["tensorrt"] = f"unavailable ({type(e).__name__})"
+    return ctx
+
+
+def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder):
+    from trtnet.runtime.pipeline import Pipeline, Settings
+    settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
+                        gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
+                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise)
+    return Pipeline(sessions, t2_config=t2, wg_config=wg, limits=limits, settings=settings, decoder=decoder)
+
+
+def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str):
+    from trtnet.layers.bench import bench_pipeline, bench_reference, torch_sync
+    rows, skipped = [], []
+    batches = args.batch_size or [1]
+    engine_rows = [b for b in backends if b.startswith("engine")]
+    if engine_rows:
+        if not args.engine_dir:
+            skipped += [f"{b}: no --engine-dir given" for b in engine_rows]
+        else:
+            try:
+                from trtnet.runtime.engine_dir import open_engine_dir
+                with open_engine_dir(args.engine_dir) as d:
+                    for b in engine_rows:
+                        pipe = _pipeline(d.sessions, d.t2_config, d.wg_config, d.limits, d.defaults, args,
+                                         d.options["dropout"], d.options["noise"], b.split("-")[1])
+                        rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
+                                                precision=d.options["precision"]) for bs in batches]
+            except (OSError, RuntimeError, ImportError, KeyError) as e:
+                skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
+    eager_rows = [b for b in backends if b.startswith("eager")]
+    if eager_rows:
+        from trtnet.layers.eager import eager_sessions
+        from trtnet.layers.options import NetworkOptions
+        from trtnet.runtime.pipeline import Limits
+        from trtnet.weights.store import WeightStore
+        stores = {a: WeightStore.open(s.h5_path) for a, s in sources.items()}
+        t2, wg = stores["tacotron2"].config, stores["waveglow"].config
+        opts = NetworkOptions(precision=args.precision)
+        names = ("encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser")
+        sessions = eager_sessions(stores, opts, names, device=args.device, seed=0)
+        limits = Limits(1 << 16, 1 << 16, t2.max_decoder_steps)
+        for b in eager_rows:
+            pipe = _pipeline(sessions, t2, wg, limits, {}, args, opts.dropout, opts.noise, b.split("-")[1])
+            rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
+                                    precision=args.precision, sync=torch_sync(args.device)) for bs in batches]
+    if "pytorch" in backends:
+        if any(s.checkpoint is None for s in sources.values()):
+            skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
+        else:
+            from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference
+            t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
+            wgr = WaveGlowReference.from_checkpoint(sources["waveglow"].checkpoint)
+            den = Denoiser.from_config(wgr)
+            rows += [bench_reference(t2r, wgr, den, text, bs, args.iterations, args.warmup, device=args.device,
+                                     precision=args.precision, sigma=args.sigma, strength=args.denoiser_strength)
+                     for bs in batches]
+    return rows, skipped, _context(args)

@@ -1,0 +1,52 @@
+"""trtnet bench: the in-engine loop vs the per-step host loop (the seeds' design) vs PyTorch, in DLE's table.
+
+Rows: engine-loop / engine-step (with --engine-dir, on a GPU that runs the engines), eager-loop / eager-step
+(the trtnet eager twin, same networks), and the PyTorch reference.  Whatever can't run here is listed as
+skipped with the reason.  Warm-up iterations are excluded."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from .common import add_model_args, resolve_sources
+
+log = logging.getLogger("trtnet.bench")
+BACKENDS = ("engine-loop", "engine-step", "eager-loop", "eager-step", "pytorch")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_model_args(p)
+    p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
+    p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go")
+    p.add_argument("--backends", default=",".join(BACKENDS), help=f"comma list from {','.join(BACKENDS)}")
+    p.add_argument("-bs", "--batch-size", type=int, action="append", default=None, help="batch size (repeatable)")
+    p.add_argument("--iterations", type=int, default=10, help="measured iterations (default 10)")
+    p.add_argument("--warmup", type=int, default=2, help="warm-up iterations, excluded (default 2)")
+    p.add_argument("--device", default="cpu", help="torch device for eager and PyTorch rows (cpu, cuda)")
+    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="eager / PyTorch precision")
+    p.add_argument("--text", default=None, help="input text (default: DLE's 128-character benchmark sentence)")
+    p.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma (DLE test_infer: 0.6)")
+    p.add_argument("--denoiser-strength", type=float, default=0.01)
+    p.add_argument("--json", default=None, help="write the rows and context to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtnet.runtime.stats import format_table, to_json
+    from trtnet.runtime.text import DEFAULT_TEXT
+    from .bench_rows import collect_rows  # noqa: PLC0415
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = sorted(set(backends) - set(BACKENDS))
+    if unknown:
+        raise ValueError(f"unknown backends {unknown}; choose from {BACKENDS}")
+    sources = resolve_sources(args, args.work_dir)
+    rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT)
+    print(format_table(rows) if rows else "(no rows ran)")
+    for reason in skipped:
+        print(f"skipped: {reason}")
+    print("context: " + ", ".join(f"{k}={v}" for k, v in context.items()))
+    if args.json:
+        from trtnet.sidecar import atomic_write_bytes
+        from pathlib import Path
+        atomic_write_bytes(Path(args.json), (to_json(rows, skipped=skipped, **context) + "\n").encode())
+    return 0
