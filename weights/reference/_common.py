@@ -91,14 +91,14 @@ def strict_load(model: nn.Module, state: Mapping[str, torch.Tensor], name: str) 
     model.load_state_dict(state, strict=True)
 
 
-def config_from_dle(config_cls: type, dle: Mapping[str, Any] | None, renames: Mapping[str, str] = {}) -> Any:
+def config_from_dle(config_cls: type, dle: Mapping[str, Any] | None, renames: Mapping[str, str] | None = None) -> Any:
     """Map a DLE constructor-kwargs dict onto ``config_cls`` fields; keys with no field are ignored (logged)."""
     if dle is None:
         return config_cls()
     known = set(config_cls.__dataclass_fields__)
     picked, ignored = {}, []
     for key, value in dle.items():
-        field = renames.get(key, key)
+        field = (renames or {}).get(key, key)
         if field in known:
             picked[field] = value
         else:

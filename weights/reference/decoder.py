@@ -120,11 +120,9 @@ class Decoder(nn.Module):
     def initial_state(self, memory: torch.Tensor) -> DecoderState:
         """All-zero state for memory [B, T_in, E] (its dtype and device)."""
         b, t_in, e = memory.shape
-        zeros = lambda *shape: memory.new_zeros(shape)  # noqa: E731
-        cfg = self.cfg
-        return DecoderState(zeros(b, cfg.attention_rnn_dim), zeros(b, cfg.attention_rnn_dim),
-                            zeros(b, cfg.decoder_rnn_dim), zeros(b, cfg.decoder_rnn_dim),
-                            zeros(b, t_in), zeros(b, t_in), zeros(b, e))
+        att, dec = (b, self.cfg.attention_rnn_dim), (b, self.cfg.decoder_rnn_dim)
+        z = memory.new_zeros
+        return DecoderState(z(att), z(att), z(dec), z(dec), z(b, t_in), z(b, t_in), z(b, e))
 
     def decode(self, prenet_out: torch.Tensor, state: DecoderState, memory: torch.Tensor,
                processed_memory: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:

@@ -55,7 +55,8 @@ class STFT(nn.Module):
         n = np.arange(filter_length)[None, :]
         angle = 2.0 * np.pi * k * n / filter_length
         fourier = np.vstack([np.cos(angle), -np.sin(angle)])  # [2F, N], float64
-        inverse = np.linalg.pinv(filter_length / hop_length * fourier).T  # [2F, N]
+        # pinv(s·F) = (FᵀF)⁻¹Fᵀ / s: F has full column rank (FᵀF has eigenvalues N/2 and N); cheaper than an SVD
+        inverse = np.linalg.solve(fourier.T @ fourier, fourier.T).T * (hop_length / filter_length)  # [2F, N]
         window = pad_center(periodic_hann(win_length), filter_length)
         self.register_buffer("forward_basis", torch.from_numpy(fourier * window)[:, None, :])
         self.register_buffer("inverse_basis", torch.from_numpy(inverse * window)[:, None, :])

@@ -96,7 +96,10 @@ class Tacotron2Reference(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, source: CheckpointSource, config: Tacotron2Config | None = None) -> "Tacotron2Reference":
-        """Strict load of a DLE checkpoint (path or dict; ``module.`` stripped); config: given, ckpt['config'] or defaults."""
+        """Strict load of a DLE checkpoint (path or dict; ``module.`` stripped).
+
+        Config: given, else ckpt['config'] mapped onto Tacotron2Config fields, else defaults.
+        """
         state, dle_config, name = read_checkpoint(source)
         cfg = config if config is not None else config_from_dle(Tacotron2Config, dle_config)
         model = cls(cfg)
@@ -138,12 +141,13 @@ class Tacotron2Reference(nn.Module):
     @torch.no_grad()
     def infer(self, tokens: torch.Tensor, lengths: torch.Tensor, *, dropout: str | torch.Tensor = "on",
               max_decoder_steps: int | None = None, gate_threshold: float | None = None,
-              generator: torch.Generator | None = None) -> dict[str, Any]:
+              generator: torch.Generator | None = None, early_stopping: bool = True) -> dict[str, Any]:
         """DLE ``Tacotron2.infer`` (spec §1.5).
 
         dropout: "on" (DLE default: F.dropout on the global RNG, or masks drawn from ``generator``),
         "off", or fed keep masks [≥ n_steps, B, 2, P].  Returns mel / mel_postnet [B, n_mel, T],
         mel_lengths int32 [B] (stop frame not counted), gate logits [B, T], alignments [B, T, T_in], n_steps.
+        early_stopping=False (DLE ``--decoder-no-early-stopping``) always runs max_decoder_steps steps.
         """
         cfg = self.config
         max_steps = cfg.max_decoder_steps if max_decoder_steps is None else int(max_decoder_steps)
@@ -151,7 +155,8 @@ class Tacotron2Reference(nn.Module):
         batch = tokens.shape[0]
         if isinstance(dropout, str) and dropout == "on" and generator is not None:
             dropout = make_prenet_masks(max_steps, batch, cfg, generator)
-        if isinstance(dropout, torch.Tensor) and (dropout.dim() != 4 or dropout.shape[1:] != (batch, 2, cfg.prenet_dim)):
+        mask_shape = (batch, 2, cfg.prenet_dim)
+        if isinstance(dropout, torch.Tensor) and (dropout.dim() != 4 or dropout.shape[1:] != mask_shape):
             raise ValueError(f"dropout masks have shape {tuple(dropout.shape)}, expected "
                              f"[steps, {batch}, 2, {cfg.prenet_dim}]")
         memory, processed = self.encode(tokens, lengths)
@@ -164,7 +169,8 @@ class Tacotron2Reference(nn.Module):
             step_dropout = dropout
             if isinstance(dropout, torch.Tensor):
                 if len(frames) >= dropout.shape[0]:
-                    raise ValueError(f"dropout masks cover {dropout.shape[0]} steps; step {len(frames) + 1} needs one more")
+                    raise ValueError(f"dropout masks cover {dropout.shape[0]} steps; "
+                                     f"step {len(frames) + 1} needs one more")
                 step_dropout = dropout[len(frames)].to(memory.device)
             frame, gate, state = self.decoder_step(frame, state, memory, processed, mask, dropout=step_dropout)
             frames.append(frame)
@@ -172,10 +178,12 @@ class Tacotron2Reference(nn.Module):
             alignments.append(state.attention_weights)
             not_finished = not_finished * (torch.sigmoid(gate) <= threshold).to(torch.int32)
             mel_lengths += not_finished
-            if int(not_finished.sum()) == 0:
+            if early_stopping and int(not_finished.sum()) == 0:
                 break
             if len(frames) == max_steps:
-                log.warning("Tacotron2 reference: reached max_decoder_steps=%d before every row stopped", max_steps)
+                if early_stopping:
+                    log.warning("Tacotron2 reference: reached max_decoder_steps=%d before every row stopped",
+                                max_steps)
                 break
         mel = torch.stack(frames, dim=1).reshape(batch, -1, cfg.n_mel_channels).transpose(1, 2)  # [B, n_mel, T·r]
         return {

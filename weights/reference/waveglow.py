@@ -70,7 +70,8 @@ class WN(nn.Module):
         c = n_channels
         self.n_channels = c
         self.start = WeightNormConv1d(n_in, c)
-        self.in_layers = nn.ModuleList(WeightNormConv1d(c, 2 * c, kernel_size, dilation=2 ** i) for i in range(n_layers))
+        self.in_layers = nn.ModuleList(WeightNormConv1d(c, 2 * c, kernel_size, dilation=2 ** i)
+                                       for i in range(n_layers))
         self.cond_layers = nn.ModuleList(WeightNormConv1d(cond_channels, 2 * c) for _ in range(n_layers))
         self.res_skip_layers = nn.ModuleList(WeightNormConv1d(c, 2 * c if i < n_layers - 1 else c)
                                              for i in range(n_layers))
@@ -81,9 +82,9 @@ class WN(nn.Module):
         a = self.start(audio)
         out = torch.zeros_like(a)
         last = len(self.in_layers) - 1
-        for i, (in_layer, cond_layer, res_skip) in enumerate(zip(self.in_layers, self.cond_layers, self.res_skip_layers)):
-            t = in_layer(a) + cond_layer(spect)  # [B, 2C, T']
-            rs = res_skip(torch.tanh(t[:, :c]) * torch.sigmoid(t[:, c:]))
+        for i in range(len(self.in_layers)):
+            t = self.in_layers[i](a) + self.cond_layers[i](spect)  # [B, 2C, T']
+            rs = self.res_skip_layers[i](torch.tanh(t[:, :c]) * torch.sigmoid(t[:, c:]))
             if i < last:
                 a = a + rs[:, :c]
                 out = out + rs[:, c:]
