@@ -1,7 +1,8 @@
 """EagerNetwork: the eager twin of an engine, with the runtime Session's ``run(feeds) -> outputs`` interface.
 
 The same network definition runs with PyTorch (CPU or GPU).  Weights are converted once per EagerNetwork and
-reused across runs; feeds and outputs are numpy arrays (``run_torch`` keeps tensors on the device).
+reused across runs; feeds and outputs are numpy arrays (``run_torch`` keeps tensors on the device).  Float feeds
+are converted to the declared float dtype (engines are strict; the pipeline conforms feeds to their sidecars).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class EagerNetwork:
                  for k, v in feeds.items()}
         with torch.inference_mode():
             g = Graph.eager(feeds, self.name, device=self.device, seed=next(self._seeds) if seed is None else seed,
-                            weight_cache=self._cache)
+                            weight_cache=self._cache, cast_floats=True)
             networks.define(self.name, g, self.store, self.opts)
             self.io = g.io_spec()
             return g.results()

@@ -10,14 +10,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .pipeline import SessionLike
+from .pipeline import SessionLike, run
 
 STATE_FIELDS = ("attention_hidden", "attention_cell", "decoder_hidden", "decoder_cell", "attention_weights",
                 "attention_weights_cum", "attention_context")
 
 
 def initial_state(t2: Any, batch: int, t_in: int, dtype: np.dtype) -> dict[str, np.ndarray]:
-    """All-zero decoder state and go frame (DLE's initialize_decoder_states)."""
+    """All-zero decoder state and go frame (DLE's initialize_decoder_states); ``run`` casts each to the dtype
+    the step network declares."""
     sizes = {"attention_hidden": t2.attention_rnn_dim, "attention_cell": t2.attention_rnn_dim,
              "decoder_hidden": t2.decoder_rnn_dim, "decoder_cell": t2.decoder_rnn_dim,
              "attention_weights": t_in, "attention_weights_cum": t_in,
@@ -41,7 +42,7 @@ def decode_per_step(step: SessionLike, encoded: Mapping[str, np.ndarray], length
         feeds = {**state, **fixed}
         if prenet_masks is not None:
             feeds["prenet_mask"] = prenet_masks[t]
-        out = step.run(feeds)
+        out = run(step, feeds)
         state = {k: out[f"next_{k}"] for k in (*STATE_FIELDS, "frame")}
         gate = out["gate"].astype(np.float32).reshape(B)
         kept.append(not_finished.copy())           # rows still running this step (their stop frame included)

@@ -70,6 +70,24 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)   # per stage
 
 
+def conform(session: SessionLike, feeds: Mapping[str, Any]) -> dict[str, Any]:
+    """Cast float feeds to the dtypes the session declares (its ``io`` spec: an engine's sidecar), so one
+    pipeline drives FP32 and FP16 engines alike."""
+    io = getattr(session, "io", None)
+    if io is None:
+        return dict(feeds)
+    want = {s.name: s.dtype for s in io.inputs if not s.is_shape_tensor}
+    out = {}
+    for k, v in feeds.items():
+        arr = np.asarray(v)
+        out[k] = arr.astype(want[k]) if k in want and arr.dtype.kind == "f" and arr.dtype.name != want[k] else arr
+    return out
+
+
+def run(session: SessionLike, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    return session.run(conform(session, feeds))
+
+
 def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
     """Token ids per line; every problem is an InputError naming the line (1-based)."""
     out = []
@@ -126,7 +144,7 @@ class Pipeline:
     # ---- stages ----------------------------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
         """Encoder + decoder loop: mel [B, n_mel, steps], mel_lengths, gate, n_steps."""
-        enc = self.sessions["encoder"].run({"tokens": tokens, "lengths": lengths})
+        enc = run(self.sessions["encoder"], {"tokens": tokens, "lengths": lengths})
         s = self.settings
         feeds = {"memory": enc["memory"], "processed_memory": enc["processed_memory"], "lengths": lengths,
                  "max_decoder_steps": np.array(s.max_decoder_steps, np.int32),
@@ -139,7 +157,7 @@ class Pipeline:
                                    prenet_masks=masks)
         if masks is not None:
             feeds["prenet_masks"] = masks
-        return self.sessions["decoder-loop"].run(feeds)
+        return run(self.sessions["decoder-loop"], feeds)
 
     def prenet_masks(self, steps: int, batch: int) -> np.ndarray:
         """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout)."""
@@ -155,14 +173,14 @@ class Pipeline:
         feeds = {"mel": mel_postnet, "sigma": np.array(self.settings.sigma, np.float32)}
         if self.settings.noise == "input":
             feeds["z"] = self.noise(mel_postnet.shape[0], mel_postnet.shape[-1])
-        return self.sessions["waveglow"].run(feeds)["audio"]
+        return run(self.sessions["waveglow"], feeds)["audio"]
 
     def denoise(self, audio: np.ndarray) -> np.ndarray:
         if self.settings.denoiser_strength <= 0 or "denoiser" not in self.sessions:
             return audio
-        return self.sessions["denoiser"].run({"audio": audio.astype(np.float32),
-                                              "strength": np.array(self.settings.denoiser_strength, np.float32)}
-                                             )["audio_denoised"]
+        return run(self.sessions["denoiser"], {"audio": audio.astype(np.float32),
+                                               "strength": np.array(self.settings.denoiser_strength, np.float32)}
+                   )["audio_denoised"]
 
     # ---- one batch -------------------------------------------------------------------------------------------
     def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
@@ -177,7 +195,7 @@ class Pipeline:
         mel_lengths = dec["mel_lengths"].astype(np.int64)
         mel = through_stop_frame(dec["mel"][..., :n_steps], mel_lengths, self.settings.max_decoder_steps)
         t = time.perf_counter()
-        post = self.sessions["postnet"].run({"mel": mel})["mel_postnet"]
+        post = run(self.sessions["postnet"], {"mel": mel})["mel_postnet"]
         post = through_stop_frame(post, mel_lengths, self.settings.max_decoder_steps)
         clock["postnet"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -49,12 +49,13 @@ class Graph:
 
     @classmethod
     def eager(cls, feeds: Mapping[str, Any], name: str = "network", *, device: str | None = None,
-              seed: int | None = None, weight_cache: dict | None = None) -> "Graph":
+              seed: int | None = None, weight_cache: dict | None = None, cast_floats: bool = False) -> "Graph":
         """A PyTorch graph evaluated immediately; ``feeds`` maps input names to arrays/tensors (ints for
         shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
-        converted weights between runs of the same network definition (see :meth:`weight`)."""
+        converted weights between runs of the same network definition (see :meth:`weight`); ``cast_floats``
+        converts float feeds to the declared float dtype (otherwise a dtype mismatch is an error)."""
         from .backends.eager import EagerBackend
-        return cls(EagerBackend(feeds, device, seed, weight_cache), name)
+        return cls(EagerBackend(feeds, device, seed, weight_cache, cast_floats), name)
 
     @property
     def is_eager(self) -> bool:

@@ -32,9 +32,11 @@ REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.
 class EagerBackend:
     kind = "eager"
 
-    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None, weight_cache: dict | None):
+    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None, weight_cache: dict | None,
+                 cast_floats: bool = False):
         self.feeds = dict(feeds)
         self.weight_cache = weight_cache
+        self.cast_floats = cast_floats
         self.device = torch.device(device or "cpu")
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(0 if seed is None else int(seed))
@@ -65,6 +67,8 @@ class EagerBackend:
             return self.graph.wrap(torch.tensor(v, dtype=torch.int32, device=self.device), spec.name)
         t = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.asarray(value))
         got = str(t.dtype).replace("torch.", "")
+        if got != spec.dtype and self.cast_floats and t.is_floating_point() and as_dtype(spec.dtype).is_float:
+            t, got = t.to(TORCH[as_dtype(spec.dtype)]), spec.dtype
         if got != spec.dtype:
             raise DTypeError(f"input '{spec.name}': expected {spec.dtype}, got {got} (no silent casts)")
         self._bind(spec, tuple(t.shape))

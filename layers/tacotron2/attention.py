@@ -1,0 +1,80 @@
+"""Location-sensitive attention (``decoder.attention_layer``), energies and softmax in float32.
+
+    e[b, t] = v · tanh(W_q q_b + W_l conv([α; Σα])_t + W_m m_t)   (−∞-like on padded t),  α' = softmax_t(e)
+    context_b = Σ_t α'[b, t] m[b, t]
+
+Shapes: B batch, T = T_in, E encoder dim, A attention_dim, H_att attention_rnn_dim, K location kernel.
+``location_dense ∘ location_conv`` are both linear and bias-free, so they are folded (numpy, float64) into one
+conv 2 → A with kernel W_dense·W_conv [A, 2, K]; the attention then works channel-major ([B, A, T]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from trtnet import ops
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.tensor import Tensor
+from trtnet.weights.store import WeightStore
+
+from ..common import module, param
+from .blocks import F32
+
+MASKED_ENERGY = -1e9  # float32 energy of padded positions: exp underflows to exactly 0, no inf arithmetic
+
+
+@dataclass
+class AttentionParams:
+    query_t: Tensor       # [H_att, A] network dtype
+    location: Tensor      # [A, 2, K] float32 (dense folded into the conv)
+    v: Tensor             # [1, 1, A] float32
+    kernel: int
+
+
+@dataclass
+class AttentionMemory:
+    """Loop-invariant attention inputs, computed once before the decode."""
+
+    memory: Tensor              # [B, T, E] network dtype
+    processed_t: Tensor         # [B, A, T] float32: processed_memory, channel-major
+    mask_bias: Tensor           # [B, 1, T] float32: 0 on valid positions, MASKED_ENERGY on padding
+
+
+def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionParams:
+    """The weights of ``decoder.attention_layer`` except memory_layer (applied by the encoder)."""
+    cfg = store.config
+    a, k, n_filters = cfg.attention_dim, cfg.attention_location_kernel_size, cfg.attention_location_n_filters
+    with module(g, store, "decoder.attention_layer.query_layer.linear_layer") as w:
+        query_t = param(g, w, "weight", dtype, shape=(a, cfg.attention_rnn_dim), transform=np.transpose)
+    with module(g, store, "decoder.attention_layer.location_layer") as w:
+        conv = np.asarray(w.get("location_conv.conv.weight", shape=(n_filters, 2, k)), np.float64)
+        dense = np.asarray(w.get("location_dense.linear_layer.weight", shape=(a, n_filters)), np.float64)
+        location = g.constant(np.einsum("af,fck->ack", dense, conv), dtype=F32, name="dense_conv_folded")
+    with module(g, store, "decoder.attention_layer.v.linear_layer") as w:
+        v = param(g, w, "weight", F32, shape=(1, a), transform=lambda x: x.reshape(1, 1, a))
+    return AttentionParams(query_t, location, v, k)
+
+
+def attention_memory(memory: Tensor, processed_memory: Tensor, valid: Tensor) -> AttentionMemory:
+    """memory [B, T, E], processed_memory [B, T, A] (network dtype), valid [B, T] bool → loop invariants."""
+    processed_t = ops.cast(ops.transpose(processed_memory, 1, 2), F32)
+    zero = ops.zeros(memory.graph, [1, 1, 1], F32)
+    bias = ops.where(ops.unsqueeze(valid, 1), zero, MASKED_ENERGY, name="mask_bias")
+    return AttentionMemory(memory, processed_t, bias)
+
+
+def attend(p: AttentionParams, mem: AttentionMemory, query: Tensor, weights: Tensor, weights_cum: Tensor
+           ) -> tuple[Tensor, Tensor]:
+    """query [B, H_att] (network dtype), weights / weights_cum [B, T] float32 → (context [B, E] network dtype,
+    new weights [B, T] float32).  TRT: IMatrixMultiplyLayer, IConvolutionLayer, IActivationLayer TANH,
+    ISoftMaxLayer (axis T)."""
+    pq = ops.unsqueeze(ops.cast(ops.matmul(query, p.query_t, name="query"), F32), 2)             # [B, A, 1]
+    stacked = ops.concat([ops.unsqueeze(weights, 1), ops.unsqueeze(weights_cum, 1)], axis=1)     # [B, 2, T]
+    pl = ops.conv1d(stacked, p.location, padding=(p.kernel - 1) // 2, name="location")           # [B, A, T]
+    energies = ops.matmul(p.v, ops.tanh(pq + pl + mem.processed_t), name="energies")            # [B, 1, T]
+    alpha = ops.softmax(energies + mem.mask_bias, axis=2)                                       # [B, 1, T]
+    context = ops.matmul(ops.cast(alpha, mem.memory.dtype), mem.memory, name="context")         # [B, 1, E]
+    return ops.squeeze(context, 1), ops.squeeze(alpha, 1)

@@ -1,0 +1,87 @@
+"""Blocks shared by the Tacotron 2 encoder, decoder and postnet: conv+BatchNorm (folded), fused LSTM cells.
+
+Precision: GEMMs and convs run in the network dtype; LSTM gate non-linearities and the cell state run in
+float32 (the gate pre-activations are cast once per step), hidden states go back to the network dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from trtnet import ops
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.tensor import Tensor
+from trtnet.weights.store import WeightStore
+
+from ..common import module
+
+BN_EPS = 1e-5  # torch.nn.BatchNorm1d default, as DLE uses
+F32 = DType.float32
+
+
+def fold_batchnorm(w: WeightStore, out_channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """BatchNorm1d (eval) as a per-channel affine: y = s·x + t, s = γ/√(var+eps), t = β − mean·s."""
+    gamma, beta, mean, var = (np.asarray(w.get(k, shape=(out_channels,)), np.float64)
+                              for k in ("weight", "bias", "running_mean", "running_var"))
+    scale = gamma / np.sqrt(var + BN_EPS)
+    return scale, beta - mean * scale
+
+
+def conv_bn(g: Graph, store: WeightStore, prefix: str, x: Tensor, c_in: int, c_out: int, kernel: int,
+            dtype: DType) -> Tensor:
+    """DLE ``Sequential(ConvNorm, BatchNorm1d)`` at ``prefix`` with BN folded into the conv (numpy, float64):
+    W' = W·s, b' = b·s + t.  x [B, c_in, T] → [B, c_out, T] ('same' padding).  TRT: IConvolutionLayer."""
+    with module(g, store, prefix) as w:
+        weight = np.asarray(w.get("0.conv.weight", shape=(c_out, c_in, kernel)), np.float64)
+        bias = np.asarray(w.get("0.conv.bias", shape=(c_out,)), np.float64)
+        scale, shift = fold_batchnorm(w.scoped("1"), c_out)
+        wt = g.constant(weight * scale[:, None, None], dtype=dtype, name="weight_folded")
+        bt = g.constant(bias * scale + shift, dtype=dtype, name="bias_folded")
+        return ops.conv1d(x, wt, bt, padding=(kernel - 1) // 2, name="conv_bn")
+
+
+@dataclass
+class LSTMParams:
+    """A PyTorch LSTM(Cell) with the four gates (i, f, g, o) fused: ``weight_t`` [in(+H), 4H] in the network
+    dtype, ``bias`` [4H] float32 = b_ih + b_hh."""
+
+    weight_t: Tensor
+    bias: Tensor
+
+
+def lstm_weights(store: WeightStore, n_in: int, hidden: int, suffix: str = "") -> tuple[np.ndarray, np.ndarray,
+                                                                                         np.ndarray]:
+    """(W_ihᵀ [in, 4H], W_hhᵀ [H, 4H], b_ih + b_hh [4H]) as float64 arrays, shapes checked."""
+    w_ih = np.asarray(store.get(f"weight_ih{suffix}", shape=(4 * hidden, n_in)), np.float64)
+    w_hh = np.asarray(store.get(f"weight_hh{suffix}", shape=(4 * hidden, hidden)), np.float64)
+    b = sum(np.asarray(store.get(f"{k}{suffix}", shape=(4 * hidden,)), np.float64) for k in ("bias_ih", "bias_hh"))
+    return w_ih.T, w_hh.T, b
+
+
+def lstm_cell_params(g: Graph, store: WeightStore, prefix: str, n_in: int, hidden: int, dtype: DType
+                     ) -> LSTMParams:
+    """An LSTMCell at ``prefix`` for one GEMM per step on [x, h]: weight [W_ih | W_hh]ᵀ [in + H, 4H]."""
+    with module(g, store, prefix) as w:
+        w_ih_t, w_hh_t, b = lstm_weights(w, n_in, hidden)
+        return LSTMParams(g.constant(np.concatenate([w_ih_t, w_hh_t]), dtype=dtype, name="weight_cat_t"),
+                          g.constant(b, dtype=F32, name="bias_sum"))
+
+
+def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:
+    """PyTorch LSTM math on float32 pre-activations gates [..., 4H] (order i, f, g, o) and cell c [..., H]:
+    c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c').  Returns (h' in ``dtype``, c' float32)."""
+    i, f, gg, o = ops.split(gates, 4, axis=-1, name="gate")
+    c2 = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(gg)
+    h2 = ops.sigmoid(o) * ops.tanh(c2)
+    return ops.cast(h2, dtype), c2
+
+
+def lstm_cell(p: LSTMParams, xh: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+    """One LSTMCell step on the concatenated input xh = [x, h] [B, in + H]: gates = xh·Wᵀ + b (one GEMM,
+    TRT: IMatrixMultiplyLayer), then :func:`lstm_update`.  Returns (h' [B, H] in xh's dtype, c' [B, H] fp32)."""
+    gates = ops.cast(ops.matmul(xh, p.weight_t, name="gates"), F32) + p.bias
+    return lstm_update(gates, c, xh.dtype)

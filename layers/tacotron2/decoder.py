@@ -1,0 +1,177 @@
+"""Tacotron 2 decoder: one step (shared by the decoder-step and decoder-loop networks) and the whole
+autoregressive decode as ONE loop (COUNT = max_decoder_steps, WHILE = some item not finished).
+
+Shapes: B batch, T = T_in, E encoder dim, M = n_mel_channels (n_frames_per_step = 1), P prenet_dim,
+H_att / H_dec the LSTM sizes, S = max_decoder_steps.  Precision (``dtype`` = the network dtype): GEMM
+operands, hidden states, context and frames in ``dtype``; LSTM cells, attention weights/energies/softmax,
+the gate logit (its GEMM included) and the stop logic in float32; flags and lengths int32.
+
+Stop semantics (DLE ``Decoder.infer``): dec = σ(gate) ≤ threshold; not_finished ⊙= dec;
+mel_lengths += not_finished.  The stop frame is emitted, not counted; frames, gates and alignments after an
+item's stop frame are 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from trtnet import ops
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.loop import loop
+from trtnet.tensor import Tensor
+from trtnet.weights.config import Tacotron2Config
+from trtnet.weights.store import WeightStore
+
+from ..common import module, param
+from .attention import AttentionMemory, AttentionParams, attend, attention_params
+from .blocks import F32, LSTMParams, lstm_cell, lstm_cell_params
+from .prenet import PrenetParams, prenet, prenet_params
+
+I32 = DType.int32
+
+
+@dataclass
+class StepState:
+    """The recurrent state of one decoder step (decoder-step network I/O: ``<field>`` → ``next_<field>``)."""
+
+    attention_hidden: Tensor        # [B, H_att] dtype
+    attention_cell: Tensor          # [B, H_att] float32
+    decoder_hidden: Tensor          # [B, H_dec] dtype
+    decoder_cell: Tensor            # [B, H_dec] float32
+    attention_weights: Tensor       # [B, T] float32
+    attention_weights_cum: Tensor   # [B, T] float32
+    attention_context: Tensor       # [B, E] dtype
+    frame: Tensor                   # [B, M] dtype: the last pre-postnet frame (zeros = DLE's go frame)
+
+
+@dataclass
+class LoopState(StepState):
+    """StepState plus DLE's stop bookkeeping, carried by the decoder loop."""
+
+    not_finished: Tensor            # [B] int32, 1 until the item's gate fired
+    mel_lengths: Tensor             # [B] int32, frames before the stop frame
+
+
+STEP_FIELDS = tuple(f.name for f in dataclasses.fields(StepState))
+
+
+def state_layout(cfg: Tacotron2Config, dtype: DType) -> dict[str, tuple[str | int, DType]]:
+    """field → (feature size: an int, or "T_in" for the text axis; dtype), the [B, ·] layout of StepState."""
+    return {"attention_hidden": (cfg.attention_rnn_dim, dtype), "attention_cell": (cfg.attention_rnn_dim, F32),
+            "decoder_hidden": (cfg.decoder_rnn_dim, dtype), "decoder_cell": (cfg.decoder_rnn_dim, F32),
+            "attention_weights": ("T_in", F32), "attention_weights_cum": ("T_in", F32),
+            "attention_context": (cfg.encoder_embedding_dim, dtype), "frame": (cfg.frame_dim, dtype)}
+
+
+@dataclass
+class DecoderParams:
+    prenet: PrenetParams
+    attention_rnn: LSTMParams
+    attention: AttentionParams
+    decoder_rnn: LSTMParams
+    projection_t: Tensor    # [H_dec + E, M] dtype
+    projection_b: Tensor    # [M] dtype
+    gate_t: Tensor          # [H_dec + E, 1] float32
+    gate_b: Tensor          # [1] float32
+    dtype: DType
+    config: Tacotron2Config
+
+
+def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
+    """All ``decoder.*`` weights but memory_layer, as constants (created once, outside any loop)."""
+    cfg = store.config
+    if cfg.n_frames_per_step != 1:
+        raise ValueError(f"n_frames_per_step={cfg.n_frames_per_step}: only 1 is supported (as in DLE's Tacotron 2)")
+    e, z = cfg.encoder_embedding_dim, cfg.decoder_rnn_dim + cfg.encoder_embedding_dim
+    att_rnn = lstm_cell_params(g, store, "decoder.attention_rnn", cfg.prenet_dim + e, cfg.attention_rnn_dim, dtype)
+    dec_rnn = lstm_cell_params(g, store, "decoder.decoder_rnn", cfg.attention_rnn_dim + e, cfg.decoder_rnn_dim,
+                               dtype)
+    with module(g, store, "decoder.linear_projection.linear_layer") as w:
+        proj_t = param(g, w, "weight", dtype, shape=(cfg.frame_dim, z), transform=np.transpose)
+        proj_b = param(g, w, "bias", dtype, shape=(cfg.frame_dim,))
+    with module(g, store, "decoder.gate_layer.linear_layer") as w:
+        gate_t = param(g, w, "weight", F32, shape=(1, z), transform=np.transpose)
+        gate_b = param(g, w, "bias", F32, shape=(1,))
+    return DecoderParams(prenet_params(g, store, dtype), att_rnn, attention_params(g, store, dtype), dec_rnn,
+                         proj_t, proj_b, gate_t, gate_b, dtype, cfg)
+
+
+def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> StepState:
+    """All-zero state (DLE ``initialize_decoder_states`` and the go frame); batch / t_in ints or 0-D tensors."""
+    sizes = {"T_in": t_in}
+    return StepState(**{k: ops.zeros(g, [batch, sizes.get(n, n)], dt, name=f"init_{k}")
+                        for k, (n, dt) in state_layout(cfg, dtype).items()})
+
+
+def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Tensor | None
+                 ) -> tuple[StepState, Tensor]:
+    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask [B, 2, P] or None.
+    Returns (next state with the new frame [B, M], gate logit [B] float32).  Layer scopes follow the keys
+    under ``decoder.`` (the caller opens the ``decoder`` scope)."""
+    g = s.frame.graph
+    with g.scope("prenet"):
+        x = prenet(p.prenet, s.frame, keep)                                                      # [B, P]
+    with g.scope("attention_rnn"):
+        xh = ops.concat([x, s.attention_context, s.attention_hidden], axis=-1)
+        h_att, c_att = lstm_cell(p.attention_rnn, xh, s.attention_cell)
+    with g.scope("attention_layer"):
+        context, weights = attend(p.attention, mem, h_att, s.attention_weights, s.attention_weights_cum)
+        weights_cum = s.attention_weights_cum + weights
+    with g.scope("decoder_rnn"):
+        xh = ops.concat([h_att, context, s.decoder_hidden], axis=-1)
+        h_dec, c_dec = lstm_cell(p.decoder_rnn, xh, s.decoder_cell)
+    z = ops.concat([h_dec, context], axis=-1)                                                    # [B, H_dec+E]
+    with g.scope("linear_projection"):
+        frame = ops.linear(z, p.projection_t, p.projection_b)                                    # [B, M]
+    with g.scope("gate_layer"):
+        gate = ops.squeeze(ops.linear(ops.cast(z, F32), p.gate_t, p.gate_b), 1)                  # [B]
+    return StepState(h_att, c_att, h_dec, c_dec, weights, weights_cum, context, frame), gate
+
+
+@dataclass
+class DecodeResult:
+    mel: Tensor                 # [B, M, S] dtype, 0 after each item's stop frame
+    mel_lengths: Tensor         # [B] int32
+    gate: Tensor                # [B, S] float32 logits, 0 after the stop frame
+    n_steps: Tensor             # [] int32
+    alignments: Tensor | None   # [B, S, T] float32
+
+
+def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold: Tensor,
+           keep_masks: Tensor | None, *, alignments: bool = False) -> DecodeResult:
+    """The DLE inference loop (spec §1.5) as one ILoop (COUNT max_steps, WHILE some item not finished).
+    keep_masks: scaled prenet keep masks [≥ S, B, 2, P] iterated per step (TRT: IIteratorLayer), or None.
+    Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
+    g = mem.memory.graph
+    with g.scope("decoder"):
+        batch, t_in = ops.dims(mem.memory)[:2]
+        first = initial_state(g, p.config, batch, t_in, p.dtype)
+        init = LoopState(**vars(first), not_finished=ops.full(g, [batch], 1, I32, name="init_not_finished"),
+                         mel_lengths=ops.zeros(g, [batch], I32, name="init_mel_lengths"))
+
+    def body(s: LoopState, it: dict):
+        step_in = StepState(**{k: getattr(s, k) for k in STEP_FIELDS})
+        nxt, gate = decoder_step(p, mem, step_in, it.get("keep"))
+        alive = ops.greater(s.not_finished, 0, name="alive")                                    # [B] before
+        with g.scope("stop"):
+            dec = ops.cast(ops.less_equal(ops.sigmoid(gate), threshold), I32)
+            not_finished = s.not_finished * dec
+            keep_going = ops.greater(ops.reduce_max(not_finished, None), 0, name="keep_going")
+        alive2 = ops.unsqueeze(alive, 1)
+        emits = {"mel": ops.where(alive2, nxt.frame, 0.0), "gate": ops.where(alive, gate, 0.0)}
+        if alignments:
+            emits["alignments"] = ops.where(alive2, nxt.attention_weights, 0.0)
+        state = LoopState(**vars(nxt), not_finished=not_finished, mel_lengths=s.mel_lengths + not_finished)
+        return state, emits, keep_going
+
+    seqs = {"keep": keep_masks} if keep_masks is not None else {}
+    r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder")   # its body runs in scope decoder/
+    out = r.collected
+    with g.scope("decoder/outputs"):
+        return DecodeResult(mel=ops.permute(out["mel"], (1, 2, 0)), mel_lengths=r.state.mel_lengths,
+                            gate=ops.transpose(out["gate"], 0, 1), n_steps=r.n_steps,
+                            alignments=ops.permute(out["alignments"], (1, 0, 2)) if alignments else None)

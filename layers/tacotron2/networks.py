@@ -1,0 +1,146 @@
+"""The Tacotron 2 networks (``trtnet.layers.networks`` registry): encoder, decoder-loop, decoder-step, postnet,
+fused.  Each ``define_*(g, store, opts)`` declares its inputs with profile ranges from ``opts``, computes with
+the layer code, and marks its outputs; the same function builds the engine and runs the eager twin.
+
+Dimensions: ``B`` [1, opt_batch, max_batch], ``T_in`` [1, opt_text_len, max_text_len], decoder steps up to
+``cap = opts.steps_cap(config)`` (``max_decoder_steps`` shape input, ``S`` fed-mask steps, ``T`` postnet frames).
+Float I/O is ``opts.dtype`` except where the decoder keeps float32 (cells, attention weights, gate, alignments).
+"""
+
+from __future__ import annotations
+
+from trtnet import ops
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.tensor import Tensor
+from trtnet.weights.store import WeightStore
+
+from ..options import NetworkOptions
+from .attention import attention_memory
+from .decoder import (STEP_FIELDS, DecodeResult, DecoderParams, StepState, decode, decoder_params, decoder_step,
+                      state_layout)
+from .encoder import encode, valid_positions
+from .postnet import postnet
+from .prenet import N_LAYERS, random_keep, scale_masks
+
+I32, F32 = DType.int32, DType.float32
+
+
+def _batch_and_text(g: Graph, opts: NetworkOptions) -> None:
+    g.dim("B", 1, opts.opt_batch, opts.max_batch)
+    g.dim("T_in", 1, opts.opt_text_len, opts.max_text_len)
+
+
+def _steps_range(opts: NetworkOptions, config) -> tuple[int, int]:
+    """(opt, cap) of every decoder-step dimension; opt is clamped to the cap."""
+    cap = opts.steps_cap(config)
+    return min(opts.opt_decoder_steps, cap), cap
+
+
+def _text_inputs(g: Graph) -> tuple[Tensor, Tensor]:
+    return g.input("tokens", I32, ("B", "T_in")), g.input("lengths", I32, ("B",))
+
+
+def _decoder_controls(g: Graph, opts: NetworkOptions, config) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The ``max_decoder_steps`` shape input, ``gate_threshold`` float32 [] and, with dropout "input",
+    ``prenet_masks`` [S, B, 2, P] (keep values {0, 1})."""
+    opt, cap = _steps_range(opts, config)
+    max_steps = g.shape_input("max_decoder_steps", 1, opt, cap)
+    threshold = g.input("gate_threshold", F32, ())
+    masks = None
+    if opts.dropout == "input":
+        g.dim("S", 1, opt, cap)
+        masks = g.input("prenet_masks", opts.dtype, ("S", "B", N_LAYERS, config.prenet_dim))
+    return max_steps, threshold, masks
+
+
+def _decode(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, processed: Tensor,
+            lengths: Tensor) -> DecodeResult:
+    """Decoder weights, loop invariants and prenet masks (all outside the loop), then the loop."""
+    max_steps, threshold, masks = _decoder_controls(g, opts, store.config)
+    p = decoder_params(g, store, opts.dtype)
+    with g.scope("decoder/invariants"):
+        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        keep = _prenet_keep(opts, p, masks, [max_steps, ops.dims(memory)[0]])
+    return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments)
+
+
+def _prenet_keep(opts: NetworkOptions, p: DecoderParams, fed: Tensor | None, lead: list) -> Tensor | None:
+    """Scaled prenet keep masks [*lead, 2, P] for ``opts.dropout``: the fed {0, 1} masks · 1/(1−p), fresh
+    in-engine draws, or None (off).  The loop draws all steps' masks in one fill before it starts, so every
+    step reads its own values by construction (no reliance on a fill inside the loop not being hoisted)."""
+    if opts.dropout == "input":
+        return scale_masks(p.prenet, fed)
+    if opts.dropout == "in-engine":
+        return random_keep(p.prenet, lead, opts.dtype)
+    return None
+
+
+def _decode_outputs(g: Graph, res: DecodeResult, mel_name: str, mel: Tensor) -> None:
+    g.output(mel_name, mel)
+    g.output("mel_lengths", res.mel_lengths)
+    g.output("gate", res.gate)
+    g.output("n_steps", res.n_steps)
+    if res.alignments is not None:
+        g.output("alignments", res.alignments)
+
+
+def define_encoder(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """tokens int32 [B, T_in], lengths int32 [B] → memory [B, T_in, E], processed_memory [B, T_in, A]."""
+    _batch_and_text(g, opts)
+    memory, processed = encode(g, store, *_text_inputs(g), opts.dtype)
+    g.output("memory", memory)
+    g.output("processed_memory", processed)
+
+
+def define_decoder_loop(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """memory, processed_memory, lengths, max_decoder_steps, gate_threshold (+ prenet_masks) → mel [B, M, S],
+    mel_lengths int32 [B], gate float32 [B, S], n_steps int32 [] (+ alignments float32 [B, S, T_in])."""
+    cfg = store.config
+    _batch_and_text(g, opts)
+    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
+    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
+    lengths = g.input("lengths", I32, ("B",))
+    res = _decode(g, store, opts, memory, processed, lengths)
+    _decode_outputs(g, res, "mel", res.mel)
+
+
+def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """One step: frame and the state fields (``state_layout``), memory, processed_memory, lengths
+    (+ prenet_mask [B, 2, P]) → ``next_<field>`` for every StepState field (next_frame included), gate [B]."""
+    cfg = store.config
+    _batch_and_text(g, opts)
+    state = StepState(**{k: g.input(k, dt, ("B", n)) for k, (n, dt) in state_layout(cfg, opts.dtype).items()})
+    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
+    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
+    lengths = g.input("lengths", I32, ("B",))
+    mask = g.input("prenet_mask", opts.dtype, ("B", N_LAYERS, cfg.prenet_dim)) if opts.dropout == "input" else None
+    p = decoder_params(g, store, opts.dtype)
+    with g.scope("decoder/invariants"):
+        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        keep = _prenet_keep(opts, p, mask, ops.dims(memory)[:1])
+    with g.scope("decoder"):
+        nxt, gate = decoder_step(p, mem, state, keep)
+    for k in STEP_FIELDS:
+        g.output(f"next_{k}", getattr(nxt, k))
+    g.output("gate", gate)
+
+
+def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """mel [B, M, T] → mel_postnet = mel + postnet(mel) [B, M, T]."""
+    cfg = store.config
+    opt, cap = _steps_range(opts, cfg)
+    g.dim("B", 1, opts.opt_batch, opts.max_batch)
+    g.dim("T", 1, opt, cap)
+    mel = g.input("mel", opts.dtype, ("B", cfg.n_mel_channels, "T"))
+    g.output("mel_postnet", postnet(g, store, mel, opts.dtype))
+
+
+def define_fused(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """Encoder + decoder loop + postnet: tokens, lengths, max_decoder_steps, gate_threshold (+ prenet_masks)
+    → mel_postnet [B, M, S], mel_lengths, gate, n_steps (+ alignments)."""
+    _batch_and_text(g, opts)
+    tokens, lengths = _text_inputs(g)
+    memory, processed = encode(g, store, tokens, lengths, opts.dtype)
+    res = _decode(g, store, opts, memory, processed, lengths)
+    _decode_outputs(g, res, "mel_postnet", postnet(g, store, res.mel, opts.dtype))
