@@ -6,6 +6,10 @@ import os
 
 import numpy as np
 import pytest
+import torch
+
+# Eager graphs are many small ops: one thread avoids OpenMP barrier stalls on a shared 2-core CI machine.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ Every other weight stays random.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -232,7 +233,23 @@ def _training_checkpoint(config: dict[str, Any], model: torch.nn.Module) -> dict
     return {"epoch": 0, "config": config, "state_dict": state, "optimizer": {}}
 
 
+@contextlib.contextmanager
+def _one_thread():
+    """Calibration sums depend on torch's thread count; one thread makes the demo weights the same everywhere."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def tacotron2_model(config: Tacotron2Config | None = None, seed: int = 0) -> tuple[Tacotron2Reference, GateCalibration]:
+    with _one_thread():
+        return _tacotron2_model(config, seed)
+
+
+def _tacotron2_model(config: Tacotron2Config | None, seed: int) -> tuple[Tacotron2Reference, GateCalibration]:
     """The demo Tacotron 2 as a reference model (float32, eval) and its gate calibration."""
     cfg = config or Tacotron2Config()
     plan = choose_plan(cfg)
