@@ -35,3 +35,25 @@ def current_gpu() -> GpuInfo:
         raise CudaUnavailableError(f"no CUDA device: {d.get('reason', 'unknown reason')}")
     major, minor = (int(v) for v in str(d["compute_capability"]).split("."))
     return GpuInfo(str(d["device"]), major, minor)
+
+
+# GPUs TensorRT-RTX engines run on (its ComputeCapability enum; no SM90: not on H100/H200)
+RTX_RUNNABLE = ("SM75", "SM80", "SM86", "SM89", "SM120", "SM121")
+
+
+def engine_runtime_status(flavor: str | None = None) -> tuple[bool, str]:
+    """(True, description) when this machine can execute TensorRT engines, else (False, the reason)."""
+    from .. import flavor as flavor_mod
+    from .cuda import cuda_available
+    ok, why = cuda_available()
+    if not ok:
+        return False, f"no CUDA GPU here ({why}); TensorRT engines only run on a GPU"
+    try:
+        fl = flavor_mod.resolve(flavor)
+    except (flavor_mod.FlavorError, ImportError) as e:
+        return False, f"no TensorRT module: {e}"
+    gpu = current_gpu()
+    if fl.is_rtx and gpu.sm not in RTX_RUNNABLE:
+        return False, (f"{fl} engines do not run on {gpu} (RTX targets: {', '.join(RTX_RUNNABLE)}); "
+                       "install datacenter TensorRT (trtnet[cu13]) on this GPU")
+    return True, f"{fl} on {gpu}"
