@@ -2,8 +2,8 @@
 
 Accepted layouts (spec §6): a dict with ``state_dict`` (plus ``config``, ``epoch``, ``optimizer``, ...) or a bare
 state_dict; keys may carry ``module.`` (DDP), every occurrence is removed as DLE ``inference.py`` does;
-``num_batches_tracked`` is dropped.  Tensors become numpy arrays that share the loaded memory (no copy) and keep
-their precision (fp16 stays fp16; bf16, which numpy lacks, is widened to fp32).
+``num_batches_tracked`` is dropped.  Zip checkpoints are memory-mapped; tensors become numpy arrays over that
+memory (no copy) and keep their precision (fp16 stays fp16; bf16, which numpy lacks, is widened to fp32).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,12 +50,14 @@ def _torch_load(path: str) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "Detected pickle protocol 4" noise on raw pickles
-            return torch.load(path, map_location="cpu", weights_only=True)
+            # zip checkpoints are memory-mapped: tensors are read lazily, straight from the page cache
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad files; each becomes CheckpointError
         msg = str(e)
         if "Weights only load failed" in msg:
             raise UnsafeCheckpointError(
-                path, f"refused: not a plain weights pickle ({_refusal_reason(msg)}); nothing in it was executed. "
+                path, f"refused by torch.load(weights_only=True): not a plain weights checkpoint, or corrupt "
+                      f"({_refusal_reason(msg)}); nothing in it was executed. "
                 "If you trust the file, re-save only its tensors: torch.save({'state_dict': sd}, new_path)") from None
         detail = msg.strip().splitlines()[0] if msg.strip() else "unexpected end of data"
         raise CheckpointError(path, f"cannot read as a PyTorch checkpoint (truncated or corrupt?): "

@@ -12,7 +12,7 @@ import contextlib
 import datetime as _dt
 import hashlib
 import os
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -57,10 +57,9 @@ def write_weights(path: str | os.PathLike, config: _ConfigBase, arrays: Mapping[
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"{path}: output directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    os.close(fd)
+    tmp = parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"  # same directory: os.replace stays atomic
     try:
-        with h5py.File(tmp, "w") as f:
+        with h5py.File(tmp, "x") as f:
             f.attrs.update({
                 "format_version": FORMAT_VERSION, "architecture": config.architecture, "config": config.to_json(),
                 "source_file": Path(source_path).name, "source_sha256": source_sha256,

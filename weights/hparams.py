@@ -22,6 +22,12 @@ ARCHITECTURE_PREFIXES = {
     "tacotron2": ("embedding.", "encoder.", "decoder.", "postnet."),
     "waveglow": ("upsample.", "WN.", "convinv."),
 }
+# Fields no tensor shape tells: DLE hard-codes the upsample stride (256 = hop) and the denoiser's STFT.
+NOT_INFERRED = {
+    "tacotron2": (),
+    "waveglow": ("upsample_stride", "sampling_rate", "stft_filter_length", "stft_hop_length", "stft_win_length",
+                 "denoiser_bias_frames"),
+}
 # DLE WaveGlow nests the WN sizes: WaveGlow(..., WN_config={n_layers, n_channels, kernel_size}).
 DLE_WN_CONFIG = {"n_layers": "wn_n_layers", "n_channels": "wn_n_channels", "kernel_size": "wn_kernel_size"}
 
@@ -130,10 +136,16 @@ def _flatten_dle_waveglow(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overrides: Mapping[str, Any] | None,
             source: str) -> Any:
-    """Cross-check the inferred fields against the checkpoint config and the overrides, then build ``cls``."""
+    """Cross-check the inferred fields against the checkpoint config and the overrides, then build ``cls``.
+
+    Known = inferred fields + non-inferable architecture fields the checkpoint config states (e.g. a trtnet demo
+    WaveGlow's ``upsample_stride``); overrides must agree with what is known.  Runtime settings are never
+    taken from the checkpoint (DLE takes them from argparse too): defaults unless overridden.
+    """
     mismatches = [(f, v, ckpt[f]) for f, v in inferred.items() if f in ckpt and ckpt[f] != v]
     if mismatches:
         raise HParamMismatchError(source, "checkpoint config", mismatches)
+    known = {**inferred, **{f: ckpt[f] for f in NOT_INFERRED[cls.architecture] if f in ckpt}}
     for f in cls.runtime_fields:
         if f in ckpt and ckpt[f] != getattr(cls, f):
             log.info("%s: checkpoint config has %s=%r; using %r (override to change)", source, f, ckpt[f],
@@ -142,10 +154,10 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
     if unknown:
         raise ConfigError(f"{source}: {cls.architecture} has no setting(s) {unknown}")
-    mismatches = [(f, inferred[f], v) for f, v in overrides.items() if f in inferred and inferred[f] != v]
+    mismatches = [(f, known[f], v) for f, v in overrides.items() if f in known and known[f] != v]
     if mismatches:
         raise HParamMismatchError(source, "override", mismatches)
-    return cls(**{**inferred, **overrides})
+    return cls(**{**known, **overrides})
 
 
 def infer_config(sd: Mapping[str, Any], architecture: str = "auto", *, ckpt_config: Mapping[str, Any] | None = None,

@@ -80,15 +80,25 @@ def weight_norm_convs(c: WaveGlowConfig) -> dict[str, tuple[int, int, int]]:
     return convs
 
 
-def _waveglow_plain(c: WaveGlowConfig) -> Shapes:
-    """The tensors both layouts share: upsample, convinv weights, WN end convs."""
+def _waveglow_shapes(c: WaveGlowConfig, folded: bool) -> Shapes:
+    """WaveGlow keys: weight-normed convs as ``weight_g``/``weight_v`` (DLE) or one folded ``weight`` (HDF5)."""
     m = c.n_mel_channels
     s: Shapes = {"upsample.weight": (m, m, c.upsample_kernel_size), "upsample.bias": (m,)}
     for k in range(c.n_flows):
         ck = c.remaining_channels(k)
         s[f"convinv.{k}.conv.weight"] = (ck, ck, 1)
+        if folded:
+            s[f"convinv.{k}.W_inverse"] = (ck, ck)
         s[f"WN.{k}.end.weight"] = (2 * (ck // 2), c.wn_n_channels, 1)
         s[f"WN.{k}.end.bias"] = (2 * (ck // 2),)
+    for prefix, (o, i, k) in weight_norm_convs(c).items():
+        if folded:
+            s[f"{prefix}.weight"] = (o, i, k)
+        else:
+            s.update({f"{prefix}.weight_g": (o, 1, 1), f"{prefix}.weight_v": (o, i, k)})
+        s[f"{prefix}.bias"] = (o,)
+    if folded:
+        s["denoiser.bias_spec"] = (c.stft_filter_length // 2 + 1,)
     return s
 
 
@@ -96,24 +106,14 @@ def dle_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the raw DLE state_dict for ``config`` (module. prefixes stripped, no num_batches_tracked)."""
     if isinstance(config, Tacotron2Config):
         return tacotron2_shapes(config)
-    s = _waveglow_plain(_waveglow(config))
-    for prefix, (o, i, k) in weight_norm_convs(config).items():
-        s.update({f"{prefix}.weight_g": (o, 1, 1), f"{prefix}.weight_v": (o, i, k), f"{prefix}.bias": (o,)})
-    return s
+    return _waveglow_shapes(_waveglow(config), folded=False)
 
 
 def expected_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the HDF5 layout for ``config`` (what ``read_weights`` and ``WeightStore`` check)."""
     if isinstance(config, Tacotron2Config):
         return tacotron2_shapes(config)
-    s = _waveglow_plain(_waveglow(config))
-    for prefix, (o, i, k) in weight_norm_convs(config).items():
-        s.update({f"{prefix}.weight": (o, i, k), f"{prefix}.bias": (o,)})
-    for k in range(config.n_flows):
-        ck = config.remaining_channels(k)
-        s[f"convinv.{k}.W_inverse"] = (ck, ck)
-    s["denoiser.bias_spec"] = (config.stft_filter_length // 2 + 1,)
-    return s
+    return _waveglow_shapes(_waveglow(config), folded=True)
 
 
 def _waveglow(config: _ConfigBase) -> WaveGlowConfig:

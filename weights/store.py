@@ -114,8 +114,8 @@ class WeightStore:
             if len(want) != arr.ndim or any(w is not None and w != a for w, a in zip(want, arr.shape)):
                 raise WeightShapeError(full, self._s.name, want, arr.shape)
         self._s.used.add(full)
-        arr = arr.astype(dtype, copy=False) if dtype is not None else arr.view()
-        arr.flags.writeable = False
+        arr = (arr.astype(dtype, copy=False) if dtype is not None else arr).view()  # a view: the source stays
+        arr.flags.writeable = False  # writable for its owner
         return arr
 
     def scoped(self, prefix: str) -> "WeightStore":
