@@ -15,6 +15,7 @@ from trtnet.dtypes import DType
 PRECISIONS = {"fp32": DType.float32, "fp16": DType.float16}
 DROPOUT_MODES = ("in-engine", "input", "off")
 NOISE_MODES = ("in-engine", "input")
+DEFAULT_MAX_FRAMES = 2000                    # mel-frame cap for configs without max_decoder_steps (WaveGlow)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class NetworkOptions:
     dropout: str = "in-engine"               # prenet dropout: in-engine random (DLE), fed masks, or off
     noise: str = "in-engine"                 # WaveGlow z: drawn in the engine, or fed
     alignments: bool = False                 # decoder loop also outputs [B, steps, T_in] alignments
+    fuse_denoiser: bool = False              # waveglow also takes ``strength`` and outputs ``audio_denoised``
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -47,8 +49,9 @@ class NetworkOptions:
         return PRECISIONS[self.precision]
 
     def steps_cap(self, config: Any) -> int:
-        """Most decoder steps an engine supports (the COUNT limit's profile max)."""
-        return int(self.max_decoder_steps or config.max_decoder_steps)
+        """Most decoder steps (mel frames) an engine supports: the COUNT limit's profile max.  Configs without
+        ``max_decoder_steps`` (WaveGlow) fall back to ``DEFAULT_MAX_FRAMES``."""
+        return int(self.max_decoder_steps or getattr(config, "max_decoder_steps", None) or DEFAULT_MAX_FRAMES)
 
     def replace(self, **changes: Any) -> "NetworkOptions":
         return dataclasses.replace(self, **changes)

@@ -19,7 +19,6 @@ Every other weight stays random.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import math
@@ -31,13 +30,12 @@ import torch
 
 from ..runtime.text import DEFAULT_TEXT, text_to_sequence
 from .config import ConfigError, Tacotron2Config, WaveGlowConfig
+from .demo_cache import DEMO_FORMAT, SIZES, content_key, demo_configs, demo_path, is_cached, key_path  # noqa: F401
 from .reference import Tacotron2Reference, WaveGlowReference
 from .reference.waveglow import WeightNormConv1d
 
 log = logging.getLogger(__name__)
 
-DEMO_FORMAT = 2  # bump whenever the generated weights change (part of the cache key)
-SIZES = ("full", "small")
 END_SCALE = 0.1  # WaveGlow ``end`` init relative to the default scale
 _SATURATED = 6.0  # pre-activation that makes a sigmoid gate ≈ 1
 
@@ -273,35 +271,6 @@ def waveglow_checkpoint(config: WaveGlowConfig | None = None, seed: int = 0) -> 
     return _training_checkpoint(dle_waveglow_config(cfg), init_random(WaveGlowReference(cfg), seed))
 
 
-def demo_configs(size: str) -> tuple[Tacotron2Config, WaveGlowConfig]:
-    """(Tacotron2Config, WaveGlowConfig) of a demo size: "full" (DLE defaults) or "small" (``.small()``)."""
-    if size == "full":
-        return Tacotron2Config(), WaveGlowConfig()
-    if size == "small":
-        return Tacotron2Config.small(), WaveGlowConfig.small()
-    raise ValueError(f"demo size must be one of {SIZES}, got {size!r}")
-
-
-def content_key(kind: str, config: Any, seed: int) -> str:
-    """Hash of everything the generated tensors depend on (format, kind, config, seed, torch version)."""
-    blob = json.dumps({"format": DEMO_FORMAT, "kind": kind, "config": config.to_dict(), "seed": seed,
-                       "torch": torch.__version__}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _key_path(path: Path) -> Path:
-    return path.with_name(path.name + ".key")
-
-
-def _is_cached(path: Path, key: str) -> bool:
-    try:
-        record = json.loads(_key_path(path).read_text())
-        stat = path.stat()
-    except (OSError, ValueError):
-        return False
-    return record == {"key": key, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
 def _atomic_write(path: Path, write) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -324,9 +293,9 @@ def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed:
     jobs = {"tacotron2": (tacotron2_cfg, tacotron2_checkpoint), "waveglow": (waveglow_cfg, waveglow_checkpoint)}
     paths: dict[str, Path] = {}
     for kind, (cfg, build) in jobs.items():
-        path = out / f"{kind}_demo_{size}.pt"
+        path = demo_path(out, kind, size)
         key = content_key(kind, cfg, seed)
-        if _is_cached(path, key):
+        if is_cached(path, key):
             log.info("reusing %s (content key %s…)", path, key[:12])
         else:
             log.info("building %s (size %s, seed %d)", path, size, seed)
@@ -334,6 +303,6 @@ def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed:
             _atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
             stat = path.stat()
             record = json.dumps({"key": key, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
-            _atomic_write(_key_path(path), lambda tmp: tmp.write_text(record))
+            _atomic_write(key_path(path), lambda tmp: tmp.write_text(record))
         paths[kind] = path
     return paths

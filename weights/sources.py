@@ -4,11 +4,14 @@ for a missing user file)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..sidecar import atomic_write_bytes
+from .demo_cache import cached_demo_checkpoints
 from .errors import CheckpointError
 from .hdf5 import file_sha256
 
@@ -32,30 +35,42 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     work = Path(work_dir)
     demo = path is None
     if demo:
-        from .demo import write_demo_checkpoints
         log.info("no %s checkpoint given: using the built-in demo checkpoint (%s size, random weights)",
                  architecture, demo_size)
-        path = write_demo_checkpoints(work / "checkpoints", demo_size)[architecture]
+        paths = cached_demo_checkpoints(work / "checkpoints", demo_size)
+        if paths is None:
+            from .demo import write_demo_checkpoints  # imports torch: only when the files must be (re)made
+            paths = write_demo_checkpoints(work / "checkpoints", demo_size)
+        path = paths[architecture]
     p = Path(path)
     if not p.exists():
         raise CheckpointError(str(p), f"no such file (the {architecture} weights)")
     if p.suffix.lower() in H5_SUFFIXES:
         return WeightSource(architecture, p, None, False)
     out = work / f"{architecture}{'_demo_' + demo_size if demo else ''}.h5"
-    sha = file_sha256(p)
-    if out.exists() and not overrides and _source_sha(out) == sha:
-        log.info("reusing %s (extracted from %s, sha256 %s…)", out, p.name, sha[:12])
+    if out.exists() and not overrides and _stamp(p) == _read_stamp(out):
+        log.info("reusing %s (extracted from %s, unchanged since)", out, p.name)
     else:
         from .extract import extract
         extract(p, out, model=architecture, overrides=overrides)
+        stamp = {**_stamp(p), "h5": out.name, "sha256": file_sha256(p)}
+        atomic_write_bytes(_stamp_path(out), json.dumps(stamp).encode())
     return WeightSource(architecture, out, p, demo)
 
 
-def _source_sha(h5: Path) -> str | None:
-    import h5py
+def _stamp(checkpoint: Path) -> dict:
+    """What identifies a checkpoint cheaply (no hashing of hundreds of MB on every start)."""
+    st = checkpoint.stat()
+    return {"checkpoint": str(checkpoint.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _stamp_path(h5: Path) -> Path:
+    return h5.with_name(h5.name + ".source.json")
+
+
+def _read_stamp(h5: Path) -> dict | None:
     try:
-        with h5py.File(h5, "r") as f:
-            value = f.attrs.get("source_sha256")
-    except OSError:
+        record = json.loads(_stamp_path(h5).read_text())
+    except (OSError, ValueError):
         return None
-    return value.decode() if isinstance(value, bytes) else value
+    return {k: record.get(k) for k in ("checkpoint", "bytes", "mtime_ns")}

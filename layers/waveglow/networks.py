@@ -1,0 +1,71 @@
+"""The WaveGlow and Denoiser networks (registry entries ``waveglow`` and ``denoiser``).
+
+Dimensions: ``B`` [1, opt_batch, max_batch]; ``T_mel`` [1, opt_decoder_steps, cap] mel frames with
+cap = ``opts.steps_cap(config)``; ``L`` [S, S·opt, S·cap] audio samples (S = upsample_stride).
+
+waveglow  inputs  mel [B, n_mel, T_mel] (opts.dtype), sigma [] float32,
+                  z [B, G, T_mel, S/G] float32 (only with opts.noise == "input"),
+                  strength [] float32 (only with opts.fuse_denoiser)
+          outputs audio [B, S·T_mel] float32, audio_denoised [B, S·T_mel] float32 (only fused)
+denoiser  inputs  audio [B, L] float32, strength [] float32
+          outputs audio_denoised [B, L] float32
+
+Precision: the upsample and every WN conv run in opts.dtype; the audio state, noise, coupling, inverse 1×1 convs
+and the denoiser run in float32.
+"""
+
+from __future__ import annotations
+
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.weights.config import WaveGlowConfig
+from trtnet.weights.store import WeightStore
+
+from ..options import NetworkOptions
+from .denoiser import denoise
+from .flows import infer
+
+F32 = DType.float32
+BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
+
+
+def _config(store: WeightStore) -> WaveGlowConfig:
+    if not isinstance(store.config, WaveGlowConfig):
+        raise TypeError(f"{store.name}: WaveGlow networks need a WaveGlowConfig, got {type(store.config).__name__}")
+    return store.config
+
+
+def _declare_batch(g: Graph, opts: NetworkOptions) -> None:
+    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
+
+
+def _frame_range(opts: NetworkOptions, cfg: WaveGlowConfig) -> tuple[int, int, int]:
+    cap = opts.steps_cap(cfg)
+    return 1, min(opts.opt_decoder_steps, cap), cap
+
+
+def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """mel → audio (and audio_denoised when ``opts.fuse_denoiser``); I/O in the module docstring."""
+    cfg = _config(store)
+    _declare_batch(g, opts)
+    g.dim(FRAMES, *_frame_range(opts, cfg))
+    mel = g.input("mel", opts.dtype, (BATCH, cfg.n_mel_channels, FRAMES))
+    sigma = g.input("sigma", F32, ())
+    z = None
+    if opts.noise == "input":
+        z = g.input("z", F32, (BATCH, cfg.n_group, FRAMES, cfg.upsample_stride // cfg.n_group))
+    strength = g.input("strength", F32, ()) if opts.fuse_denoiser else None
+    audio = g.output("audio", infer(g, store, mel, sigma, z, cfg), F32)
+    if strength is not None:
+        g.output("audio_denoised", denoise(g, store, audio, strength, cfg), F32)
+
+
+def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """audio → audio_denoised; I/O in the module docstring."""
+    cfg = _config(store)
+    _declare_batch(g, opts)
+    s = cfg.upsample_stride
+    g.dim(SAMPLES, *(s * n for n in _frame_range(opts, cfg)))
+    audio = g.input("audio", F32, (BATCH, SAMPLES))
+    strength = g.input("strength", F32, ())
+    g.output("audio_denoised", denoise(g, store, audio, strength, cfg), F32)
