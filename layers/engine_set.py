@@ -101,11 +101,32 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
         log.info("[%d/%d] %s (%s, %s) — %.0f s elapsed", i, len(engines), name, arch, opts.precision,
                  time.perf_counter() - t_all)
         records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force))
+    records += _current_others(out, sources, engines, opts, config, flavor)
     summary = _summary(records, sources, opts, config, flavor, runtime_defaults or {})
     atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2) + "\n").encode())
     log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
              time.perf_counter() - t_all, out / BUILD_CONFIG)
     return summary
+
+
+def _current_others(out: Path, sources: Mapping[str, WeightSource], built: Sequence[str], opts: NetworkOptions,
+                    config: BuildConfig, flavor: str | None) -> list[EngineRecord]:
+    """Engines already in ``out`` that were not asked for now but match the current weights and options, so
+    build_config.json lists every usable engine of the directory (stale ones are left out, with a note)."""
+    fl = flavor_mod.resolve(flavor)
+    keep = []
+    for name, nd in networks.NETWORKS.items():
+        plan = out / f"{name}.plan"
+        if name in built or not plan.exists() or nd.architecture not in sources:
+            continue
+        with WeightStore.open(sources[nd.architecture].h5_path) as store:
+            side = _cached(plan, cache_key(name, store.file_sha256, opts, config, fl))
+        if side is None:
+            log.warning("%s: left out of %s (built from other weights or options; rebuild it to use it)",
+                        plan, BUILD_CONFIG)
+            continue
+        keep.append(EngineRecord(name, plan, True, 0.0, plan.stat().st_size, side))
+    return keep
 
 
 def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource], opts: NetworkOptions,

@@ -77,6 +77,7 @@ def z_for(wg_config: Any, batch: int, frames: int, seed: int) -> np.ndarray:
                              ).astype(np.float32)
 
 
+@torch.no_grad()
 def reference_run(t2_ref: Tacotron2Reference, wg_ref: WaveGlowReference, case: Case, *, gate_threshold: float,
                   sigma: float, strength: float, steps: int) -> dict[str, np.ndarray]:
     """The reference in float64: Tacotron 2 with the fed masks, WaveGlow with the fed z, the denoiser."""
@@ -124,6 +125,7 @@ def compare(name: str, outputs: Mapping[str, np.ndarray], ref: Mapping[str, np.n
     return checks
 
 
+@torch.no_grad()
 def eager_vs_reference(t2_ckpt: Any, wg_ckpt: Any, t2_store: WeightStore, wg_store: WeightStore, *, text: str,
                        seed: int = 0, steps: int | None = None, gate_threshold: float | None = None,
                        sigma: float = 0.6, strength: float = 0.01) -> tuple[list[Check], dict[str, Any]]:

@@ -57,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from trtnet.sidecar import atomic_write_bytes
     out = Path(args.output)
     lines = _lines(args.input)
+    if args.engine_dir:  # the engines' limit, from build_config.json: checked before any GPU work
+        from trtnet.runtime.engine_dir import read_build_config
+        encode_lines(lines, int(read_build_config(Path(args.engine_dir))["options"]["max_text_len"]))
     _writable_dir(out)
     backend = open_backend(args, PIPELINE)
     try:

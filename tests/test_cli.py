@@ -1,0 +1,167 @@
+"""The trtnet CLI end to end on a CPU: build with TensorRT-RTX from the demo checkpoints, synthesize with the
+eager backend, bench what is available, verify eager vs reference, inspect, and the bad-input cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from trtnet.runtime.wav import read_wav
+from trtnet.tools.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    """A work dir with the small demo checkpoints extracted (shared by the tests of this module)."""
+    d = tmp_path_factory.mktemp("cli")
+    assert main(["build-engines", "--demo-size", "small", "-o", str(d / "engines"), "--precision", "fp32",
+                 "--optimization-level", "0", "--max-text-len", "64", "--max-decoder-steps", "150",
+                 "--engines", "encoder,decoder-loop,decoder-step,postnet,waveglow,denoiser"]) == 0
+    return d
+
+
+def test_build_engines_writes_plans_sidecars_and_build_config(work):
+    cfg = json.loads((work / "engines" / "build_config.json").read_text())
+    assert set(cfg["engines"]) == {"encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser"}
+    for name, e in cfg["engines"].items():
+        assert (work / "engines" / e["plan"]).stat().st_size == e["plan_bytes"] > 0
+        assert (work / "engines" / e["sidecar"]).exists()
+    assert cfg["inputs"]["tacotron2"]["demo"] and len(cfg["inputs"]["waveglow"]["weights_sha256"]) == 64
+    assert cfg["hparams"]["tacotron2"]["n_mel_channels"] == 12 and cfg["options"]["max_text_len"] == 64
+    assert cfg["runtime_defaults"]["max_decoder_steps"] == 150 and cfg["runtime_defaults"]["sigma"] == 0.9
+    dec = cfg["engines"]["decoder-loop"]
+    assert {i["name"] for i in dec["inputs"]} == {"memory", "processed_memory", "lengths", "max_decoder_steps",
+                                                  "gate_threshold"}
+
+
+def test_rebuild_is_cached_and_force_rebuilds(work, capsys):
+    plan = work / "engines" / "postnet.plan"
+    before = plan.stat().st_mtime_ns
+    assert main(["build-engines", "--demo-size", "small", "-o", str(work / "engines"), "--precision", "fp32",
+                 "--optimization-level", "0", "--max-text-len", "64", "--max-decoder-steps", "150",
+                 "--engines", "postnet"]) == 0
+    assert "cached" in capsys.readouterr().out and plan.stat().st_mtime_ns == before
+    assert main(["build-engines", "--demo-size", "small", "-o", str(work / "engines"), "--precision", "fp32",
+                 "--optimization-level", "0", "--max-text-len", "64", "--max-decoder-steps", "150",
+                 "--engines", "postnet", "--force"]) == 0
+    assert plan.stat().st_mtime_ns != before
+
+
+def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("Hello world.\nDr. Smith paid $3.50 for 2 apples.\nA third, longer line of text to say.\n")
+    out = tmp_path / "wavs"
+    assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
+                 "--work-dir", str(work / "engines"), "--batch-size", "2", "--save-mel", "--dropout", "off"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 3
+    for i, row in enumerate(printed):
+        mels = int(row.split()[3])
+        audio, rate = read_wav(out / f"audio_{i}.wav")
+        mel = np.load(out / f"audio_{i}.npy")
+        assert rate == 22050 and audio.shape == (mels * 16,) and mel.shape == (12, mels)  # small: hop 16
+        assert np.abs(audio).max() > 0.99  # peak-normalised 16-bit PCM
+
+
+def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_path):
+    lines = tmp_path / "l.txt"
+    lines.write_text("Same text twice.\n")
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"o{k}"
+        assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
+                     "--work-dir", str(work / "engines"), "--dropout", "off", "--noise", "input", "--seed", "3"]) == 0
+        outs.append(read_wav(out / "audio_0.wav")[0])
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("text,message", [("Fine line.\n\nafter an empty line\n", "line 2 is empty"),
+                                          ("naïve ☃ snowman\n", "line 1"),
+                                          ("x" * 80 + "\n", "at most 64")])
+def test_synthesize_refuses_bad_lines_before_writing_anything(work, tmp_path, capsys, text, message):
+    lines = tmp_path / "bad.txt"
+    lines.write_text(text)
+    out = tmp_path / "never"
+    args = ["synthesize", "-i", str(lines), "-o", str(out)]
+    if "at most" in message:   # the engines' own limit, read from their build_config.json
+        args += ["--engine-dir", str(work / "engines")]
+    else:
+        args += ["--backend", "eager", "--demo-size", "small", "--work-dir", str(work / "engines")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "error" in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_synthesize_unwritable_output_and_missing_inputs(work, tmp_path, capsys):
+    lines = tmp_path / "l.txt"
+    lines.write_text("hello\n")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["synthesize", "-i", str(lines), "-o", str(blocker / "sub"), "--backend", "eager"]) == 2
+    assert "cannot be created" in capsys.readouterr().err
+    assert main(["synthesize", "-i", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o"), "--backend", "eager"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--engine-dir", str(tmp_path)]) == 2
+    assert "no build_config.json" in capsys.readouterr().err
+
+
+def test_engine_dir_on_a_machine_that_cannot_run_engines(work, tmp_path, capsys):
+    from trtnet.runtime.gpu import engine_runtime_status
+    ok, why = engine_runtime_status()
+    if ok:
+        pytest.skip("this machine runs engines; the GPU tests cover it")
+    lines = tmp_path / "l.txt"
+    lines.write_text("hello\n")
+    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--engine-dir", str(work / "engines")]) == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_bench_runs_the_available_rows_and_says_what_it_skipped(work, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--demo-size", "small", "--work-dir", str(work / "engines"), "--engine-dir",
+                 str(work / "engines"), "--iterations", "2", "--warmup", "1", "--json", str(out),
+                 "--text", "A short benchmark line."]) == 0
+    printed = capsys.readouterr().out
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["framework"] for r in rows} >= {"trtnet eager-loop", "trtnet eager-step", "PyTorch reference"}
+    for r in rows:
+        assert r["iterations"] == 2 and r["latency_avg_s"] > 0 and r["rtf"] > 0
+    assert "| framework | bs |" in printed and "p99 (s)" in printed
+    loop = next(r for r in rows if r["framework"] == "trtnet eager-loop")
+    step = next(r for r in rows if r["framework"] == "trtnet eager-step")
+    assert loop["mels"] == step["mels"], "loop and per-step decoders stop on the same step"
+    if "skipped: engine-loop" not in printed:
+        assert any(r["framework"].startswith("trtnet engine") for r in rows)
+
+
+def test_verify_eager_vs_reference(work, tmp_path, capsys):
+    out = tmp_path / "verify.json"
+    assert main(["verify", "--demo-size", "small", "--work-dir", str(work / "engines"), "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    names = {c["name"] for c in report["checks"]}
+    assert {"decoder-loop: stop step |Δ|", "waveglow: audio rel. error", "denoiser: audio_denoised rel. error"} <= names
+    assert all(c["passed"] for c in report["checks"])
+    assert any("engines" in s for s in report["skipped"])
+
+
+def test_inspect_groups_layers_by_scope(work, capsys):
+    assert main(["inspect", str(work / "engines" / "decoder-loop.plan")]) == 0
+    out = capsys.readouterr().out
+    assert "max_decoder_steps" in out and "(shape tensor)" in out and "decoder/attention_rnn" in out
+
+
+def test_extract_weights_command_and_subprocess_start(work, tmp_path):
+    ckpt = work / "engines" / "checkpoints" / "tacotron2_demo_small.pt"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    res = subprocess.run([sys.executable, "-m", "trtnet.tools.cli", "extract-weights", str(ckpt), "-o",
+                          str(tmp_path / "t2.h5")], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "t2.h5").exists() and "76" in res.stdout
