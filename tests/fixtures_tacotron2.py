@@ -3,15 +3,14 @@ extraction, the WeightStore, and the independent reference in float32 and float6
 
 Checkpoints go to pytest's cache directory when it is enabled (reused while their demo content key matches, so
 the ~20-50 s full-size generation runs once per machine), else to a temporary directory.
-Import the fixtures into a test module: ``from fixtures_tacotron2 import t2_small, t2_full, one_thread``.
+Import the fixtures into a test module: ``from fixtures_tacotron2 import t2_small, t2_full``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import pytest
@@ -61,8 +60,7 @@ def _checkpoint(request: pytest.FixtureRequest, factory: pytest.TempPathFactory,
         "tacotron2", config, SEED)
     if not (path.exists() and stamp.exists() and stamp.read_text() == key):
         stamp.unlink(missing_ok=True)
-        with single_thread():   # the gate calibration decodes hundreds of steps
-            torch.save(tacotron2_checkpoint(config, SEED), path)
+        torch.save(tacotron2_checkpoint(config, SEED), path)
         stamp.write_text(key)
     return path
 
@@ -91,23 +89,6 @@ def t2_small(request, tmp_path_factory) -> T2Demo:
 def t2_full(request, tmp_path_factory) -> T2Demo:
     return _demo(request, tmp_path_factory, "full")
 
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Eager decodes are hundreds of tiny ops: torch's intra-op threads only add wake-up latency (3× slower
-    on a 2-core CI machine under load)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@pytest.fixture
-def one_thread():
-    with single_thread():
-        yield
 
 
 # ---- inputs ----------------------------------------------------------------------------------------------

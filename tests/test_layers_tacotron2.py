@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from fixtures_tacotron2 import (decoder_feeds, fused_feeds, one_thread, ragged, reference_infer, rel_err, t2_full,
+from fixtures_tacotron2 import (decoder_feeds, fused_feeds, ragged, reference_infer, rel_err, t2_full,
                                 t2_small, text_ids)
 from trtnet.dtypes import DType
 from trtnet.layers.tacotron2.decoder import STEP_FIELDS, state_layout
 from trtnet.weights.reference import make_prenet_masks
 
-__all__ = ["one_thread", "t2_full", "t2_small"]  # fixtures used by name
-pytestmark = pytest.mark.usefixtures("one_thread")
+__all__ = ["t2_full", "t2_small"]  # fixtures used by name
 
 TOL = 1e-5        # max error relative to the signal's scale, fp32 eager vs float64 reference
 STEPS = {"small": 60, "full": 120}

@@ -232,7 +232,7 @@ def _training_checkpoint(config: dict[str, Any], model: torch.nn.Module) -> dict
 
 
 @contextlib.contextmanager
-def _one_thread():
+def one_thread():
     """Calibration sums depend on torch's thread count; one thread makes the demo weights the same everywhere."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -243,7 +243,7 @@ def _one_thread():
 
 
 def tacotron2_model(config: Tacotron2Config | None = None, seed: int = 0) -> tuple[Tacotron2Reference, GateCalibration]:
-    with _one_thread():
+    with one_thread():
         return _tacotron2_model(config, seed)
 
 
