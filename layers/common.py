@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -35,17 +35,26 @@ def module(g: Graph, store: WeightStore, prefix: str) -> Iterator[WeightStore]:
         yield store.scoped(prefix)
 
 
+def derived(g: Graph, store: WeightStore, name: str, dtype: Any, inputs: Mapping[str, Sequence[int | None] | None],
+            make: Callable[..., np.ndarray]) -> Tensor:
+    """A constant computed in numpy from weights ``inputs`` (key → expected shape): ``make(*arrays)`` with float
+    weights as float64 (BatchNorm folding, fused gates, transposes), cast to ``dtype``, named ``name`` in the
+    current scope.  Eager graphs compute it once per network, not per run or loop step (``Graph.weight``).
+    TRT: IConstantLayer."""
+    keys = [f"{store.prefix}.{k}" if store.prefix else k for k in inputs]
+
+    def build() -> np.ndarray:
+        arrays = [store.get(k, shape=s) for k, s in inputs.items()]
+        return make(*(np.asarray(a, np.float64) if a.dtype.kind == "f" else a for a in arrays))
+    return g.weight(build, name=name, dtype=dtype, cache_key="|".join(keys) + "|" + make.__qualname__)
+
+
 def param(g: Graph, store: WeightStore, key: str, dtype: Any, *, shape: Sequence[int | None] | None = None,
           transform: Callable[[np.ndarray], np.ndarray] | None = None, name: str | None = None) -> Tensor:
-    """The constant for weight ``key`` (checked against ``shape``, optionally transformed in numpy — float
-    weights in float64 — then cast to ``dtype``), named after the key inside the current scope.
-    TRT: IConstantLayer.  Eager graphs convert each weight once (``Graph.weight``)."""
-    full = f"{store.prefix}.{key}" if store.prefix else key
+    """The constant for weight ``key`` (checked against ``shape``, optionally transformed), named after the key
+    inside the current scope: :func:`derived` of one weight."""
+    return derived(g, store, name or key.rsplit(".", 1)[-1], dtype, {key: shape}, transform or _same)
 
-    def make() -> np.ndarray:
-        arr = store.get(key, shape=shape)
-        if transform is None:
-            return arr
-        return transform(np.asarray(arr, dtype=np.float64) if arr.dtype.kind == "f" else arr)
-    tag = getattr(transform, "__qualname__", "none") if transform is not None else "raw"
-    return g.weight(make, name=name or key.rsplit(".", 1)[-1], dtype=dtype, cache_key=f"{full}|{tag}")
+
+def _same(x: np.ndarray) -> np.ndarray:
+    return x

@@ -30,6 +30,13 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
     return Pipeline(sessions, t2_config=t2, wg_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
+def _done(rows: list) -> list:
+    for r in rows:
+        log.warning("row: %s bs %d %s: %.3f s avg over %d, %.0f mels, RTF %.2f", r.framework, r.batch_size,
+                    r.precision, r.latency_avg, len(r.latencies), r.mels, r.rtf)
+    return rows
+
+
 def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str):
     from trtnet.layers.bench import bench_pipeline, bench_reference, torch_sync
     rows, skipped = [], []
@@ -63,8 +70,8 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
         limits = Limits(1 << 16, 1 << 16, t2.max_decoder_steps)
         for b in eager_rows:
             pipe = _pipeline(sessions, t2, wg, limits, {}, args, opts.dropout, opts.noise, b.split("-")[1])
-            rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
-                                    precision=args.precision, sync=torch_sync(args.device)) for bs in batches]
+            rows += _done([bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
+                                          precision=args.precision, sync=torch_sync(args.device)) for bs in batches])
     if "pytorch" in backends:
         if any(s.checkpoint is None for s in sources.values()):
             skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
@@ -73,7 +80,7 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
             t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
             wgr = WaveGlowReference.from_checkpoint(sources["waveglow"].checkpoint)
             den = Denoiser.from_config(wgr)
-            rows += [bench_reference(t2r, wgr, den, text, bs, args.iterations, args.warmup, device=args.device,
-                                     precision=args.precision, sigma=args.sigma, strength=args.denoiser_strength)
-                     for bs in batches]
+            rows += _done([bench_reference(t2r, wgr, den, text, bs, args.iterations, args.warmup, device=args.device,
+                                           precision=args.precision, sigma=args.sigma, strength=args.denoiser_strength)
+                           for bs in batches])
     return rows, skipped, _context(args)

@@ -20,7 +20,7 @@ from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param
+from ..common import derived, module, param
 from .blocks import F32
 
 MASKED_ENERGY = -1e9  # float32 energy of padded positions: exp underflows to exactly 0, no inf arithmetic
@@ -43,6 +43,11 @@ class AttentionMemory:
     mask_bias: Tensor           # [B, 1, T] float32: 0 on valid positions, MASKED_ENERGY on padding
 
 
+def _fold_location(conv: np.ndarray, dense: np.ndarray) -> np.ndarray:
+    """location_dense ∘ location_conv as one conv 2 → A channels: W[a, c, k] = Σ_f dense[a, f]·conv[f, c, k]."""
+    return np.einsum("af,fck->ack", dense, conv)
+
+
 def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionParams:
     """The weights of ``decoder.attention_layer`` except memory_layer (applied by the encoder)."""
     cfg = store.config
@@ -50,9 +55,9 @@ def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionPar
     with module(g, store, "decoder.attention_layer.query_layer.linear_layer") as w:
         query_t = param(g, w, "weight", dtype, shape=(a, cfg.attention_rnn_dim), transform=np.transpose)
     with module(g, store, "decoder.attention_layer.location_layer") as w:
-        conv = np.asarray(w.get("location_conv.conv.weight", shape=(n_filters, 2, k)), np.float64)
-        dense = np.asarray(w.get("location_dense.linear_layer.weight", shape=(a, n_filters)), np.float64)
-        location = g.constant(np.einsum("af,fck->ack", dense, conv), dtype=F32, name="dense_conv_folded")
+        location = derived(g, w, "dense_conv_folded", F32, {"location_conv.conv.weight": (n_filters, 2, k),
+                                                             "location_dense.linear_layer.weight": (a, n_filters)},
+                           _fold_location)
     with module(g, store, "decoder.attention_layer.v.linear_layer") as w:
         v = param(g, w, "weight", F32, shape=(1, a), transform=lambda x: x.reshape(1, 1, a))
     return AttentionParams(query_t, location, v, k)

@@ -17,18 +17,24 @@ from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import module
+from ..common import derived, module
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d default, as DLE uses
 F32 = DType.float32
 
 
-def fold_batchnorm(w: WeightStore, out_channels: int) -> tuple[np.ndarray, np.ndarray]:
-    """BatchNorm1d (eval) as a per-channel affine: y = s·x + t, s = γ/√(var+eps), t = β − mean·s."""
-    gamma, beta, mean, var = (np.asarray(w.get(k, shape=(out_channels,)), np.float64)
-                              for k in ("weight", "bias", "running_mean", "running_var"))
-    scale = gamma / np.sqrt(var + BN_EPS)
-    return scale, beta - mean * scale
+def _bn_scale(gamma: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """BatchNorm1d (eval) as a per-channel affine y = s·x + t: s = γ/√(var+eps), t = β − mean·s."""
+    return gamma / np.sqrt(var + BN_EPS)
+
+
+def _folded_weight(w, b, gamma, beta, mean, var):
+    return w * _bn_scale(gamma, var)[:, None, None]
+
+
+def _folded_bias(w, b, gamma, beta, mean, var):
+    s = _bn_scale(gamma, var)
+    return b * s + beta - mean * s
 
 
 def conv_bn(g: Graph, store: WeightStore, prefix: str, x: Tensor, c_in: int, c_out: int, kernel: int,
@@ -36,11 +42,10 @@ def conv_bn(g: Graph, store: WeightStore, prefix: str, x: Tensor, c_in: int, c_o
     """DLE ``Sequential(ConvNorm, BatchNorm1d)`` at ``prefix`` with BN folded into the conv (numpy, float64):
     W' = W·s, b' = b·s + t.  x [B, c_in, T] → [B, c_out, T] ('same' padding).  TRT: IConvolutionLayer."""
     with module(g, store, prefix) as w:
-        weight = np.asarray(w.get("0.conv.weight", shape=(c_out, c_in, kernel)), np.float64)
-        bias = np.asarray(w.get("0.conv.bias", shape=(c_out,)), np.float64)
-        scale, shift = fold_batchnorm(w.scoped("1"), c_out)
-        wt = g.constant(weight * scale[:, None, None], dtype=dtype, name="weight_folded")
-        bt = g.constant(bias * scale + shift, dtype=dtype, name="bias_folded")
+        keys = {"0.conv.weight": (c_out, c_in, kernel), "0.conv.bias": (c_out,),
+                **{f"1.{k}": (c_out,) for k in ("weight", "bias", "running_mean", "running_var")}}
+        wt = derived(g, w, "weight_folded", dtype, keys, _folded_weight)
+        bt = derived(g, w, "bias_folded", dtype, keys, _folded_bias)
         return ops.conv1d(x, wt, bt, padding=(kernel - 1) // 2, name="conv_bn")
 
 
@@ -53,22 +58,26 @@ class LSTMParams:
     bias: Tensor
 
 
-def lstm_weights(store: WeightStore, n_in: int, hidden: int, suffix: str = "") -> tuple[np.ndarray, np.ndarray,
-                                                                                         np.ndarray]:
-    """(W_ihᵀ [in, 4H], W_hhᵀ [H, 4H], b_ih + b_hh [4H]) as float64 arrays, shapes checked."""
-    w_ih = np.asarray(store.get(f"weight_ih{suffix}", shape=(4 * hidden, n_in)), np.float64)
-    w_hh = np.asarray(store.get(f"weight_hh{suffix}", shape=(4 * hidden, hidden)), np.float64)
-    b = sum(np.asarray(store.get(f"{k}{suffix}", shape=(4 * hidden,)), np.float64) for k in ("bias_ih", "bias_hh"))
-    return w_ih.T, w_hh.T, b
+def lstm_keys(n_in: int, hidden: int, suffix: str = "") -> dict[str, tuple[int, ...]]:
+    """The four tensors of one PyTorch LSTM direction, key → shape: W_ih, W_hh, b_ih, b_hh."""
+    return {f"weight_ih{suffix}": (4 * hidden, n_in), f"weight_hh{suffix}": (4 * hidden, hidden),
+            f"bias_ih{suffix}": (4 * hidden,), f"bias_hh{suffix}": (4 * hidden,)}
+
+
+def _cat_t(w_ih, w_hh, b_ih, b_hh):
+    return np.concatenate([w_ih.T, w_hh.T])
+
+
+def _bias_sum(w_ih, w_hh, b_ih, b_hh):
+    return b_ih + b_hh
 
 
 def lstm_cell_params(g: Graph, store: WeightStore, prefix: str, n_in: int, hidden: int, dtype: DType
                      ) -> LSTMParams:
     """An LSTMCell at ``prefix`` for one GEMM per step on [x, h]: weight [W_ih | W_hh]ᵀ [in + H, 4H]."""
     with module(g, store, prefix) as w:
-        w_ih_t, w_hh_t, b = lstm_weights(w, n_in, hidden)
-        return LSTMParams(g.constant(np.concatenate([w_ih_t, w_hh_t]), dtype=dtype, name="weight_cat_t"),
-                          g.constant(b, dtype=F32, name="bias_sum"))
+        keys = lstm_keys(n_in, hidden)
+        return LSTMParams(derived(g, w, "weight_cat_t", dtype, keys, _cat_t), derived(g, w, "bias_sum", F32, keys, _bias_sum))
 
 
 def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:

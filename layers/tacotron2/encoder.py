@@ -17,8 +17,8 @@ from trtnet.loop import loop
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param
-from .blocks import F32, conv_bn, lstm_update, lstm_weights
+from ..common import derived, module, param
+from .blocks import F32, conv_bn, lstm_keys, lstm_update
 
 
 def valid_positions(lengths: Tensor, t_in) -> Tensor:
@@ -51,6 +51,18 @@ def embed_and_convolve(g: Graph, store: WeightStore, tokens: Tensor, valid: Tens
     return x
 
 
+def _ih_both_t(wi_f, wh_f, bi_f, bh_f, wi_b, wh_b, bi_b, bh_b):
+    return np.concatenate([wi_f.T, wi_b.T], axis=1)
+
+
+def _hh_both_t(wi_f, wh_f, bi_f, bh_f, wi_b, wh_b, bi_b, bh_b):
+    return np.stack([wh_f.T, wh_b.T])
+
+
+def _bias_both(wi_f, wh_f, bi_f, bh_f, wi_b, wh_b, bi_b, bh_b):
+    return np.concatenate([bi_f + bh_f, bi_b + bh_b])
+
+
 def bilstm(g: Graph, store: WeightStore, x: Tensor, lengths: Tensor, valid: Tensor, dtype: DType) -> Tensor:
     """``encoder.lstm`` (bidirectional, one layer) on x [B, E, T] → [B, T, 2H] (fwd ‖ bwd), 0 past each length.
 
@@ -61,10 +73,10 @@ def bilstm(g: Graph, store: WeightStore, x: Tensor, lengths: Tensor, valid: Tens
     cfg = store.config
     e, h = cfg.encoder_embedding_dim, cfg.encoder_lstm_dim
     with module(g, store, "encoder.lstm") as w:
-        fwd, bwd = lstm_weights(w, e, h, "_l0"), lstm_weights(w, e, h, "_l0_reverse")
-        w_ih = g.constant(np.concatenate([fwd[0], bwd[0]], axis=1), dtype=dtype, name="weight_ih_both_t")
-        bias = g.constant(np.concatenate([fwd[2], bwd[2]]), dtype=F32, name="bias_both")
-        w_hh = g.constant(np.stack([fwd[1], bwd[1]]), dtype=dtype, name="weight_hh_both_t")    # [2, H, 4H]
+        keys = {**lstm_keys(e, h, "_l0"), **lstm_keys(e, h, "_l0_reverse")}   # fwd (4), then bwd (4)
+        w_ih = derived(g, w, "weight_ih_both_t", dtype, keys, _ih_both_t)                   # [E, 8H]
+        bias = derived(g, w, "bias_both", F32, keys, _bias_both)                             # [8H]
+        w_hh = derived(g, w, "weight_hh_both_t", dtype, keys, _hh_both_t)                   # [2, H, 4H]
         x_tm = ops.permute(x, (2, 0, 1))                                                        # [T, B, E]
         proj = ops.cast(ops.matmul(x_tm, w_ih, name="input_proj"), F32) + bias                   # [T, B, 8H]
         p_fwd, p_bwd = ops.split(proj, 2, axis=-1, name="direction")

@@ -42,7 +42,8 @@ def stft(g: Graph, audio: Tensor, cfg: WaveGlowConfig) -> tuple[Tensor, Tensor]:
     n, hop, win = _sizes(cfg)
     with g.scope("stft"):
         x = ops.pad(ops.unsqueeze(audio, 1), [(n // 2, n // 2)], mode="reflect")  # [B, 1, L + N]
-        basis = g.constant(stft_basis.forward_basis(n, hop, win), dtype=F32, name="forward_basis")
+        basis = g.weight(lambda: stft_basis.forward_basis(n, hop, win), dtype=F32, name="forward_basis",
+                         cache_key=f"stft|{n}|{hop}|{win}")
         spec = ops.conv1d(x, basis, stride=hop)  # [B, 2F, frames]
         re, im = ops.split(spec, 2, axis=1, name="re_im")
     return re, im
@@ -67,10 +68,12 @@ def istft(g: Graph, re: Tensor, im: Tensor, length: Tensor, cfg: WaveGlowConfig)
     front.  TRT: IDeconvolutionLayer stride H (twice), ISelectLayer, ISliceLayer."""
     n, hop, win = _sizes(cfg)
     with g.scope("istft"):
-        basis = g.constant(stft_basis.inverse_basis(n, hop, win), dtype=F32, name="inverse_basis")
+        basis = g.weight(lambda: stft_basis.inverse_basis(n, hop, win), dtype=F32, name="inverse_basis",
+                         cache_key=f"stft|{n}|{hop}|{win}")
         y = ops.conv_transpose1d(ops.concat([re, im], axis=1), basis, stride=hop)  # [B, 1, (frames−1)·H + N]
         ones = ops.full(g, [1, 1, ops.dim_size(re, 2)], 1.0, F32, name="frames")  # [1, 1, frames]
-        wsq = g.constant(stft_basis.window_square(n, win).reshape(1, 1, n), dtype=F32, name="window_square")
+        wsq = g.weight(lambda: stft_basis.window_square(n, win).reshape(1, 1, n), dtype=F32, name="window_square",
+                       cache_key=f"stft|{n}|{win}")
         wss = ops.conv_transpose1d(ones, wsq, stride=hop, name="window_sumsquare")  # [1, 1, (frames−1)·H + N]
         covered = ops.greater(wss, TINY)
         y = ops.where(covered, y / ops.where(covered, wss, 1.0), y, name="normalise") * float(n / hop)
