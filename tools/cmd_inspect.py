@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     info = _engine_info(plan) if args.engine_info else None
     if args.json:
         print(json.dumps({"sidecar": side.to_json(), "layers_by_scope": {k: dict(v) for k, v in groups.items()},
-                          "engine_info": info}, indent=2))
+                          "engine_info": info}, indent=2, default=str))
         return 0
     print(f"{plan}: network {side.network}, {side.flavor} {side.trt_version}, trtnet {side.trtnet_version}, "
           f"{plan.stat().st_size / 1e6:.1f} MB, built in {side.build_seconds} s")
@@ -54,7 +54,12 @@ def run(args: argparse.Namespace) -> int:
     for scope, counts in groups.items():
         print(f"  {scope:40s} {sum(counts.values()):5d}  " + ", ".join(f"{t} {n}" for t, n in counts.most_common(5)))
     if info is not None:
-        print(json.dumps(info, indent=1)[:20000])
+        engine_rows = [{"name": str(layer.get("Name", layer)) if isinstance(layer, dict) else str(layer),
+                        "type": str(layer.get("LayerType", "?")) if isinstance(layer, dict) else "?"}
+                       for layer in info.get("Layers", [])]
+        print(f"engine layers after fusion: {len(engine_rows)} (TensorRT engine inspector)")
+        for scope, counts in group_layers(engine_rows, args.depth).items():
+            print(f"  {scope:40s} {sum(counts.values()):5d}  " + ", ".join(f"{t} {n}" for t, n in counts.most_common(5)))
     return 0
 
 
