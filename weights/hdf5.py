@@ -31,13 +31,21 @@ REQUIRED_ATTRS = ("format_version", "architecture", "config", "source_file", "so
 FLOAT_KINDS = ("f",)  # float16 / float32 / float64 datasets only
 
 
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file's bytes (checkpoints and weights files alike)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    """Hex sha256 of a file's bytes (checkpoints and weights files alike).  Remembered per (path, size, mtime)
+    for the process, so building six engines from one 350 MB file hashes it once."""
+    st = os.stat(path)
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
 
 
 def validate_arrays(arrays: Mapping[str, Any], config: _ConfigBase, source: str, context: str = "") -> None:
