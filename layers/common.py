@@ -13,18 +13,21 @@ from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
 
-def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
-    """One PyTorch LSTM step with the four gates fused in one GEMM.
-
-    x_proj [B, 4H] = x·W_ihᵀ + b_ih + b_hh (computed by the caller, outside a loop where possible);
-    gates = x_proj + h·W_hhᵀ, split (i, f, g, o); c' = σ(f)⊙c + σ(i)⊙tanh(g); h' = σ(o)⊙tanh(c').
-    w_hh_t is W_hhᵀ [H, 4H].  TRT: one IMatrixMultiplyLayer, IElementWise/IActivation layers, ISlice.
-    """
-    gates = x_proj + ops.matmul(h, w_hh_t, name="gates")
+def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:
+    """PyTorch LSTM math on pre-activations gates [..., 4H] (order i, f, g, o) and cell c [..., H]:
+    c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c').  Returns (h' cast to ``dtype``, c' in c's dtype).
+    TRT: ISliceLayer, IActivationLayer, IElementWiseLayer."""
     i, f, g, o = ops.split(gates, 4, axis=-1, name="gate")
     c2 = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
     h2 = ops.sigmoid(o) * ops.tanh(c2)
-    return h2, c2
+    return ops.cast(h2, dtype), c2
+
+
+def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+    """One PyTorch LSTM step with the four gates fused in one GEMM: gates = x_proj + h·W_hhᵀ, then
+    :func:`lstm_update`.  x_proj [B, 4H] = x·W_ihᵀ + b_ih + b_hh (computed by the caller, outside a loop where
+    possible); w_hh_t is W_hhᵀ [H, 4H].  TRT: IMatrixMultiplyLayer."""
+    return lstm_update(x_proj + ops.matmul(h, w_hh_t, name="gates"), c, h.dtype)
 
 
 @contextlib.contextmanager

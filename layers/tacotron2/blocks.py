@@ -7,7 +7,6 @@ float32 (the gate pre-activations are cast once per step), hidden states go back
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import derived, module
+from ..common import derived, lstm_update, module
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d default, as DLE uses
 F32 = DType.float32
@@ -78,15 +77,6 @@ def lstm_cell_params(g: Graph, store: WeightStore, prefix: str, n_in: int, hidde
     with module(g, store, prefix) as w:
         keys = lstm_keys(n_in, hidden)
         return LSTMParams(derived(g, w, "weight_cat_t", dtype, keys, _cat_t), derived(g, w, "bias_sum", F32, keys, _bias_sum))
-
-
-def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:
-    """PyTorch LSTM math on float32 pre-activations gates [..., 4H] (order i, f, g, o) and cell c [..., H]:
-    c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c').  Returns (h' in ``dtype``, c' float32)."""
-    i, f, gg, o = ops.split(gates, 4, axis=-1, name="gate")
-    c2 = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(gg)
-    h2 = ops.sigmoid(o) * ops.tanh(c2)
-    return ops.cast(h2, dtype), c2
 
 
 def lstm_cell(p: LSTMParams, xh: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:

@@ -17,8 +17,8 @@ from trtnet.loop import loop
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import derived, module, param
-from .blocks import F32, conv_bn, lstm_keys, lstm_update
+from ..common import derived, lstm_update, module, param
+from .blocks import F32, conv_bn, lstm_keys
 
 
 def valid_positions(lengths: Tensor, t_in) -> Tensor:
