@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from trtnet.runtime.pipeline import Pipeline, encode_lines
@@ -77,5 +76,3 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
 def torch_sync(device: str) -> Callable[[], None]:
     return lambda: _sync(device)
 
-
-__all__ = ["bench_pipeline", "bench_reference", "torch_sync", "np"]

@@ -193,7 +193,7 @@ class Pipeline:
         clock["tacotron2_decode"] = time.perf_counter() - t
         n_steps = int(dec["n_steps"])
         mel_lengths = dec["mel_lengths"].astype(np.int64)
-        mel = through_stop_frame(dec["mel"][..., :n_steps], mel_lengths, self.settings.max_decoder_steps)
+        mel = dec["mel"][..., :n_steps]          # both decoders already zero each row after its stop frame
         t = time.perf_counter()
         post = run(self.sessions["postnet"], {"mel": mel})["mel_postnet"]
         post = through_stop_frame(post, mel_lengths, self.settings.max_decoder_steps)

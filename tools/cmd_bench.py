@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.stats import format_table, to_json
     from trtnet.runtime.text import DEFAULT_TEXT
-    from .bench_rows import collect_rows  # noqa: PLC0415
+    from .bench_rows import collect_rows
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:

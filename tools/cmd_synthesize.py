@@ -66,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from(args, backend)
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
                         limits=backend.limits, settings=settings)
-        encode_lines(lines, backend.limits.max_text_len)  # every line checked before any audio is written
         rate = backend.wg_config.sampling_rate
-        for batch in pipe.synthesize(lines, args.batch_size):
+        for batch in pipe.synthesize(lines, args.batch_size):  # checks every line before synthesizing any
             for u in batch.utterances:
                 audio = u.audio
                 if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:

@@ -26,7 +26,7 @@ class DimRange:
     max: int
 
     def __post_init__(self) -> None:
-        if not (1 <= self.min <= self.opt <= self.max) and not (0 <= self.min <= self.opt <= self.max):
+        if not 0 <= self.min <= self.opt <= self.max:
             raise SpecError(f"range needs 0 <= min <= opt <= max, got min={self.min} opt={self.opt} max={self.max}")
 
     def contains(self, value: int) -> bool:

@@ -60,9 +60,8 @@ def run(g: Any, body: Callable, keys, values, rebuild, max_steps, sequences, rev
         lo = be.add(lname, "loop_output", v.handle, trt.LoopOutput.CONCATENATE, 0, owner=lp, part=f"collect/{k}")
         lo.set_input(1, count.handle)
         with g.scope(f"{name}/collect/{k}"):
-            collected[k] = zero_tail(g.wrap(lo.get_output(0), f"{lname}/collect/{k}"), n_steps, count_or_int(max_steps, count))
+            # a static cap keeps the index constant static; a shape-tensor cap stays dynamic
+            length = max_steps if isinstance(max_steps, int) else count
+            collected[k] = zero_tail(g.wrap(lo.get_output(0), f"{lname}/collect/{k}"), n_steps, length)
     return LoopResult(rebuild(final), collected, n_steps)
 
-
-def count_or_int(max_steps: Any, count: Any) -> Any:
-    return max_steps if isinstance(max_steps, int) else count
