@@ -26,8 +26,9 @@ from .tensor import Tensor
 
 
 class Graph:
-    def __init__(self, backend: Any, name: str):
+    def __init__(self, backend: Any, name: str, record: dict | None = None):
         self.name = name
+        self.record = record
         self.backend = backend
         backend.graph = self
         self.dims: dict[str, DimRange] = {}
@@ -41,21 +42,24 @@ class Graph:
     # ---- construction ---------------------------------------------------------------------------------
     @classmethod
     def trt(cls, name: str = "network", *, flavor: str | None = None,
-            static_dims: Mapping[str, int] | None = None) -> "Graph":
+            static_dims: Mapping[str, int] | None = None, record: dict | None = None) -> "Graph":
         """A TensorRT graph.  ``static_dims`` pins named dimensions (and shape inputs) to fixed values, so
-        TensorRT infers concrete shapes at definition time (used to compare with eager shapes)."""
+        TensorRT infers concrete shapes at definition time (used to compare with eager shapes).  ``record``:
+        see :meth:`apply_multi`."""
         from .backends.trt import TrtBackend
-        return cls(TrtBackend(flavor, static_dims or {}), name)
+        return cls(TrtBackend(flavor, static_dims or {}), name, record)
 
     @classmethod
     def eager(cls, feeds: Mapping[str, Any], name: str = "network", *, device: str | None = None,
-              seed: int | None = None, weight_cache: dict | None = None, cast_floats: bool = False) -> "Graph":
+              seed: int | None = None, weight_cache: dict | None = None, cast_floats: bool = False,
+              record: dict | None = None) -> "Graph":
         """A PyTorch graph evaluated immediately; ``feeds`` maps input names to arrays/tensors (ints for
         shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
         converted weights between runs of the same network definition (see :meth:`weight`); ``cast_floats``
-        converts float feeds to the declared float dtype (otherwise a dtype mismatch is an error)."""
+        converts float feeds to the declared float dtype (otherwise a dtype mismatch is an error); ``record``:
+        see :meth:`apply_multi`."""
         from .backends.eager import EagerBackend
-        return cls(EagerBackend(feeds, device, seed, weight_cache, cast_floats), name)
+        return cls(EagerBackend(feeds, device, seed, weight_cache, cast_floats), name, record)
 
     @property
     def is_eager(self) -> bool:
@@ -198,6 +202,8 @@ class Graph:
         return out[0]
 
     def apply_multi(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> list[Tensor]:
+        """Run op ``kind``; with a ``record`` dict, its first run under each layer name is kept there as
+        ``name: (input handles, output handles)`` (loop bodies: the first step), for layer-by-layer comparisons."""
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise GraphError(f"op {kind}: expected Tensor operands, got {type(t).__name__}")
@@ -210,6 +216,8 @@ class Graph:
                     raise GraphError(f"op {kind}: parameter {key} ({value.name}) belongs to another graph")
                 attrs[key] = value.handle
         handles = getattr(self.backend, "op_" + kind)(name, *[t.handle for t in inputs], **attrs)
+        if self.record is not None and name not in self.record:
+            self.record[name] = ([t.handle for t in inputs], list(handles))
         return [self.wrap(h, name if len(handles) == 1 else f"{name}:{i}") for i, h in enumerate(handles)]
 
     def wrap(self, handle: Any, name: str) -> Tensor:

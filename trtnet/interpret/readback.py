@@ -108,7 +108,7 @@ def _attrs(layer: Any, kind: str, n_in: list[bool], in_ranks: list[int | None], 
         return {"batch_axis": layer.batch_axis, "sequence_axis": layer.sequence_axis}
     if kind == "SHUFFLE":
         r0 = in_ranks[0] or 0
-        reshape = layer.reshape_dims
+        reshape = layer.reshape_dims if not (len(n_in) > 1 and n_in[1]) else None
         return {"first": tuple(layer.first_transpose)[:r0], "reshape": None if reshape is None else tuple(reshape),
                 "second": tuple(layer.second_transpose)[:out_rank], "zero_is_placeholder": bool(layer.zero_is_placeholder)}
     if kind == "SLICE":

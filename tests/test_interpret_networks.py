@@ -1,0 +1,70 @@
+"""Every registry network (small demo config) at FP32 and FP16, interpreted from its TensorRT definition and
+compared with the eager twin on dynamic shapes that are not the profile's opt values: batch 3 with ragged
+lengths, an odd text length, a step cap below the profile max.  Feeds come from each network's own input spec
+(``trtnet.interpret.feeds``); the decoder networks get the encoder's eager memory of the same tokens so their
+gates stop on their own."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fixtures_tacotron2 import t2_small
+from fixtures_waveglow import wg_small
+from trtnet.graph import Graph
+from trtnet.interpret.compare import compare_network
+from trtnet.interpret.feeds import make_feeds
+from trtnet.layers import networks
+from trtnet.layers.options import NetworkOptions
+
+__all__ = ["t2_small", "wg_small"]
+
+T2 = ["encoder", "decoder-loop", "decoder-step", "postnet", "fused"]
+WG = ["waveglow", "denoiser"]
+STEPS = 60
+
+
+def dims_for(config) -> dict:
+    frames = 9
+    return {"B": 3, "T_in": 13, "T": 17, "T_mel": frames, "L": frames * getattr(config, "upsample_stride", 1) - 5,
+            "max_decoder_steps": STEPS, "S": STEPS}
+
+
+def options(network: str, precision: str) -> NetworkOptions:
+    return NetworkOptions(precision=precision, dropout="input", noise="input", max_decoder_steps=2 * STEPS)
+
+
+def run_case(network: str, precision: str, store, seed: int = 0, **kw):
+    opts = options(network, precision)
+    g = Graph.trt(network, record={})
+    networks.define(network, g, store, opts)
+    dims = dims_for(store.config)
+    rng = np.random.default_rng(seed)
+    feeds = make_feeds(g.inputs, dims, store.config, rng)
+    if network in ("decoder-loop", "decoder-step"):
+        enc = Graph.eager({"tokens": rng.integers(1, store.config.n_symbols, (3, 13)).astype(np.int32),
+                           "lengths": feeds["lengths"]}, "encoder", cast_floats=True)
+        networks.define("encoder", enc, store, opts)
+        feeds.update({k: v.numpy() for k, v in enc.results().items()})
+    return compare_network(network, store, opts, feeds, trt_graph=g, **kw)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("network", T2)
+def test_tacotron2_networks_interpret_like_eager(network, precision, t2_small, record_property):
+    res = run_case(network, precision, t2_small.store)
+    record_property("seconds", round(res.seconds, 2))
+    record_property("errors", {c.output: c.error for c in res.checks})
+    assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
+    if network in ("decoder-loop", "fused"):
+        n = int(res.outputs["n_steps"])
+        assert 1 < n < STEPS, f"the gates should stop before the cap: n_steps {n}"
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("network", WG)
+def test_waveglow_networks_interpret_like_eager(network, precision, wg_small, record_property):
+    res = run_case(network, precision, wg_small.store)
+    record_property("seconds", round(res.seconds, 2))
+    record_property("errors", {c.output: c.error for c in res.checks})
+    assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
