@@ -36,7 +36,7 @@ def options(network: str, precision: str) -> NetworkOptions:
 
 def run_case(network: str, precision: str, store, seed: int = 0, **kw):
     opts = options(network, precision)
-    g = Graph.trt(network, record={})
+    g = Graph.trt(network)
     networks.define(network, g, store, opts)
     dims = dims_for(store.config)
     rng = np.random.default_rng(seed)

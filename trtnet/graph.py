@@ -29,6 +29,7 @@ class Graph:
     def __init__(self, backend: Any, name: str, record: dict | None = None):
         self.name = name
         self.record = record
+        self._runs = 0
         self.backend = backend
         backend.graph = self
         self.dims: dict[str, DimRange] = {}
@@ -202,8 +203,9 @@ class Graph:
         return out[0]
 
     def apply_multi(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> list[Tensor]:
-        """Run op ``kind``; with a ``record`` dict, its first run under each layer name is kept there as
-        ``name: (input handles, output handles)`` (loop bodies: the first step), for layer-by-layer comparisons."""
+        """Run op ``kind``; with a ``record`` dict, each run is appended there as ``name: [(input handles,
+        output handles, n), ...]`` (n counts the recorded runs; eager loop bodies add one entry per step), for
+        layer-by-layer comparisons."""
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise GraphError(f"op {kind}: expected Tensor operands, got {type(t).__name__}")
@@ -216,8 +218,9 @@ class Graph:
                     raise GraphError(f"op {kind}: parameter {key} ({value.name}) belongs to another graph")
                 attrs[key] = value.handle
         handles = getattr(self.backend, "op_" + kind)(name, *[t.handle for t in inputs], **attrs)
-        if self.record is not None and name not in self.record:
-            self.record[name] = ([t.handle for t in inputs], list(handles))
+        if self.record is not None:
+            self._runs += 1
+            self.record.setdefault(name, []).append(([t.handle for t in inputs], list(handles), self._runs))
         return [self.wrap(h, name if len(handles) == 1 else f"{name}:{i}") for i, h in enumerate(handles)]
 
     def wrap(self, handle: Any, name: str) -> Tensor:

@@ -30,8 +30,8 @@ def interpret_network(network: Any, feeds: Mapping[str, Any], *, seed: int | Non
     """Every network output by name, as numpy arrays of the dtype TensorRT declares.
 
     ``feeds`` maps input names to arrays (shape-tensor inputs: 0-D arrays or ints), dtypes exactly as declared.
-    ``seed`` seeds the RANDOM_* fills (None: 0).  ``record`` (a dict) receives every tensor's value by tensor
-    name — inside loops the first iteration's.  ``plan`` reuses :func:`plan_network`'s result for ``network``.
+    ``seed`` seeds the RANDOM_* fills (None: 0).  ``record`` (a dict) receives every tensor's values by
+    tensor name, one list entry per evaluation (inside loops, one per iteration).  ``plan`` reuses :func:`plan_network`'s result for ``network``.
     """
     plan = plan or plan_network(network)
     ctx = Context(0 if seed is None else int(seed), record)

@@ -104,66 +104,97 @@ def _agree(a: np.ndarray | None, b: np.ndarray | None, tol: float) -> bool:
 
 
 def first_difference(eager_rec: dict, trt_rec: dict, values: dict, tol: float) -> str | None:
-    """The first op (definition order) whose inputs agree between eager and interpreter but whose outputs do
-    not; failing that, the first op whose outputs differ.  Ops are matched by layer name."""
-    first_any = None
-    for name, (e_in, e_out) in eager_rec.items():
-        if name not in trt_rec:
-            continue
-        t_in, t_out = trt_rec[name]
-        if len(t_out) != len(e_out):
-            continue
-        got = [values.get(t.name) for t in t_out]
-        if any(g is None for g in got):
-            continue
-        bad = [i for i, (g, e) in enumerate(zip(got, e_out)) if not _agree(g, _np(e), tol)]
-        if not bad:
-            continue
-        g, e = got[bad[0]], _np(e_out[bad[0]])
-        why = (f"shape {g.shape} vs eager {e.shape}" if g.shape != e.shape
-               else f"error {_error(g, e):.3g} relative to max |eager| {float(np.abs(e.astype(np.float64)).max(initial=0)):.3g}")
-        first_any = first_any or f"{name}: {why}"
-        ins_ok = len(t_in) == len(e_in) and all(_agree(values.get(t.name), _np(x), tol) for t, x in zip(t_in, e_in))
-        if ins_ok:
-            return f"{name}: {why} (its inputs agree)"
-    return first_any
+    """Where eager and interpreter part: the earliest eager evaluation of an op whose outputs differ while its
+    inputs agree; failing that, the earliest differing op, with the inputs that no compared op makes (a loop
+    output, a constant, a layer only TensorRT has).  Ops are matched by layer name, and compared only where
+    their input and output shapes and dtypes match (the shape-tensor branches add layers only TensorRT has,
+    which can shift an op counter); loop steps are matched by position in the records."""
+    pairs = {n: (trt_rec[n][0][0], trt_rec[n][0][1], runs) for n, runs in eager_rec.items()
+             if n in trt_rec and _comparable(trt_rec[n][0], runs[0], values)}
+    made = {t.name for t_in, t_out, _ in pairs.values() for t in t_out}
+    origin = first = None
+    for name, (t_in, t_out, runs) in pairs.items():
+        for k, (e_in, e_out, seq) in enumerate(runs):
+            if origin is not None and seq >= origin[0]:
+                break
+            got = [_nth(values, t.name, k) for t in t_out]
+            bad = [i for i, (g, e) in enumerate(zip(got, e_out)) if not _agree(g, _np(e), tol)]
+            if not bad:
+                continue
+            g, e = got[bad[0]], _np(e_out[bad[0]])
+            why = f"error {_error(g, e):.3g} of max |eager| {float(np.abs(e.astype(np.float64)).max(initial=0)):.3g}"
+            why += f" at evaluation {k}" if len(runs) > 1 else ""
+            differ = [t.name for t, x in zip(t_in, e_in) if not _agree(_nth(values, t.name, k), _np(x), tol)]
+            if not differ:
+                origin = (seq, f"{name}: {why} (its inputs agree)")
+            elif first is None or seq < first[0]:
+                outside = [t for t in differ if t not in made]
+                first = (seq, f"{outside[0]} -> {name}: {why}" if outside else f"{name}: {why} (inputs {differ} differ)")
+            break
+    best = origin or first
+    return None if best is None else best[1]
+
+
+def _comparable(trt_run: tuple, eager_run: tuple, values: dict) -> bool:
+    (t_in, t_out), (e_in, e_out, _) = trt_run[:2], eager_run
+    if len(t_in) != len(e_in) or len(t_out) != len(e_out):
+        return False
+    for t, e in zip(t_in + t_out, list(e_in) + list(e_out)):
+        v, x = _nth(values, t.name, 0), _np(e)
+        if v is None or v.shape != x.shape or v.dtype != x.dtype:
+            return False
+    return True
+
+
+def _nth(values: dict, name: str, k: int) -> np.ndarray | None:
+    runs = values.get(name)
+    if not runs:
+        return None
+    return runs[k] if k < len(runs) else runs[-1]     # loop invariants are evaluated once
+
+
+def _define(name: str, store: Any, opts: Any, record: dict | None) -> Graph:
+    g = Graph.trt(name, record=record)
+    networks.define(name, g, store, opts)
+    return g
+
+
+def _eager(name: str, store: Any, opts: Any, feeds: Mapping[str, Any], seed: int, record: dict | None) -> dict:
+    with torch.inference_mode():
+        e = Graph.eager({k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in feeds.items()},
+                        name, seed=seed, cast_floats=True, record=record)
+        networks.define(name, e, store, opts)
+        return {k: _np(v) for k, v in e.results().items()}
 
 
 def compare_network(name: str, store: Any, opts: Any, feeds: Mapping[str, Any], *, seed: int = 0,
                     bound: float | None = None, locate: bool = True, trt_graph: Graph | None = None) -> Comparison:
-    """Interpret registry network ``name`` (TensorRT definition) and run its eager twin on ``feeds``; compare
-    every output.  ``trt_graph``: an already defined TensorRT graph of the network (else one is defined)."""
+    """Interpret registry network ``name`` (its TensorRT definition, or ``trt_graph`` when given) and run its
+    eager twin on ``feeds``; compare every output.  When they differ and ``locate``, both run again recording
+    every layer, and :func:`first_difference` names where they part."""
     t0 = time.perf_counter()
-    trt_rec: dict = {}
-    if trt_graph is None:
-        trt_graph = Graph.trt(name, record=trt_rec if locate else None)
-        networks.define(name, trt_graph, store, opts)
-    else:
-        trt_rec = trt_graph.record or {}
-    eager_rec: dict = {}
-    with torch.inference_mode():
-        e = Graph.eager({k: (torch.from_numpy(v) if isinstance(v, np.ndarray) else v) for k, v in feeds.items()},
-                        name, seed=seed, cast_floats=True, record=eager_rec if locate else None)
-        networks.define(name, e, store, opts)
-        want = {k: _np(v) for k, v in e.results().items()}
-    plan = plan_network(trt_graph.backend.network)
-    values: dict = {}
-    got = interpret_network(trt_graph.backend.network, feeds, seed=seed, record=values if locate else None,
-                            plan=plan)
+    g = trt_graph if trt_graph is not None else _define(name, store, opts, None)
+    want = _eager(name, store, opts, feeds, seed, None)
+    plan = plan_network(g.backend.network)
+    got = interpret_network(g.backend.network, feeds, seed=seed, plan=plan)
     fp16 = getattr(opts, "precision", "fp32") == "fp16"
     b = bound if bound is not None else (FP16_BOUND if fp16 else FP32_BOUND)
     checks = []
     for out, w in want.items():
-        g = got.get(out)
-        if g is None or g.shape != w.shape or g.dtype != w.dtype:
-            detail = "missing" if g is None else f"interpreted {g.dtype}{list(g.shape)} vs eager {w.dtype}{list(w.shape)}"
+        v = got.get(out)
+        if v is None or v.shape != w.shape or v.dtype != w.dtype:
+            detail = "missing" if v is None else f"interpreted {v.dtype}{list(v.shape)} vs eager {w.dtype}{list(w.shape)}"
             checks.append(OutputCheck(name, out, w.dtype.name, w.shape, float("inf"), b, False, detail))
             continue
-        err = _error(g, w)
+        err = _error(v, w)
         limit = 0.0 if w.dtype.kind in "biu" else b
         checks.append(OutputCheck(name, out, w.dtype.name, w.shape, err, limit, err <= limit))
     res = Comparison(name, checks, loop_layers=loop_layer_counts(plan), outputs=got, eager=want)
     if locate and not res.passed:
+        trt_rec, eager_rec, values = {}, {}, {}
+        g2 = _define(name, store, opts, trt_rec)
+        _eager(name, store, opts, feeds, seed, eager_rec)
+        interpret_network(g2.backend.network, feeds, seed=seed, record=values)
         res.first_difference = first_difference(eager_rec, trt_rec, values, LAYER_TOL["float16" if fp16 else "float32"])
     res.seconds = time.perf_counter() - t0
     return res

@@ -47,8 +47,8 @@ class Context:
 
     def set(self, name: str, value: np.ndarray) -> None:
         self.values[name] = value
-        if self.record is not None and name not in self.record:
-            self.record[name] = value
+        if self.record is not None:
+            self.record.setdefault(name, []).append(value)
 
 
 def _conform(node: Node, i: int, value: Any) -> np.ndarray:
