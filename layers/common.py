@@ -8,9 +8,24 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from trtnet import ops
+from trtnet.dtypes import DType
 from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
+
+
+def valid_positions(lengths: Tensor, width: Any) -> Tensor:
+    """[B, W] bool, True where t < lengths[b]; ``width`` an int or a 0-D int tensor.  Every per-item length
+    (text tokens, mel frames, audio samples) masks padding this way.  TRT: IFillLayer LINSPACE +
+    IElementWiseLayer LESS."""
+    pos = ops.arange(lengths.graph, width, DType.int32, name="positions")
+    return ops.less(ops.unsqueeze(pos, 0), ops.unsqueeze(lengths, 1), name="valid")
+
+
+def zero_padding(x: Tensor, keep: Tensor, *, name: str = "mask_padding") -> Tensor:
+    """x where ``keep`` (bool, broadcast against x), else 0: padded positions of a ragged batch become exactly
+    the zeros a single run's convolution padding reads.  TRT: ISelectLayer."""
+    return ops.where(keep, x, 0.0, name=name)
 
 
 def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:

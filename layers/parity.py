@@ -97,13 +97,16 @@ def network_feeds(case: Case, ref: Mapping[str, np.ndarray], *, gate_threshold: 
     """Each network's feeds for this case; downstream networks get the reference's upstream outputs, so every
     network is checked on its own."""
     f32 = lambda a: np.asarray(a, np.float32)
+    width = lambda a: np.full(a.shape[0], a.shape[-1], np.int32)   # the reference's own run: every column valid
     return {
         "encoder": {"tokens": case.tokens, "lengths": case.lengths},
         "decoder-loop": {**encoded, "lengths": case.lengths, "max_decoder_steps": np.array(steps, np.int32),
                          "gate_threshold": np.array(gate_threshold, np.float32), "prenet_masks": case.masks},
-        "postnet": {"mel": f32(ref["mel"])},
-        "waveglow": {"mel": f32(ref["mel_postnet"]), "sigma": np.array(sigma, np.float32), "z": ref["z"]},
-        "denoiser": {"audio": f32(ref["audio"]), "strength": np.array(strength, np.float32)},
+        "postnet": {"mel": f32(ref["mel"]), "frames": width(ref["mel"])},
+        "waveglow": {"mel": f32(ref["mel_postnet"]), "frames": width(ref["mel_postnet"]),
+                     "sigma": np.array(sigma, np.float32), "z": ref["z"]},
+        "denoiser": {"audio": f32(ref["audio"]), "samples": width(ref["audio"]),
+                     "strength": np.array(strength, np.float32)},
     }
 
 

@@ -4,10 +4,12 @@ Sessions are anything with ``run(feeds: dict[str, ndarray]) -> dict[str, ndarray
 (``trtnet.runtime.session.Session``) or the eager twins (``trtnet.layers.eager.EagerNetwork``), keyed by network
 name.  This module is numpy glue only (no PyTorch).
 
-What each stage sees (the layers issue's contract): per item, exactly the frames of DLE's single-utterance run —
-every generated frame through that item's stop frame (``mel_lengths + 1``, or the step cap) — and zeros after, so
-a finished row never leaks into its neighbours.  Final outputs are trimmed to ``mel_lengths`` frames and
-``mel_lengths · hop`` samples.
+What each stage sees: per item, exactly the frames of DLE's single-utterance run — every generated frame through
+that item's stop frame (``frames = min(mel_lengths + 1, n_steps)``) — and zeros after.  The postnet, WaveGlow and
+denoiser networks take those per-item lengths (``frames``, ``frames``, ``samples = frames · hop``) and mask their
+padding, so every item of a ragged batch equals its own single run.  Fed randomness (prenet keep masks, WaveGlow
+z) is drawn per utterance from (seed, utterance index), time-major, so it does not depend on the batch either.
+Final outputs are trimmed to ``mel_lengths`` frames and ``mel_lengths · hop`` samples.
 """
 
 from __future__ import annotations
@@ -116,11 +118,16 @@ def pad_batch(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     return tokens, lengths
 
 
-def through_stop_frame(mel: np.ndarray, mel_lengths: np.ndarray, cap: int) -> np.ndarray:
-    """Zero frames after each item's stop frame: item b keeps min(mel_lengths[b] + 1, cap) frames."""
-    keep = np.minimum(mel_lengths.astype(np.int64) + 1, cap)
-    frames = np.arange(mel.shape[-1])
-    return np.where(frames[None, None, :] < keep[:, None, None], mel, np.zeros((), mel.dtype))
+def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
+    """int32 [B] frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item that
+    hit the step cap has mel_lengths = n_steps)."""
+    return np.minimum(mel_lengths.astype(np.int64) + 1, n_steps).astype(np.int32)
+
+
+def item_rng(seed: int, index: int, stream: str) -> np.random.Generator:
+    """The generator of one utterance's fed randomness (``stream`` "prenet" or "noise"): the same for an
+    utterance whatever batch it is in."""
+    return np.random.default_rng([seed, index, {"prenet": 0, "noise": 1}[stream]])
 
 
 class Pipeline:
@@ -142,14 +149,17 @@ class Pipeline:
         self.rng = np.random.default_rng(settings.seed)
 
     # ---- stages ----------------------------------------------------------------------------------------------
-    def decode(self, tokens: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
-        """Encoder + decoder loop: mel [B, n_mel, steps], mel_lengths, gate, n_steps."""
+    def decode(self, tokens: np.ndarray, lengths: np.ndarray, indices: Sequence[int] | None = None
+               ) -> dict[str, np.ndarray]:
+        """Encoder + decoder loop: mel [B, n_mel, steps], mel_lengths, gate, n_steps.  ``indices``: the
+        utterance index of each row (keys its fed masks; default 0..B−1)."""
         enc = run(self.sessions["encoder"], {"tokens": tokens, "lengths": lengths})
         s = self.settings
+        indices = range(len(lengths)) if indices is None else indices
         feeds = {"memory": enc["memory"], "processed_memory": enc["processed_memory"], "lengths": lengths,
                  "max_decoder_steps": np.array(s.max_decoder_steps, np.int32),
                  "gate_threshold": np.array(s.gate_threshold, np.float32)}
-        masks = self.prenet_masks(s.max_decoder_steps, len(lengths)) if s.dropout == "input" else None
+        masks = self.prenet_masks(s.max_decoder_steps, indices) if s.dropout == "input" else None
         if self.decoder == "step":
             from .host_loop import decode_per_step
             return decode_per_step(self.sessions["decoder-step"], enc, lengths, self.t2,
@@ -159,26 +169,35 @@ class Pipeline:
             feeds["prenet_masks"] = masks
         return run(self.sessions["decoder-loop"], feeds)
 
-    def prenet_masks(self, steps: int, batch: int) -> np.ndarray:
-        """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout)."""
+    def prenet_masks(self, steps: int, indices: Sequence[int]) -> np.ndarray:
+        """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout), row b
+        drawn from utterance indices[b]'s own generator."""
         keep = 1.0 - self.t2.prenet_dropout
-        return (self.rng.random((steps, batch, 2, self.t2.prenet_dim)) < keep).astype(np.float32)
+        shape = (steps, 2, self.t2.prenet_dim)
+        return np.stack([item_rng(self.settings.seed, i, "prenet").random(shape) < keep for i in indices],
+                        axis=1).astype(np.float32)
 
-    def noise(self, batch: int, frames: int) -> np.ndarray:
-        """Standard-normal z [B, n_group, T_mel, stride / n_group] (the WaveGlow engine's layout)."""
+    def noise(self, frames: int, indices: Sequence[int]) -> np.ndarray:
+        """Standard-normal z [B, n_group, frames, stride / n_group] (the WaveGlow engine's layout), row b drawn
+        time-major from utterance indices[b]'s generator, so its first frames do not depend on the width."""
         wg = self.wg
-        return self.rng.standard_normal((batch, wg.n_group, frames, wg.upsample_stride // wg.n_group)).astype(np.float32)
+        shape = (frames, wg.n_group, wg.upsample_stride // wg.n_group)
+        return np.stack([item_rng(self.settings.seed, i, "noise").standard_normal(shape).transpose(1, 0, 2)
+                         for i in indices]).astype(np.float32)
 
-    def vocode(self, mel_postnet: np.ndarray) -> np.ndarray:
-        feeds = {"mel": mel_postnet, "sigma": np.array(self.settings.sigma, np.float32)}
+    def vocode(self, mel_postnet: np.ndarray, frames: np.ndarray, indices: Sequence[int] | None = None
+               ) -> np.ndarray:
+        """WaveGlow on mel_postnet [B, n_mel, T] with each item's valid ``frames`` → audio [B, hop·T]."""
+        indices = range(len(frames)) if indices is None else indices
+        feeds = {"mel": mel_postnet, "frames": frames, "sigma": np.array(self.settings.sigma, np.float32)}
         if self.settings.noise == "input":
-            feeds["z"] = self.noise(mel_postnet.shape[0], mel_postnet.shape[-1])
+            feeds["z"] = self.noise(mel_postnet.shape[-1], indices)
         return run(self.sessions["waveglow"], feeds)["audio"]
 
-    def denoise(self, audio: np.ndarray) -> np.ndarray:
+    def denoise(self, audio: np.ndarray, samples: np.ndarray) -> np.ndarray:
         if self.settings.denoiser_strength <= 0 or "denoiser" not in self.sessions:
             return audio
-        return run(self.sessions["denoiser"], {"audio": audio.astype(np.float32),
+        return run(self.sessions["denoiser"], {"audio": audio.astype(np.float32), "samples": samples,
                                                "strength": np.array(self.settings.denoiser_strength, np.float32)}
                    )["audio_denoised"]
 
@@ -188,23 +207,24 @@ class Pipeline:
             raise InputError(f"batch of {len(ids)} exceeds the engines' max batch {self.limits.max_batch}")
         clock: dict[str, float] = {}
         tokens, lengths = pad_batch(ids)
+        indices = range(first_index, first_index + len(ids))
+        hop = self.wg.upsample_stride
         t = time.perf_counter()
-        dec = self.decode(tokens, lengths)
+        dec = self.decode(tokens, lengths, indices)
         clock["tacotron2_decode"] = time.perf_counter() - t
         n_steps = int(dec["n_steps"])
         mel_lengths = dec["mel_lengths"].astype(np.int64)
+        frames = valid_frames(mel_lengths, n_steps)
         mel = dec["mel"][..., :n_steps]          # both decoders already zero each row after its stop frame
         t = time.perf_counter()
-        post = run(self.sessions["postnet"], {"mel": mel})["mel_postnet"]
-        post = through_stop_frame(post, mel_lengths, self.settings.max_decoder_steps)
+        post = run(self.sessions["postnet"], {"mel": mel, "frames": frames})["mel_postnet"]
         clock["postnet"] = time.perf_counter() - t
         t = time.perf_counter()
-        audio = self.vocode(post)
+        audio = self.vocode(post, frames, indices)
         clock["waveglow"] = time.perf_counter() - t
         t = time.perf_counter()
-        audio = self.denoise(audio)
+        audio = self.denoise(audio, frames * np.int32(hop))
         clock["denoiser"] = time.perf_counter() - t
-        hop = self.wg.upsample_stride
         out = []
         for i, (text, seq) in enumerate(zip(texts, ids)):
             n = int(mel_lengths[i])

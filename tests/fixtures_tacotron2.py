@@ -19,6 +19,7 @@ import torch
 from trtnet.graph import Graph
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
+from trtnet.runtime.pipeline import valid_frames
 from trtnet.runtime.text import DEFAULT_TEXT, text_to_sequence
 from trtnet.weights.config import Tacotron2Config
 from trtnet.weights.demo import content_key, demo_configs, tacotron2_checkpoint
@@ -123,6 +124,19 @@ def decoder_feeds(enc: Mapping[str, torch.Tensor], lengths: np.ndarray, steps: i
 
 def fused_feeds(tokens: np.ndarray, lengths: np.ndarray, steps: int, **extra: Any) -> dict:
     return {"tokens": tokens, "lengths": lengths, "max_decoder_steps": steps, "gate_threshold": THRESHOLD, **extra}
+
+
+def tacotron2_pipeline(demo: T2Demo, tokens: np.ndarray, lengths: np.ndarray, steps: int, masks: Any = None,
+                       **options: Any) -> dict[str, torch.Tensor]:
+    """encoder → decoder-loop → postnet networks (dropout off, or the fed keep masks), the postnet fed each
+    item's valid frames (stop frame included); the decoder loop also returns alignments."""
+    enc = demo.run("encoder", {"tokens": tokens, "lengths": lengths}, **options)
+    extra = {} if masks is None else {"prenet_masks": masks}
+    dec = demo.run("decoder-loop", decoder_feeds(enc, lengths, steps, **extra), alignments=True,
+                   dropout="off" if masks is None else "input", **options)
+    frames = valid_frames(dec["mel_lengths"].numpy(), int(dec["n_steps"]))
+    post = demo.run("postnet", {"mel": dec["mel"], "frames": frames}, **options)
+    return {**enc, **dec, **post, "frames": torch.from_numpy(frames)}
 
 
 def rel_err(got: torch.Tensor, want: torch.Tensor) -> float:

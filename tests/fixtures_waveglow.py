@@ -114,11 +114,19 @@ def run_network(name: str, model: WaveGlowModel, feeds: Mapping[str, Any], opts:
     return g.results()
 
 
+def full_width(x: np.ndarray) -> np.ndarray:
+    """int32 [B]: every column of x [B, ..., W] valid (the ``frames`` / ``samples`` feed of an unpadded batch)."""
+    return np.full(x.shape[0], x.shape[-1], np.int32)
+
+
 def waveglow_audio(model: WaveGlowModel, mel: np.ndarray, sigma: float, z: np.ndarray | None = None, *,
-                   precision: str = "fp32", seed: int | None = None, **changes: Any) -> torch.Tensor:
-    """Eager ``waveglow`` audio [B, S·T]: z fed when given, drawn in the graph otherwise."""
+                   frames: np.ndarray | None = None, precision: str = "fp32", seed: int | None = None,
+                   **changes: Any) -> torch.Tensor:
+    """Eager ``waveglow`` audio [B, S·T]: z fed when given, drawn in the graph otherwise; ``frames`` [B] the
+    valid frames per item (default: all)."""
     opts = NetworkOptions(precision=precision, noise="input" if z is not None else "in-engine", **changes)
-    feeds = {"mel": mel.astype(opts.dtype.numpy), "sigma": sigma}
+    feeds = {"mel": mel.astype(opts.dtype.numpy), "frames": full_width(mel) if frames is None else frames,
+             "sigma": sigma}
     if z is not None:
         feeds["z"] = z
     return run_network("waveglow", model, feeds, opts, seed=seed)["audio"]

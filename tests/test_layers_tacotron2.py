@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from fixtures_tacotron2 import (decoder_feeds, fused_feeds, ragged, reference_infer, rel_err, t2_full,
-                                t2_small, text_ids)
+from fixtures_tacotron2 import (fused_feeds, ragged, reference_infer, rel_err, t2_full, t2_small,
+                                tacotron2_pipeline, text_ids)
 from trtnet.dtypes import DType
 from trtnet.layers.tacotron2.decoder import STEP_FIELDS, state_layout
 from trtnet.weights.reference import make_prenet_masks
@@ -31,13 +31,7 @@ def masks_for(cfg, steps: int, batch: int, seed: int) -> torch.Tensor:
 
 
 def pipeline(demo, tokens, lengths, steps, masks=None) -> dict[str, torch.Tensor]:
-    """encoder → decoder-loop → postnet networks (dropout off, or the fed keep masks)."""
-    enc = demo.run("encoder", {"tokens": tokens, "lengths": lengths})
-    extra = {} if masks is None else {"prenet_masks": masks}
-    dec = demo.run("decoder-loop", decoder_feeds(enc, lengths, steps, **extra), alignments=True,
-                   dropout="off" if masks is None else "input")
-    post = demo.run("postnet", {"mel": dec["mel"]})
-    return {**enc, **dec, **post}
+    return tacotron2_pipeline(demo, tokens, lengths, steps, masks)
 
 
 def check_decode(out: dict, ref: dict, b: int = 0) -> int:
@@ -105,7 +99,7 @@ def test_decoder_loop_fed_masks_match_reference(size, request):
 def test_postnet_matches_reference(size, request, rng):
     demo = demo_of(request, size)
     mel = (rng.standard_normal((2, demo.config.n_mel_channels, 37)) * 0.5).astype(np.float32)
-    out = demo.run("postnet", {"mel": mel})["mel_postnet"]
+    out = demo.run("postnet", {"mel": mel, "frames": np.full(2, mel.shape[-1], np.int32)})["mel_postnet"]
     with torch.no_grad():
         want = demo.ref64.postnet(torch.from_numpy(mel).double())
     assert out.shape == mel.shape and rel_err(out, want) < TOL
@@ -113,25 +107,6 @@ def test_postnet_matches_reference(size, request, rng):
 
 # ---- batching, step network, fused ------------------------------------------------------------------------
 SEQS = [text_ids(90, 5), text_ids(37, 10), text_ids(60)]          # stop steps ~30, 13, 20
-
-
-def test_ragged_batch_equals_single_runs_equals_reference(t2_small):
-    demo, steps = t2_small, 45
-    tokens, lengths = ragged(SEQS)
-    masks = masks_for(demo.config, steps, len(SEQS), seed=11)
-    batch = pipeline(demo, tokens, lengths, steps, masks)
-    for b, seq in enumerate(SEQS):
-        t1, l1 = ragged([seq])
-        single = pipeline(demo, t1, l1, steps, masks[:, b:b + 1])
-        assert int(batch["mel_lengths"][b]) == int(single["mel_lengths"][0])
-        assert rel_err(batch["mel"][b], single["mel"][0]) < TOL                 # whole width: both 0 after stop
-        assert rel_err(batch["mel_postnet"][b], single["mel_postnet"][0]) < TOL
-        assert rel_err(batch["gate"][b], single["gate"][0]) < TOL
-        check_decode(single, reference_infer(demo.ref64, t1, l1, steps, dropout=masks[:, b:b + 1]))
-        with torch.no_grad():
-            assert rel_err(single["mel_postnet"], demo.ref64.postnet(single["mel"].double())) < TOL
-    stops = batch["mel_lengths"].tolist()
-    assert len(set(stops)) == 3 and int(batch["n_steps"]) == max(stops) + 1
 
 
 def test_fused_equals_encoder_loop_postnet(t2_small):

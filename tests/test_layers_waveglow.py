@@ -1,5 +1,6 @@
 """The waveglow network (eager) vs the independent float64 reference, on random-weight DLE checkpoints of small and
-full size (WN 256): noise fed and drawn in the graph, sigma, early-output order, batching, the upsample trim."""
+full size (WN 256): noise fed and drawn in the graph, sigma, early-output order, the upsample trim.  Ragged batches:
+tests/test_batch_exactness.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from trtnet.layers.options import NetworkOptions
 from trtnet.layers.waveglow import flows
 from trtnet.layers.waveglow.upsample import conditioning
 from trtnet.weights.store import WeightStore
-from fixtures_waveglow import relative_error, waveglow_audio, wg_full, wg_small  # noqa: F401 (fixtures)
+from fixtures_waveglow import full_width, relative_error, waveglow_audio, wg_full, wg_small  # noqa: F401 (fixtures)
 
 FP32_TOLERANCE = 2e-5  # max |eager fp32 − float64 reference| / max |reference| (measured ~3e-7)
 FP16_TOLERANCE = 2e-3  # the same for FP16 WN convs (measured ~3e-5 small, ~7e-5 full)
@@ -77,17 +78,6 @@ def test_each_noise_group_moves_the_output_as_the_reference_predicts(request, si
     np.testing.assert_allclose(waveglow_audio(model, mel, sigma / 2, zs).numpy(), base_got.numpy(), atol=1e-5)
 
 
-def test_batch_items_are_independent(wg_small):
-    """A batch of 3 equals three batches of 1, and the reference's batch."""
-    mel, z = wg_small.mel(3, 5), wg_small.z(3, 5)
-    batched = waveglow_audio(wg_small, mel, 0.6, z)
-    for b in range(3):
-        single = waveglow_audio(wg_small, mel[b:b + 1], 0.6, z[b:b + 1])
-        np.testing.assert_allclose(batched[b:b + 1].numpy(), single.numpy(), rtol=1e-5, atol=1e-6)
-    assert relative_error(batched, wg_small.reference_audio(mel, 0.6, z)) < FP32_TOLERANCE
-    assert float((batched[0] - batched[1]).abs().max()) > 0.1
-
-
 @pytest.mark.parametrize("frames", [1, 4])
 def test_upsample_trims_the_tail_and_groups_like_dle(model, frames):
     """The conditioning input [B, n_mel·G, S·T/G] equals the reference's upsample (tail K − S cut) + grouping."""
@@ -132,9 +122,11 @@ def test_fused_denoiser_equals_the_two_networks(wg_small):
     from fixtures_waveglow import run_network
     mel, z = wg_small.mel(2, 8), wg_small.z(2, 8)
     opts = NetworkOptions(precision="fp32", noise="input", fuse_denoiser=True)
-    out = run_network("waveglow", wg_small, {"mel": mel, "sigma": 0.6, "z": z, "strength": 0.1}, opts)
+    out = run_network("waveglow", wg_small, {"mel": mel, "frames": full_width(mel), "sigma": 0.6, "z": z,
+                                           "strength": 0.1}, opts)
     assert torch.equal(out["audio"], waveglow_audio(wg_small, mel, 0.6, z))
-    alone = run_network("denoiser", wg_small, {"audio": out["audio"].numpy(), "strength": 0.1}, opts)
+    alone = run_network("denoiser", wg_small, {"audio": out["audio"].numpy(), "samples": full_width(out["audio"]),
+                                            "strength": 0.1}, opts)
     torch.testing.assert_close(out["audio_denoised"], alone["audio_denoised"], rtol=0, atol=0)
     assert float((out["audio_denoised"] - out["audio"]).abs().max()) > 1e-4
 
@@ -146,8 +138,9 @@ def test_each_network_reads_exactly_its_weights(wg_small, name, reads, skips):
     network reads nothing of the other's."""
     from fixtures_waveglow import run_network
     c = wg_small.config
-    feeds = {"mel": wg_small.mel(1, 2), "sigma": 0.6} if name == "waveglow" else \
-        {"audio": np.zeros((1, 2 * c.upsample_stride), np.float32), "strength": 0.1}
+    audio = np.zeros((1, 2 * c.upsample_stride), np.float32)
+    feeds = {"mel": wg_small.mel(1, 2), "frames": np.array([2], np.int32), "sigma": 0.6} if name == "waveglow" \
+        else {"audio": audio, "samples": full_width(audio), "strength": 0.1}
     with WeightStore.open(wg_small.h5) as store:  # a fresh read record
         run_network(name, wg_small.replace(store=store), feeds, NetworkOptions(precision="fp32"))
         store.check_all_used(reads)
@@ -159,6 +152,6 @@ def test_a_wrong_inverse_is_refused(wg_small):
     arrays["convinv.2.W_inverse"] = arrays["convinv.2.W_inverse"] * 1.01
     bad = WeightStore.from_arrays(wg_small.config, arrays, "corrupt")
     with pytest.raises(ValueError, match=r"convinv\.2\.W_inverse is not the inverse .* = 0\.01"):
-        g = Graph.eager({"mel": wg_small.mel(1, 2), "sigma": np.float32(0.6)})
+        g = Graph.eager({"mel": wg_small.mel(1, 2), "frames": np.array([2], np.int32), "sigma": np.float32(0.6)})
         from trtnet.layers import networks
         networks.define("waveglow", g, bad, NetworkOptions(precision="fp32"))

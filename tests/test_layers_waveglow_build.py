@@ -17,7 +17,7 @@ from trtnet.graph import Graph
 from trtnet.layers import networks
 from trtnet.layers.options import DEFAULT_MAX_FRAMES, NetworkOptions
 from graph_helpers import build_plan
-from fixtures_waveglow import run_network, wg_full, wg_small  # noqa: F401 (fixtures)
+from fixtures_waveglow import full_width, run_network, wg_full, wg_small  # noqa: F401 (fixtures)
 
 FULL_BUILDS = os.environ.get("TRTNET_FULL_BUILDS") == "1"
 VARIANTS = {  # id: (network, options)
@@ -31,8 +31,10 @@ VARIANTS = {  # id: (network, options)
 def _feeds(model, name: str, opts: NetworkOptions, batch: int, frames: int) -> dict:
     c = model.config
     if name == "denoiser":
-        return {"audio": np.zeros((batch, frames * c.upsample_stride), np.float32), "strength": 0.1}
-    feeds = {"mel": model.mel(batch, frames).astype(opts.dtype.numpy), "sigma": 0.6}
+        audio = np.zeros((batch, frames * c.upsample_stride), np.float32)
+        return {"audio": audio, "samples": full_width(audio), "strength": 0.1}
+    mel = model.mel(batch, frames).astype(opts.dtype.numpy)
+    feeds = {"mel": mel, "frames": full_width(mel), "sigma": 0.6}
     if opts.noise == "input":
         feeds["z"] = model.z(batch, frames)
     if opts.fuse_denoiser:
@@ -65,7 +67,8 @@ def test_io_spec_and_layer_names(wg_small):
     g = _trt_graph(wg_small, "waveglow", VARIANTS["waveglow-fp16-z-fused"][1])
     spec = g.io_spec()
     ins = {s.name: (s.dtype, tuple(s.shape)) for s in spec.inputs}
-    assert ins == {"mel": ("float16", ("B", c.n_mel_channels, "T_mel")), "sigma": ("float32", ()),
+    assert ins == {"mel": ("float16", ("B", c.n_mel_channels, "T_mel")), "frames": ("int32", ("B",)),
+                   "sigma": ("float32", ()),
                    "z": ("float32", ("B", c.n_group, "T_mel", c.upsample_stride // c.n_group)),
                    "strength": ("float32", ())}
     assert [s.name for s in spec.outputs] == ["audio", "audio_denoised"]
@@ -77,7 +80,7 @@ def test_io_spec_and_layer_names(wg_small):
                    "WN/4/end/"):
         assert any(n.startswith(prefix) for n in names), prefix
     d = _trt_graph(wg_small, "denoiser", NetworkOptions()).io_spec()
-    assert {s.name: tuple(s.shape) for s in d.inputs} == {"audio": ("B", "L"), "strength": ()}
+    assert {s.name: tuple(s.shape) for s in d.inputs} == {"audio": ("B", "L"), "samples": ("B",), "strength": ()}
     s = c.upsample_stride
     assert (d.dims["L"].min, d.dims["L"].opt, d.dims["L"].max) == (s, s * 600, s * DEFAULT_MAX_FRAMES)
     capped = _trt_graph(wg_small, "waveglow", NetworkOptions(max_decoder_steps=300, opt_batch=16)).io_spec()

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from trtnet.layers.options import NetworkOptions
 from trtnet.weights import stft_basis
 from trtnet.weights.reference import STFT, Denoiser, bias_spectrum, periodic_hann, window_sumsquare
-from fixtures_waveglow import relative_error, run_network, wg_full, wg_small  # noqa: F401 (fixtures)
+from fixtures_waveglow import full_width, relative_error, run_network, wg_full, wg_small  # noqa: F401 (fixtures)
 
 SIZES = [(64, 16, 64), (64, 16, 48), (1024, 256, 1024)]  # (filter, hop, win): small demo, short window, DLE
 
@@ -68,7 +68,8 @@ def test_bad_stft_sizes_are_refused():
 
 # ---- the denoiser network ------------------------------------------------------------------------------------
 def _denoise(model, audio: np.ndarray, strength: float, **opts) -> torch.Tensor:
-    out = run_network("denoiser", model, {"audio": audio, "strength": strength}, NetworkOptions(**opts))
+    feeds = {"audio": audio, "samples": full_width(audio), "strength": strength}
+    out = run_network("denoiser", model, feeds, NetworkOptions(**opts))
     return out["audio_denoised"]
 
 

@@ -113,9 +113,11 @@ def test_streams_and_events_time_a_copy():
         e0.record(s)
         b.copy_from_device(a, s)
         e1.record(s)
-        assert e0.elapsed_ms(e1) >= 0.0
-        assert time_ms(s, lambda: a.memset(1, s)) >= 0.0
-        assert time_ms(s, lambda: a.memset(2, s), (e0, e1)) >= 0.0
+        assert e0.elapsed_ms(e1) > 0.0           # a 4 MiB copy between the two events takes measurable time
+        assert time_ms(s, lambda: a.memset(1, s)) > 0.0
+        assert time_ms(s, lambda: a.memset(2, s), (e0, e1)) > 0.0
+        with Event() as never, pytest.raises(CudaError):
+            e1.elapsed_ms(never)                  # an event never recorded has no time
 
 
 @gpu

@@ -171,9 +171,24 @@ def test_failed_capture_falls_back_to_plain_runs(tmp_path, caplog):
     assert "CUDA graph capture failed, running without graphs" in caplog.text
 
 
-def test_session_setup_errors_free_what_was_allocated(tmp_path):
-    with pytest.raises(SessionError, match=r"shapes unresolved for \['x'\]"):
+def test_session_setup_errors_free_what_was_allocated(tmp_path, monkeypatch):
+    """A setup that fails after allocating (the stream, then shape inference) frees all of it, and the error
+    names the engine's plan."""
+    from trtnet.runtime import cuda as cuda_mod, session as session_mod
+    made = []
+
+    def recording(cls):
+        class Recorded(cls):
+            def __init__(self, *a, **kw):
+                super().__init__(*a, **kw)
+                made.append(self)
+        return Recorded
+    for name in ("DeviceBuffer", "PinnedBuffer", "Stream", "Event"):
+        if hasattr(session_mod, name):
+            monkeypatch.setattr(session_mod, name, recording(getattr(cuda_mod, name)))
+    with pytest.raises(SessionError, match=str(tmp_path / "fake.plan") + r": shapes unresolved for \['x'\]"):
         fake_engine(tmp_path, unresolved=["x"]).session()
+    assert made and all(r.closed for r in made), [r for r in made if not r.closed]
     with pytest.raises(ValueError, match="runtime_cache is a TensorRT-RTX feature"):
         fake_engine(tmp_path).session(runtime_cache=tmp_path / "rt.cache")
 

@@ -26,7 +26,7 @@ IO = {  # network → (inputs, outputs) with dropout "input" and alignments on
                       "prenet_masks"], ["mel", *DECODE_OUT, "alignments"]),
     "decoder-step": ([*STATE, "memory", "processed_memory", "lengths", "prenet_mask"],
                      [f"next_{k}" for k in STATE] + ["gate"]),
-    "postnet": (["mel"], ["mel_postnet"]),
+    "postnet": (["mel", "frames"], ["mel_postnet"]),
     "fused": (["tokens", "lengths", "max_decoder_steps", "gate_threshold", "prenet_masks"],
               ["mel_postnet", *DECODE_OUT, "alignments"]),
 }
@@ -41,8 +41,9 @@ def feeds_for(g: Graph, cfg, rng) -> dict:
             feeds[name] = STATIC[name]
             continue
         shape = tuple(STATIC[d] if isinstance(d, str) else d for d in spec.shape)
-        if name == "lengths":
-            feeds[name] = np.array([STATIC["T_in"]] + [max(1, STATIC["T_in"] - 4)] * (shape[0] - 1), np.int32)
+        if name in ("lengths", "frames"):
+            width = STATIC["T_in" if name == "lengths" else "T"]
+            feeds[name] = np.array([width] + [max(1, width - 4)] * (shape[0] - 1), np.int32)
         elif name == "tokens":
             feeds[name] = rng.integers(0, cfg.n_symbols, shape).astype(np.int32)
         elif name.startswith("prenet_mask"):

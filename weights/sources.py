@@ -33,6 +33,10 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     """The HDF5 file for ``architecture``: ``path`` as given (.h5), extracted from a checkpoint into
     ``work_dir`` (reused while the checkpoint's sha256 matches), or the demo checkpoint when ``path`` is None."""
     work = Path(work_dir)
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(str(work), f"work directory cannot be created: {e.strerror}") from None
     demo = path is None
     if demo:
         log.info("no %s checkpoint given: using the built-in demo checkpoint (%s size, random weights)",
@@ -53,6 +57,7 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     else:
         from .extract import extract
         extract(p, out, model=architecture, overrides=overrides)
+        log.info("extracted %s → %s", p, out)
         stamp = {**_stamp(p), "h5": out.name, "sha256": file_sha256(p)}
         atomic_write_bytes(_stamp_path(out), json.dumps(stamp).encode())
     return WeightSource(architecture, out, p, demo)

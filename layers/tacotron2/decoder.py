@@ -140,6 +140,12 @@ class DecodeResult:
     n_steps: Tensor             # [] int32
     alignments: Tensor | None   # [B, S, T] float32
 
+    def frames(self) -> Tensor:
+        """[B] int32 frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item
+        that hit the step cap has mel_lengths = n_steps).  What DLE's single run of the item hands its postnet."""
+        with self.mel.graph.scope("decoder/outputs"):
+            return ops.minimum(self.mel_lengths + 1, self.n_steps, name="frames")
+
 
 def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold: Tensor,
            keep_masks: Tensor | None, *, alignments: bool = False) -> DecodeResult:

@@ -17,15 +17,8 @@ from trtnet.loop import loop
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import derived, lstm_update, module, param
+from ..common import derived, lstm_update, module, param, valid_positions, zero_padding
 from .blocks import F32, conv_bn, lstm_keys
-
-
-def valid_positions(lengths: Tensor, t_in) -> Tensor:
-    """[B, T] bool, True where t < lengths[b]; ``t_in`` an int or a 0-D int tensor.  TRT: IFillLayer
-    LINSPACE + IElementWiseLayer LESS."""
-    pos = ops.arange(lengths.graph, t_in, DType.int32, name="positions")
-    return ops.less(ops.unsqueeze(pos, 0), ops.unsqueeze(lengths, 1), name="valid")
 
 
 def embed_and_convolve(g: Graph, store: WeightStore, tokens: Tensor, valid: Tensor, dtype: DType) -> Tensor:
@@ -44,7 +37,7 @@ def embed_and_convolve(g: Graph, store: WeightStore, tokens: Tensor, valid: Tens
     for i in range(cfg.encoder_n_convolutions):
         prefix = f"encoder.convolutions.{i}"
         with g.scope(prefix):
-            x = ops.where(keep, x, 0.0, name="mask_padding")
+            x = zero_padding(x, keep)
         x = conv_bn(g, store, prefix, x, e, e, cfg.encoder_kernel_size, dtype)
         with g.scope(prefix):
             x = ops.relu(x)

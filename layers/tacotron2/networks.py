@@ -19,7 +19,8 @@ from ..options import NetworkOptions
 from .attention import attention_memory
 from .decoder import (STEP_FIELDS, DecodeResult, DecoderParams, StepState, decode, decoder_params, decoder_step,
                       state_layout)
-from .encoder import encode, valid_positions
+from ..common import valid_positions
+from .encoder import encode
 from .postnet import postnet
 from .prenet import N_LAYERS, random_keep, scale_masks
 
@@ -127,20 +128,22 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
 
 
 def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
-    """mel [B, M, T] → mel_postnet = mel + postnet(mel) [B, M, T]."""
+    """mel [B, M, T], frames int32 [B] (valid frames per item, ≤ T) → mel_postnet = mel + postnet(mel)
+    [B, M, T], 0 at t ≥ frames[b]."""
     cfg = store.config
     opt, cap = _steps_range(opts, cfg)
     g.dim("B", 1, opts.opt_batch, opts.max_batch)
     g.dim("T", 1, opt, cap)
     mel = g.input("mel", opts.dtype, ("B", cfg.n_mel_channels, "T"))
-    g.output("mel_postnet", postnet(g, store, mel, opts.dtype))
+    frames = g.input("frames", I32, ("B",))
+    g.output("mel_postnet", postnet(g, store, mel, frames, opts.dtype))
 
 
 def define_fused(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """Encoder + decoder loop + postnet: tokens, lengths, max_decoder_steps, gate_threshold (+ prenet_masks)
-    → mel_postnet [B, M, S], mel_lengths, gate, n_steps (+ alignments)."""
+    → mel_postnet [B, M, S] (0 after each item's stop frame), mel_lengths, gate, n_steps (+ alignments)."""
     _batch_and_text(g, opts)
     tokens, lengths = _text_inputs(g)
     memory, processed = encode(g, store, tokens, lengths, opts.dtype)
     res = _decode(g, store, opts, memory, processed, lengths)
-    _decode_outputs(g, res, "mel_postnet", postnet(g, store, res.mel, opts.dtype))
+    _decode_outputs(g, res, "mel_postnet", postnet(g, store, res.mel, res.frames(), opts.dtype))

@@ -16,7 +16,7 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param
+from ..common import module, param, valid_positions, zero_padding
 from .upsample import conditioning
 from .wn import wn
 
@@ -62,13 +62,15 @@ def inverse_1x1(g: Graph, store: WeightStore, k: int, audio: Tensor, cfg: WaveGl
         return ops.conv1d(audio, w_inv)
 
 
-def flow_inverse(g: Graph, store: WeightStore, k: int, audio: Tensor, spect: Tensor, cfg: WaveGlowConfig) -> Tensor:
-    """Inverse of flow k: audio [B, c_k, T'] float32, spect [B, n_mel·G, T'] (conv dtype) → [B, c_k, T'] float32.
-    a0, a1 = halves; (b ‖ s) = WN_k(a0, spect); a1 ← (a1 − b)·exp(−s); audio ← W⁻¹·(a0 ‖ a1)."""
+def flow_inverse(g: Graph, store: WeightStore, k: int, audio: Tensor, spect: Tensor, keep: Tensor,
+                 cfg: WaveGlowConfig) -> Tensor:
+    """Inverse of flow k: audio [B, c_k, T'] float32, spect [B, n_mel·G, T'] (conv dtype), keep [B, 1, T'] bool
+    → [B, c_k, T'] float32.  a0, a1 = halves; (b ‖ s) = WN_k(a0, spect); a1 ← (a1 − b)·exp(−s);
+    audio ← W⁻¹·(a0 ‖ a1)."""
     h = cfg.remaining_channels(k) // 2
     with g.scope(f"flow.{k}"):
         a0, a1 = ops.split(audio, 2, axis=1, name="halves")
-    out = wn(g, store, k, ops.cast(a0, spect.dtype), spect, cfg)
+    out = wn(g, store, k, ops.cast(a0, spect.dtype), spect, keep, cfg)
     with g.scope(f"flow.{k}"):
         shift, log_s = ops.split(ops.cast(out, F32), [h, h], axis=1, name="b_s")
         a1 = ops.mul(a1 - shift, ops.exp(ops.neg(log_s)), name="coupling")
@@ -76,19 +78,30 @@ def flow_inverse(g: Graph, store: WeightStore, k: int, audio: Tensor, spect: Ten
     return inverse_1x1(g, store, k, audio, cfg)
 
 
-def infer(g: Graph, store: WeightStore, mel: Tensor, sigma: Tensor, z: Tensor | None, cfg: WaveGlowConfig
-          ) -> Tensor:
-    """mel [B, n_mel, T] (conv dtype), sigma [] float32, z [B, G, T, S/G] float32 or None → audio [B, S·T] float32
-    (sample n = G·t' + c)."""
+def infer(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, sigma: Tensor, z: Tensor | None,
+          cfg: WaveGlowConfig) -> Tensor:
+    """mel [B, n_mel, T] (conv dtype), frames [B] int32 (valid frames per item), sigma [] float32,
+    z [B, G, T, S/G] float32 or None → audio [B, S·T] float32 (sample n = G·t' + c), 0 at n ≥ S·frames[b].
+
+    Ragged batches: item b equals its single run of width frames[b].  Its padded mel frames are zeroed, so the
+    upsampling (frame t reaches samples S·t … S·t + K − 1) leaves its first S·frames[b] samples as in the single
+    run; every dilated WN conv reads zeros past its S·frames[b]/G valid steps (see ``gated_layer``); everything else (1×1
+    convs, coupling, inverse 1×1 convs) is per time step."""
+    s, grp = cfg.upsample_stride, cfg.n_group
+    with g.scope("padding"):
+        mel = zero_padding(mel, ops.unsqueeze(valid_positions(frames, ops.dims(mel)[2]), 1, name="keep_frames"))
     spect = conditioning(g, store, mel, cfg)  # [B, n_mel·G, T']
+    with g.scope("padding"):
+        keep = ops.unsqueeze(valid_positions(frames * (s // grp), ops.dims(spect)[2]), 1, name="keep_steps")
     parts = noise_parts(cfg)
     zs = ops.split(noise(g, mel, sigma, z, cfg), parts, axis=1, name="noise_parts")
     audio, pending = zs[0], list(zs[1:])  # [B, n_remaining, T']
     injections = set(injection_flows(cfg))
     for k in reversed(range(cfg.n_flows)):
-        audio = flow_inverse(g, store, k, audio, spect, cfg)
+        audio = flow_inverse(g, store, k, audio, spect, keep, cfg)
         if k in injections:
             with g.scope(f"flow.{k}"):
                 audio = ops.concat([pending.pop(0), audio], axis=1, name="inject")  # early channels first
     with g.scope("audio"):
-        return ops.reshape(ops.permute(audio, (0, 2, 1)), [0, -1])  # [B, T', G] → [B, S·T]
+        audio = ops.reshape(ops.permute(audio, (0, 2, 1)), [0, -1])  # [B, T', G] → [B, S·T]
+        return zero_padding(audio, valid_positions(frames * s, ops.dims(audio)[1]), name="mask_output")

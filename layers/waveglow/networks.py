@@ -3,12 +3,14 @@
 Dimensions: ``B`` [1, opt_batch, max_batch]; ``T_mel`` [1, opt_decoder_steps, cap] mel frames with
 cap = ``opts.steps_cap(config)``; ``L`` [S, S·opt, S·cap] audio samples (S = upsample_stride).
 
-waveglow  inputs  mel [B, n_mel, T_mel] (opts.dtype), sigma [] float32,
+waveglow  inputs  mel [B, n_mel, T_mel] (opts.dtype), frames [B] int32 (valid frames per item), sigma [] float32,
                   z [B, G, T_mel, S/G] float32 (only with opts.noise == "input"),
                   strength [] float32 (only with opts.fuse_denoiser)
-          outputs audio [B, S·T_mel] float32, audio_denoised [B, S·T_mel] float32 (only fused)
-denoiser  inputs  audio [B, L] float32, strength [] float32
-          outputs audio_denoised [B, L] float32
+          outputs audio [B, S·T_mel] float32, audio_denoised [B, S·T_mel] float32 (only fused), 0 past S·frames[b]
+denoiser  inputs  audio [B, L] float32, samples [B] int32 (valid samples per item), strength [] float32
+          outputs audio_denoised [B, L] float32, 0 past samples[b]
+
+Every item of a ragged batch equals its own single run (see ``flows.infer`` and ``denoiser``).
 
 Precision: the upsample and every WN conv run in opts.dtype; the audio state, noise, coupling, inverse 1×1 convs
 and the denoiser run in float32.
@@ -50,14 +52,16 @@ def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     _declare_batch(g, opts)
     g.dim(FRAMES, *_frame_range(opts, cfg))
     mel = g.input("mel", opts.dtype, (BATCH, cfg.n_mel_channels, FRAMES))
+    frames = g.input("frames", DType.int32, (BATCH,))
     sigma = g.input("sigma", F32, ())
     z = None
     if opts.noise == "input":
         z = g.input("z", F32, (BATCH, cfg.n_group, FRAMES, cfg.upsample_stride // cfg.n_group))
     strength = g.input("strength", F32, ()) if opts.fuse_denoiser else None
-    audio = g.output("audio", infer(g, store, mel, sigma, z, cfg), F32)
+    audio = g.output("audio", infer(g, store, mel, frames, sigma, z, cfg), F32)
     if strength is not None:
-        g.output("audio_denoised", denoise(g, store, audio, strength, cfg), F32)
+        samples = frames * cfg.upsample_stride
+        g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
 
 
 def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
@@ -67,5 +71,6 @@ def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     s = cfg.upsample_stride
     g.dim(SAMPLES, *(s * n for n in _frame_range(opts, cfg)))
     audio = g.input("audio", F32, (BATCH, SAMPLES))
+    samples = g.input("samples", DType.int32, (BATCH,))
     strength = g.input("strength", F32, ())
-    g.output("audio_denoised", denoise(g, store, audio, strength, cfg), F32)
+    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)

@@ -15,7 +15,7 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param
+from ..common import module, param, zero_padding
 
 
 def conv(g: Graph, store: WeightStore, prefix: str, x: Tensor, dtype: DType, shape: tuple[int, int, int], *,
@@ -30,11 +30,15 @@ def conv(g: Graph, store: WeightStore, prefix: str, x: Tensor, dtype: DType, sha
         return ops.conv1d(x, weight, bias, dilation=dilation, padding=dilation * (shape[2] - 1) // 2)
 
 
-def gated_layer(g: Graph, store: WeightStore, i: int, x: Tensor, spect: Tensor, cfg: WaveGlowConfig) -> Tensor:
-    """acts = tanh(t[:, :C]) · σ(t[:, C:]) with t = in_layers[i](x) + cond_layers[i](spect): [B, C, T'].
-    The cond conv reads only the grouped spectrogram, never the flow state.  TRT: 2 convolutions, IElementWise,
-    IActivation (TANH, SIGMOID)."""
+def gated_layer(g: Graph, store: WeightStore, i: int, x: Tensor, spect: Tensor, keep: Tensor,
+                cfg: WaveGlowConfig) -> Tensor:
+    """acts = tanh(t[:, :C]) · σ(t[:, C:]) with t = in_layers[i](x·keep) + cond_layers[i](spect): [B, C, T'].
+    keep [B, 1, T'] bool masks each item's padded steps to the zeros its single run's conv padding reads (the
+    dilated conv is the only one that mixes time steps).  The cond conv reads only the grouped spectrogram,
+    never the flow state.  TRT: ISelectLayer, 2 convolutions, IElementWise, IActivation (TANH, SIGMOID)."""
     c, dt = cfg.wn_n_channels, x.dtype
+    with g.scope(f"in_layers.{i}"):
+        x = zero_padding(x, keep)
     t = conv(g, store, f"in_layers.{i}", x, dt, (2 * c, c, cfg.wn_kernel_size), dilation=2 ** i)
     t = t + conv(g, store, f"cond_layers.{i}", spect, dt, (2 * c, cfg.cond_channels, 1))  # [B, 2C, T']
     with g.scope(f"in_layers.{i}"):
@@ -42,15 +46,17 @@ def gated_layer(g: Graph, store: WeightStore, i: int, x: Tensor, spect: Tensor, 
         return ops.mul(ops.tanh(a), ops.sigmoid(b), name="gate")
 
 
-def wn(g: Graph, store: WeightStore, k: int, a0: Tensor, spect: Tensor, cfg: WaveGlowConfig) -> Tensor:
-    """WN k: a0 [B, h, T'], spect [B, n_mel·G, T'] (both the conv dtype) → (b ‖ s) [B, 2h, T'] in that dtype."""
+def wn(g: Graph, store: WeightStore, k: int, a0: Tensor, spect: Tensor, keep: Tensor, cfg: WaveGlowConfig
+       ) -> Tensor:
+    """WN k: a0 [B, h, T'], spect [B, n_mel·G, T'] (both the conv dtype), keep [B, 1, T'] bool (valid steps)
+    → (b ‖ s) [B, 2h, T'] in that dtype."""
     c, n_layers, h = cfg.wn_n_channels, cfg.wn_n_layers, cfg.remaining_channels(k) // 2
     dt = a0.dtype
     with module(g, store, f"WN.{k}") as w:
         x = conv(g, w, "start", a0, dt, (c, h, 1))  # [B, C, T']
         skip = None
         for i in range(n_layers):
-            acts = gated_layer(g, w, i, x, spect, cfg)
+            acts = gated_layer(g, w, i, x, spect, keep, cfg)
             last = i == n_layers - 1
             rs = conv(g, w, f"res_skip_layers.{i}", acts, dt, (c if last else 2 * c, c, 1))
             with g.scope(f"res_skip_layers.{i}"):
