@@ -2,9 +2,10 @@
 :func:`~trtnet.interpret.interpret_network` computes, and the eager twin — with their outputs compared, and,
 where they differ, the first layer whose inputs agree but whose outputs do not (the origin of the difference).
 
-Bounds: FP32 networks ≤ 1e-5 of the signal's max |value|; FP16 networks ``FP16_BOUND`` (the eager twin and the
-interpreter round the same FP16 layers but accumulate in different orders, and the decoder feeds its own
-output back); ints and bools exactly.
+Bounds: FP32 networks ≤ 1e-5 of the signal's max |value|; FP16 networks ≤ 2e-3, two FP16 ulps at the signal's
+max (both round every FP16 layer output from float32 math, but accumulate in different orders, so a layer can
+land one ulp apart, and the decoder feeds its frames back; measured up to ~8e-4 on the full-size decoder);
+ints and bools exactly.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .plan import Block, CondRegion, LoopRegion, Plan
 from .readback import Node
 
 FP32_BOUND = 1e-5
-FP16_BOUND = 1e-3
+FP16_BOUND = 2e-3
 LAYER_TOL = {"float32": 1e-4, "float16": 2e-2}   # per-layer agreement when looking for the origin
 
 
