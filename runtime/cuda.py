@@ -47,13 +47,46 @@ def _modules() -> tuple[ModuleType, Callable[[Any], int]]:
     return cudart, handle
 
 
+# Stand-ins for cudart, innermost last: while one is pushed, every call of this module goes to it.
+_STAND_INS: list[Any] = []
+
+
+def push_stand_in(module: Any) -> Callable[[], None]:
+    """Route this module's CUDA calls to ``module`` until the returned ``release()`` is called.
+
+    ``module`` has cudart's call signatures and enums plus ``native_handle(obj) -> int``.  Only
+    ``trtnet.emulate`` uses this (its host-memory stand-in, while emulated engines are open on a machine
+    without a GPU); on a GPU machine nothing is pushed and cuda-python is used unchanged.
+    """
+    _STAND_INS.append(module)
+    released = []
+
+    def release() -> None:   # idempotent: a second call releases nothing
+        if released:
+            return
+        released.append(True)
+        for i in range(len(_STAND_INS) - 1, -1, -1):
+            if _STAND_INS[i] is module:
+                del _STAND_INS[i]
+                return
+    return release
+
+
+def stand_in() -> Any:
+    """The stand-in in use, or None when calls go to cuda-python."""
+    return _STAND_INS[-1] if _STAND_INS else None
+
+
 def cudart() -> ModuleType:
-    """The ``cuda.bindings.runtime`` module; :class:`CudaUnavailableError` when cuda-python is missing."""
-    return _modules()[0]
+    """The ``cuda.bindings.runtime`` module (or the pushed stand-in); :class:`CudaUnavailableError` when
+    cuda-python is missing."""
+    return _STAND_INS[-1] if _STAND_INS else _modules()[0]
 
 
 def native_handle(obj: Any) -> int:
     """The raw integer handle of a cuda-python object (a stream for ``execute_async_v3``, say)."""
+    if _STAND_INS:
+        return int(_STAND_INS[-1].native_handle(obj))
     return int(_modules()[1](obj))
 
 

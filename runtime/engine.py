@@ -5,6 +5,10 @@
 ``SMxy`` target list for ``tensorrt_rtx``, which has no SM90).  After deserializing it checks that the
 engine's I/O names and dtypes are the sidecar's.  ``Engine.session()`` gives a :class:`~.session.Session`.
 
+``Engine.load(plan, emulate=True)`` swaps only TensorRT for ``trtnet.emulate`` (imported then, not before): the
+plan's network defined again from its sidecar and run by the interpreter, with no GPU check; everything else
+here and in the session is the same code.
+
 TensorRT keeps the first logger it is given, so runtimes share the builder's process-wide
 ``CapturingLogger``; the errors it records during a call go into the exception.
 """
@@ -16,7 +20,7 @@ import logging
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from packaging.version import InvalidVersion, Version
@@ -81,9 +85,12 @@ def check_compatible(sidecar: Sidecar, plan: Path, flavor: str, version: Version
 class Engine:
     """A deserialized engine with its sidecar; ``with`` or :meth:`close` releases it."""
 
-    def __init__(self, path: Path, sidecar: Sidecar, flavor: flavor_mod.Flavor, runtime: Any, engine: Any) -> None:
+    def __init__(self, path: Path, sidecar: Sidecar, flavor: flavor_mod.Flavor, runtime: Any, engine: Any,
+                 on_close: Callable[[Any], None] | None = None) -> None:
+        """``on_close(engine)`` runs once when this closes (the emulator releases its resources there)."""
         self.path, self.sidecar, self.flavor = path, sidecar, flavor
         self._runtime, self.trt_engine = runtime, engine
+        self._on_close = on_close
 
     @property
     def io(self) -> IOSpec:
@@ -99,13 +106,18 @@ class Engine:
         return CapturingLogger(self.flavor.module)
 
     @classmethod
-    def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None) -> "Engine":
-        """Check ``plan_path`` against its sidecar and this machine, then deserialize it."""
+    def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None,
+             emulate: bool = False) -> "Engine":
+        """Check ``plan_path`` against its sidecar and this machine, then deserialize it.
+
+        ``emulate``: run it on ``trtnet.emulate``'s TensorRT stand-in instead (no GPU needed; see README)."""
         plan = Path(plan_path)
         if not plan.is_file():
             raise EngineLoadError(f"{plan}: no such plan file")
         try:
             sidecar = Sidecar.read(sidecar_path(plan))
+            if emulate:
+                return cls._load_emulated(plan, sidecar)
             fl = flavor if isinstance(flavor, flavor_mod.Flavor) else flavor_mod.resolve(flavor)
         except (SidecarError, flavor_mod.FlavorError) as e:
             raise EngineLoadError(f"cannot load {plan}: {e}") from e
@@ -115,6 +127,31 @@ class Engine:
         except (CudaError, CudaUnavailableError) as e:
             raise EngineLoadError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, gpu)
+        return cls._deserialize(plan, sidecar, fl, gpu)
+
+    @classmethod
+    def _load_emulated(cls, plan: Path, sidecar: Sidecar) -> "Engine":
+        from ..emulate import EmulationError, open_emulated
+        try:
+            fl, release = open_emulated(plan, sidecar)
+        except EmulationError as e:
+            raise EngineLoadError(f"cannot emulate {plan}: {e}") from e
+
+        def on_close(engine: Any) -> None:
+            try:
+                if engine is not None:
+                    engine.close()
+            finally:
+                release()
+        try:
+            return cls._deserialize(plan, sidecar, fl, None, on_close)
+        except BaseException:
+            release()
+            raise
+
+    @classmethod
+    def _deserialize(cls, plan: Path, sidecar: Sidecar, fl: flavor_mod.Flavor, gpu: Any,
+                     on_close: Callable[[Any], None] | None = None) -> "Engine":
         try:
             data = plan.read_bytes()
         except OSError as e:
@@ -128,9 +165,13 @@ class Engine:
         engine = runtime.deserialize_cuda_engine(data)
         if engine is None:
             raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", new_errors(logger, mark)))
-        loaded = cls(plan, sidecar, fl, runtime, engine)
-        loaded._check_io()
-        log.info("loaded %s (%s, %s)", plan, fl, gpu)
+        loaded = cls(plan, sidecar, fl, runtime, engine, on_close)
+        try:
+            loaded._check_io()
+        except BaseException:
+            loaded.close()
+            raise
+        log.info("loaded %s (%s, %s)", plan, fl, gpu or "no GPU check")
         return loaded
 
     def _check_io(self) -> None:
@@ -169,8 +210,10 @@ class Engine:
 
     def close(self) -> None:
         """Drop the engine and runtime (sessions must be closed first)."""
-        self.trt_engine = None
-        self._runtime = None
+        engine, self.trt_engine, self._runtime = self.trt_engine, None, None
+        if self._on_close is not None:
+            on_close, self._on_close = self._on_close, None
+            on_close(engine)
 
     def __enter__(self) -> "Engine":
         return self

@@ -29,6 +29,7 @@ class EngineDir:
     defaults: dict[str, Any]
     limits: Limits
     _stack: ExitStack
+    emulated: bool = False
 
     def close(self) -> None:
         self._stack.close()
@@ -50,8 +51,11 @@ def read_build_config(path: Path) -> dict[str, Any]:
         raise EngineLoadError(f"{f}: unreadable: {e}") from None
 
 
-def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False) -> EngineDir:
-    """Load the engines of ``path`` (all listed in build_config.json, or ``names``) and open a session each."""
+def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,
+                    emulate: bool = False) -> EngineDir:
+    """Load the engines of ``path`` (all listed in build_config.json, or ``names``) and open a session each.
+
+    ``emulate``: load them with ``Engine.load(..., emulate=True)`` (trtnet.emulate's TensorRT stand-in)."""
     root = Path(path)
     cfg = read_build_config(root)
     wanted = names or tuple(cfg["engines"])
@@ -62,7 +66,7 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
             if name not in cfg["engines"]:
                 raise EngineLoadError(f"{root}: no {name} engine (built: {sorted(cfg['engines'])})")
             plan = root / cfg["engines"][name]["plan"]
-            engine = stack.enter_context(Engine.load(plan))
+            engine = stack.enter_context(Engine.load(plan, emulate=emulate))
             sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name != "decoder-loop"))
             sidecars[name] = Sidecar.read(sidecar_path(plan))
     except BaseException:
@@ -73,4 +77,4 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
     return EngineDir(root, sessions, sidecars, t2, WaveGlowConfig.from_dict(cfg["hparams"]["waveglow"]), opts,
-                     cfg.get("runtime_defaults", {}), limits, stack)
+                     cfg.get("runtime_defaults", {}), limits, stack, emulate)

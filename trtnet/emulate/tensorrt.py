@@ -1,0 +1,146 @@
+"""The TensorRT runtime surface that ``trtnet.runtime`` uses, emulated: this module stands where ``tensorrt`` /
+``tensorrt_rtx`` stands in a :class:`trtnet.flavor.Flavor`.
+
+What exists here is exactly what the runtime calls: ``Runtime(logger).deserialize_cuda_engine(plan)``, the
+enums it reads (``DataType``, ``TensorIOMode``, ``TensorLocation``, ``CudaGraphStrategy``,
+``ILogger.Severity``), ``nptype``, and TensorRT-RTX's runtime config and runtime cache.  The engine and its
+execution contexts are in :mod:`.engine` and :mod:`.context`.
+
+A plan is opaque bytes; the emulator knows it by its sidecar.  :func:`register_plan` records (plan sha256 →
+plan path, sidecar) before the runtime deserializes it, and ``deserialize_cuda_engine`` finds the entry by the
+bytes' sha256; bytes nobody registered are refused like a corrupt plan (an error logged, None returned).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..sidecar import Sidecar
+
+__version__ = "emulated"
+
+
+class DataType(enum.Enum):
+    FLOAT = 0
+    HALF = 1
+    INT8 = 2
+    INT32 = 3
+    BOOL = 4
+    UINT8 = 5
+    BF16 = 7
+    INT64 = 8
+
+
+_NUMPY = {DataType.FLOAT: np.float32, DataType.HALF: np.float16, DataType.INT8: np.int8,
+          DataType.INT32: np.int32, DataType.BOOL: np.bool_, DataType.UINT8: np.uint8, DataType.INT64: np.int64}
+
+
+def nptype(dtype: DataType) -> type:
+    """The numpy type of a DataType (TensorRT's ``nptype``); BF16 has none."""
+    if dtype not in _NUMPY:
+        raise TypeError(f"{dtype} has no numpy type")
+    return _NUMPY[dtype]
+
+
+class TensorIOMode(enum.Enum):
+    NONE = 0
+    INPUT = 1
+    OUTPUT = 2
+
+
+class TensorLocation(enum.Enum):
+    DEVICE = 0
+    HOST = 1
+
+
+class CudaGraphStrategy(enum.Enum):
+    DISABLED = 0
+    WHOLE_GRAPH_CAPTURE = 1
+
+
+class ILogger:
+    """Base class of loggers (``trtnet.backends.trt_logger`` subclasses it, as it does TensorRT's)."""
+
+    class Severity(enum.Enum):
+        INTERNAL_ERROR = 0
+        ERROR = 1
+        WARNING = 2
+        INFO = 3
+        VERBOSE = 4
+
+    def __init__(self) -> None:
+        pass
+
+    def log(self, severity: "ILogger.Severity", msg: str) -> None:
+        pass
+
+
+class IRuntimeCache:
+    """TensorRT-RTX's runtime (JIT kernel) cache.  The emulator compiles nothing; what it is given it gives
+    back unchanged, so a session never overwrites a real cache file with an empty one."""
+
+    def __init__(self) -> None:
+        self._data = b""
+
+    def deserialize(self, data: bytes) -> bool:
+        self._data = bytes(data)
+        return True
+
+    def serialize(self) -> bytes:
+        return self._data
+
+
+class IRuntimeConfig:
+    """TensorRT-RTX's per-context runtime configuration (graph strategy and runtime cache are recorded)."""
+
+    def __init__(self) -> None:
+        self.cuda_graph_strategy = CudaGraphStrategy.DISABLED
+        self.runtime_cache: IRuntimeCache | None = None
+
+    def create_runtime_cache(self) -> IRuntimeCache:
+        return IRuntimeCache()
+
+    def set_runtime_cache(self, cache: IRuntimeCache) -> bool:
+        self.runtime_cache = cache
+        return True
+
+
+_PLANS: dict[str, tuple[Path, Sidecar]] = {}
+
+
+def register_plan(plan: Path, sidecar: Sidecar, sha256: str) -> None:
+    """Make plan bytes with this sha256 deserializable: they are the plan at ``plan`` described by ``sidecar``."""
+    _PLANS[sha256] = (Path(plan), sidecar)
+
+
+class Runtime:
+    """``Runtime(logger)``: deserializes registered plans into emulated engines; errors go to ``logger``."""
+
+    def __init__(self, logger: Any) -> None:
+        self.logger = logger
+
+    def deserialize_cuda_engine(self, data: bytes) -> Any:
+        """An :class:`~.engine.EmulatedEngine`, or None with the reason logged as an error."""
+        from .engine import EmulatedEngine
+        from .network import EmulationError
+        entry = _PLANS.get(hashlib.sha256(bytes(data)).hexdigest())
+        if entry is None:
+            self.logger.log(ILogger.Severity.ERROR, "IRuntime::deserializeCudaEngine: Error Code 1: Serialization "
+                            "(these plan bytes were not registered with the emulator; open plans through "
+                            "trtnet.runtime.engine.Engine.load(plan, emulate=True)) [trtnet emulator]")
+            return None
+        plan, sidecar = entry
+        try:
+            return EmulatedEngine(plan, sidecar, self.logger)
+        except EmulationError as e:
+            self.logger.log(ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: {e} [trtnet emulator]")
+            return None
+        except Exception as e:  # noqa: BLE001 - like TensorRT: a plan that cannot be loaded gives None and a log
+            self.logger.log(ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: defining {sidecar.network} "
+                            f"for {plan} failed: {type(e).__name__}: {e} [trtnet emulator]")
+            return None
