@@ -13,7 +13,7 @@ from fixtures_tacotron2 import t2_full, t2_small
 from fixtures_waveglow import wg_small
 from trtnet.graph import Graph
 from trtnet.interpret import interpret_network
-from trtnet.interpret.compare import compare_network
+from trtnet.interpret.suite import STEPS, dims_for, run_case
 from trtnet.interpret.feeds import make_feeds
 from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
@@ -22,32 +22,6 @@ __all__ = ["t2_full", "t2_small", "wg_small"]
 
 T2 = ["encoder", "decoder-loop", "decoder-step", "postnet", "fused"]
 WG = ["waveglow", "denoiser"]
-STEPS = 60
-
-
-def dims_for(config) -> dict:
-    frames = 9
-    return {"B": 3, "T_in": 13, "T": 17, "T_mel": frames, "L": frames * getattr(config, "upsample_stride", 1) - 5,
-            "max_decoder_steps": STEPS, "S": STEPS}
-
-
-def options(network: str, precision: str) -> NetworkOptions:
-    return NetworkOptions(precision=precision, dropout="input", noise="input", max_decoder_steps=2 * STEPS)
-
-
-def run_case(network: str, precision: str, store, seed: int = 0, **kw):
-    opts = options(network, precision)
-    g = Graph.trt(network)
-    networks.define(network, g, store, opts)
-    dims = dims_for(store.config)
-    rng = np.random.default_rng(seed)
-    feeds = make_feeds(g.inputs, dims, store.config, rng)
-    if network in ("decoder-loop", "decoder-step"):
-        enc = Graph.eager({"tokens": rng.integers(1, store.config.n_symbols, (3, 13)).astype(np.int32),
-                           "lengths": feeds["lengths"]}, "encoder", cast_floats=True)
-        networks.define("encoder", enc, store, opts)
-        feeds.update({k: v.numpy() for k, v in enc.results().items()})
-    return compare_network(network, store, opts, feeds, trt_graph=g, **kw)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])

@@ -182,3 +182,20 @@ def test_strict_slice_out_of_bounds_is_an_error():
     g.output("y", ops.slice(x, [2], [3]))
     with pytest.raises(InterpretError, match="strict slice"):
         interpret_network(g.backend.network, {"x": np.ones(4, np.float32)})
+
+
+def test_the_interpreter_imports_nothing_that_made_the_network():
+    """Independence: the interpreter modules import numpy, torch and themselves only (the comparison harness,
+    ``compare``/``suite``, is the one place that also runs the eager twin)."""
+    import ast
+    from pathlib import Path
+    import trtnet.interpret as pkg
+    for path in Path(pkg.__file__).parent.glob("*.py"):
+        if path.stem in ("compare", "suite"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [("." * node.level) + (node.module or "")] if isinstance(node, ast.ImportFrom) else [])
+            for n in names:
+                assert n.startswith(".") and not n.startswith("..") or n.split(".")[0] in (
+                    "numpy", "torch", "__future__", "dataclasses", "typing", "sys", "math"), f"{path.name}: {n}"

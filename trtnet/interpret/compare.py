@@ -41,6 +41,18 @@ class OutputCheck:
     passed: bool
     detail: str = ""
 
+    @property
+    def name(self) -> str:
+        return f"interpreted {self.network} {self.output} vs eager"
+
+    @property
+    def value(self) -> float:
+        return self.error
+
+    @property
+    def threshold(self) -> float:
+        return self.bound
+
     def row(self) -> str:
         state = "ok  " if self.passed else "FAIL"
         return (f"{state} {self.network:14s} {self.output:22s} {self.dtype:8s} {str(list(self.shape)):18s} "
