@@ -8,6 +8,7 @@ import argparse
 import json
 
 from .common import add_model_args, resolve_sources
+from .verify_interpret import add_interpret_args, interpret_checks
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
     p.add_argument("--denoiser-strength", type=float, default=0.01)
     p.add_argument("--json", default=None, help="write the checks to this JSON file")
+    add_interpret_args(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     print("eager (FP32) vs independent reference (float64):")
     for c in checks:
         print("  " + c.row())
+    if args.interpret:
+        checks += interpret_checks(args, sources)
     skipped = []
     if args.engine_dir:
         try:
