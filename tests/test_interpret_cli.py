@@ -29,3 +29,16 @@ def test_verify_interpret_fails_on_a_wrong_lowering(work, capsys, monkeypatch):
     assert main(["verify", "--interpret", "--demo-size", "small", "--work-dir", str(work), "--precision", "fp16"]) == 1
     out = capsys.readouterr().out
     assert "FAIL decoder-loop" in out and "first difference: decoder/" in out
+
+
+def test_inspect_reports_the_decoder_loop_layers_per_iteration(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["build-engines", "--demo-size", "small", "--engines", "decoder-loop", "--precision", "fp32",
+                 "-o", str(tmp_path / "engines")]) == 0
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "engines" / "decoder-loop.plan")]) == 0
+    out = capsys.readouterr().out
+    line = next(ln for ln in out.splitlines() if ln.startswith("loop decoder_0:"))
+    total = int(line.split(":")[1].split()[0])
+    counts = dict(part.rsplit(" ", 1) for part in line.split("iteration: ")[1].split(", "))
+    assert total == sum(int(v) for v in counts.values()) and int(counts["MATRIX_MULTIPLY"]) >= 8

@@ -10,6 +10,8 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .inspect_loops import print_loop_layers
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", help="a .plan file written by trtnet")
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"layers: {len(rows)} (from {lp.name})" if rows else f"layers: no {lp.name} beside the plan")
     for scope, counts in groups.items():
         print(f"  {scope:40s} {sum(counts.values()):5d}  " + ", ".join(f"{t} {n}" for t, n in counts.most_common(5)))
+    print_loop_layers(side)
     if info is not None:
         engine_rows = [{"name": str(layer.get("Name", layer)) if isinstance(layer, dict) else str(layer),
                         "type": str(layer.get("LayerType", "?")) if isinstance(layer, dict) else "?"}

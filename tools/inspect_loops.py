@@ -1,0 +1,39 @@
+"""``trtnet inspect``: the layers each loop of a plan's network runs per iteration, by layer type — the per-step
+work measurable without a GPU.  The network is defined again from the plan's sidecar (its registry name, the
+options and weights file recorded at build time) and planned by ``trtnet.interpret`` (loop membership from
+the dataflow, as TensorRT infers it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def loop_layers(side: Any) -> tuple[dict[str, Counter], str | None]:
+    """({loop name: Counter(layer type)}, None), or ({}, the reason they cannot be counted)."""
+    from trtnet.graph import Graph
+    from trtnet.interpret import plan_network
+    from trtnet.interpret.compare import loop_layer_counts
+    from trtnet.layers import networks
+    from trtnet.layers.options import NetworkOptions
+    from trtnet.weights.store import WeightStore
+    extra = dict(side.extra or {})
+    weights, options = extra.get("weights_file"), extra.get("options")
+    if side.network not in networks.NETWORKS or not weights or options is None:
+        return {}, f"the sidecar of '{side.network}' does not record a registry network's options and weights file"
+    if not Path(weights).exists():
+        return {}, f"the weights file it was built from, {weights}, is gone"
+    with WeightStore.open(weights) as store:
+        g = Graph.trt(side.network)
+        networks.define(side.network, g, store, NetworkOptions(**options))
+    return loop_layer_counts(plan_network(g.backend.network)), None
+
+
+def print_loop_layers(side: Any) -> dict[str, dict[str, int]]:
+    counts, reason = loop_layers(side)
+    if reason:
+        print(f"loops: not counted ({reason})")
+    for name, c in counts.items():
+        print(f"loop {name}: {sum(c.values())} layers per iteration: " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
+    return {name: dict(c) for name, c in counts.items()}
