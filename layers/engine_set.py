@@ -20,7 +20,8 @@ from typing import Any, Mapping, Sequence
 from trtnet import flavor as flavor_mod
 from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
-from trtnet.sidecar import Sidecar, SidecarError, atomic_write_bytes, sidecar_path
+from trtnet.files import locked_dir
+from trtnet.sidecar import Sidecar, SidecarError, atomic_write_bytes, sidecar_path, verified_sidecar
 from trtnet.version import __version__
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
@@ -52,11 +53,14 @@ def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildCo
 
 
 def _cached(plan: Path, key: str) -> Sidecar | None:
+    """The plan's sidecar when the plan is the one its sidecar describes (hash checked) and was built with the
+    same cache key; None means: build it."""
     if not plan.exists():
         return None
     try:
-        side = Sidecar.read(sidecar_path(plan))
-    except SidecarError:
+        side = verified_sidecar(plan)
+    except SidecarError as e:
+        log.warning("%s; rebuilding", e)
         return None
     return side if side.extra.get("cache_key") == key else None
 
@@ -88,39 +92,68 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
 def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], engines: Sequence[str],
                      opts: NetworkOptions, config: BuildConfig, *, flavor: str | None = None, force: bool = False,
                      runtime_defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Build ``engines`` into ``out_dir`` and write ``build_config.json``; returns its content."""
+    """Build ``engines`` into ``out_dir`` and write ``build_config.json``; returns its content.
+
+    The directory is updated as a unit under its lock (a concurrent build fails at once); temp files of killed
+    runs are removed; the index keeps every engine already there that still matches (plan hash, weights,
+    options, build config) — also those of the architecture not given now — and leaves out, with a warning,
+    the ones that do not."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if not engines:
+        raise ValueError(f"no engines to build; choose from {sorted(networks.NETWORKS)}")
     unknown = [e for e in engines if e not in networks.NETWORKS]
     if unknown:
         raise ValueError(f"unknown engines {unknown}; choose from {sorted(networks.NETWORKS)}")
-    t_all = time.perf_counter()
-    records = []
-    for i, name in enumerate(engines, 1):
-        arch = networks.NETWORKS[name].architecture
-        log.info("[%d/%d] %s (%s, %s) — %.0f s elapsed", i, len(engines), name, arch, opts.precision,
-                 time.perf_counter() - t_all)
-        records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force))
-    records += _current_others(out, sources, engines, opts, config, flavor)
-    summary = _summary(records, sources, opts, config, flavor, runtime_defaults or {})
-    atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2) + "\n").encode())
+    with locked_dir(out, "trtnet build-engines"):
+        t_all = time.perf_counter()
+        records = []
+        for i, name in enumerate(engines, 1):
+            arch = networks.NETWORKS[name].architecture
+            log.info("[%d/%d] %s (%s, %s) — %.0f s elapsed", i, len(engines), name, arch, opts.precision,
+                     time.perf_counter() - t_all)
+            records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force))
+        previous = _previous_index(out)
+        records += _current_others(out, sources, previous, engines, opts, config, flavor)
+        summary = _summary(records, sources, previous, opts, config, flavor, runtime_defaults or {})
+        atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode())
     log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
              time.perf_counter() - t_all, out / BUILD_CONFIG)
     return summary
 
 
-def _current_others(out: Path, sources: Mapping[str, WeightSource], built: Sequence[str], opts: NetworkOptions,
-                    config: BuildConfig, flavor: str | None) -> list[EngineRecord]:
-    """Engines already in ``out`` that were not asked for now but match the current weights and options, so
-    build_config.json lists every usable engine of the directory (stale ones are left out, with a note)."""
+def _previous_index(out: Path) -> dict[str, Any]:
+    """The directory's current build_config.json, or {} when there is none or it is unreadable."""
+    try:
+        data = json.loads((out / BUILD_CONFIG).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        log.warning("%s: unreadable (%s); writing a new index", out / BUILD_CONFIG, e)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _weights_sha(arch: str, sources: Mapping[str, WeightSource], previous: Mapping[str, Any]) -> str | None:
+    """The weights hash engines of ``arch`` must carry: the given source's, else the previous index's."""
+    if arch in sources:
+        with WeightStore.open(sources[arch].h5_path) as store:
+            return store.file_sha256
+    return (previous.get("inputs", {}).get(arch) or {}).get("weights_sha256")
+
+
+def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Mapping[str, Any],
+                    built: Sequence[str], opts: NetworkOptions, config: BuildConfig, flavor: str | None
+                    ) -> list[EngineRecord]:
+    """Engines already in ``out`` that were not asked for now but match the weights (given now, or recorded in
+    the previous index) and options, so build_config.json lists every usable engine of the directory."""
     fl = flavor_mod.resolve(flavor)
     keep = []
     for name, nd in networks.NETWORKS.items():
         plan = out / f"{name}.plan"
-        if name in built or not plan.exists() or nd.architecture not in sources:
+        if name in built or not plan.exists():
             continue
-        with WeightStore.open(sources[nd.architecture].h5_path) as store:
-            side = _cached(plan, cache_key(name, store.file_sha256, opts, config, fl))
+        sha = _weights_sha(nd.architecture, sources, previous)
+        side = _cached(plan, cache_key(name, sha, opts, config, fl)) if sha else None
         if side is None:
             log.warning("%s: left out of %s (built from other weights or options; rebuild it to use it)",
                         plan, BUILD_CONFIG)
@@ -129,10 +162,15 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], built: Seque
     return keep
 
 
-def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource], opts: NetworkOptions,
-             config: BuildConfig, flavor: str | None, defaults: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource], previous: Mapping[str, Any],
+             opts: NetworkOptions, config: BuildConfig, flavor: str | None, defaults: Mapping[str, Any]
+             ) -> dict[str, Any]:
     fl = flavor_mod.resolve(flavor)
     inputs, hparams = {}, {}
+    kept = {networks.NETWORKS[r.name].architecture: r for r in records}
+    for arch in set(kept) - set(sources):   # engines kept from the previous index: their inputs and hparams too
+        inputs[arch], hparams[arch] = previous["inputs"][arch], dict(kept[arch].sidecar.extra["config"])
+    defaults = {**previous.get("runtime_defaults", {}), **defaults} if set(kept) - set(sources) else defaults
     for arch, src in sources.items():
         with WeightStore.open(src.h5_path) as store:
             hparams[arch] = store.config.to_dict()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -238,12 +238,16 @@ class Pipeline:
                                  audio[i, :n * hop].astype(np.float32)))
         return BatchResult(out, n_steps, clock)
 
-    def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> list[BatchResult]:
-        """All lines, ``batch_size`` at a time, in input order."""
+    def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:
+        """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,
+        before any work; the batches are then synthesized one by one as the iterator is consumed (so a caller
+        writes each batch's results while the next one runs)."""
         ids = encode_lines(lines, self.limits.max_text_len)
-        if not 1 <= batch_size <= self.limits.max_batch:
-            raise InputError(f"batch size {batch_size} is outside 1..{self.limits.max_batch}")
-        results = []
-        for start in range(0, len(ids), batch_size):
-            results.append(self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start))
-        return results
+        check_batch_size(batch_size, self.limits.max_batch)
+        return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
+                for start in range(0, len(ids), batch_size))
+
+
+def check_batch_size(batch_size: int, max_batch: int) -> None:
+    if not 1 <= batch_size <= max_batch:
+        raise InputError(f"--batch-size {batch_size}: the networks take 1..{max_batch} lines per batch")

@@ -65,7 +65,7 @@ def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys
     for i, row in enumerate(printed):
         mels = int(row.split()[3])
         audio, rate = read_wav(out / f"audio_{i}.wav")
-        mel = np.load(out / f"audio_{i}.npy")
+        mel = np.load(out / f"audio_{i}.mel.npy")
         assert rate == 22050 and audio.shape == (mels * 16,) and mel.shape == (12, mels)  # small: hop 16
         assert np.abs(audio).max() > 0.99  # peak-normalised 16-bit PCM
 
@@ -99,7 +99,7 @@ def test_synthesize_batch_of_three_writes_the_wavs_and_mels_of_three_single_runs
     for i in range(3):
         a3, rate = read_wav(tmp_path / "b3" / f"audio_{i}.wav")
         a1, _ = read_wav(tmp_path / "b1" / f"audio_{i}.wav")
-        m3, m1 = np.load(tmp_path / "b3" / f"audio_{i}.npy"), np.load(tmp_path / "b1" / f"audio_{i}.npy")
+        m3, m1 = np.load(tmp_path / "b3" / f"audio_{i}.mel.npy"), np.load(tmp_path / "b1" / f"audio_{i}.mel.npy")
         assert a3.dtype == np.float32 and a3.shape == a1.shape and m3.shape == m1.shape
         np.testing.assert_allclose(a3, a1, atol=1e-5 * np.abs(a1).max())
         np.testing.assert_allclose(m3, m1, atol=1e-5 * np.abs(m1).max())

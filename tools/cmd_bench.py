@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .common import add_model_args, resolve_sources
+from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
 
 log = logging.getLogger("trtnet.bench")
 BACKENDS = ("engine-loop", "engine-step", "eager-loop", "eager-step", "pytorch")
@@ -18,16 +19,18 @@ BACKENDS = ("engine-loop", "engine-step", "eager-loop", "eager-step", "pytorch")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
+    add_emulate_arg(p)
     p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go")
     p.add_argument("--backends", default=",".join(BACKENDS), help=f"comma list from {','.join(BACKENDS)}")
-    p.add_argument("-bs", "--batch-size", type=int, action="append", default=None, help="batch size (repeatable)")
-    p.add_argument("--iterations", type=int, default=10, help="measured iterations (default 10)")
-    p.add_argument("--warmup", type=int, default=2, help="warm-up iterations, excluded (default 2)")
+    p.add_argument("-bs", "--batch-size", type=POSITIVE_INT, action="append", default=None, help="batch size (repeatable)")
+    p.add_argument("--iterations", type=POSITIVE_INT, default=10, help="measured iterations (default 10)")
+    p.add_argument("--warmup", type=NON_NEGATIVE_INT, default=2, help="warm-up iterations, excluded (default 2)")
     p.add_argument("--device", default="cpu", help="torch device for eager and PyTorch rows (cpu, cuda)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="eager / PyTorch precision")
     p.add_argument("--text", default=None, help="input text (default: DLE's 128-character benchmark sentence)")
-    p.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma (DLE test_infer: 0.6)")
-    p.add_argument("--denoiser-strength", type=float, default=0.01)
+    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (DLE test_infer: 0.6)")
+    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
+                   help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--json", default=None, help="write the rows and context to this JSON file")
 
 
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(rows) if rows else "(no rows ran)")
     for reason in skipped:
         print(f"skipped: {reason}")
+    if check_emulate(args):
+        print("note: '(emulated)' rows time the TensorRT emulator (the interpreter on this machine's CPU), not engine speed")
     print("context: " + ", ".join(f"{k}={v}" for k, v in context.items()))
     if args.json:
         from trtnet.sidecar import atomic_write_bytes

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 
+from .argtypes import POSITIVE_INT
 from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults
 
 
@@ -15,9 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("-o", "--output", default="engines", help="engine directory (default: engines)")
     p.add_argument("--precision", choices=["fp16", "fp32"], default="fp16", help="strongly typed precision")
-    p.add_argument("--max-batch", type=int, default=8, help="profile max batch (default 8)")
-    p.add_argument("--max-text-len", type=int, default=256, help="profile max tokens per line (default 256)")
-    p.add_argument("--max-decoder-steps", type=int, default=None,
+    p.add_argument("--max-batch", type=POSITIVE_INT, default=8, help="profile max batch (default 8)")
+    p.add_argument("--max-text-len", type=POSITIVE_INT, default=256, help="profile max tokens per line (default 256)")
+    p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="decoder step cap = profile max mel frames (default: the model's, DLE 2000)")
     add_runtime_args(p)
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default="in-engine",
@@ -33,26 +34,33 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compute-capability", action="append", default=[], metavar="SMxx",
                    help="TensorRT-RTX target (repeatable; default SM80 SM86 SM89 SM120)")
     p.add_argument("--optimization-level", type=int, default=3, choices=range(6), help="builder level 0..5")
-    p.add_argument("--workspace-mib", type=int, default=None, help="workspace pool limit in MiB")
+    p.add_argument("--workspace-mib", type=POSITIVE_INT, default=None, help="workspace pool limit in MiB")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.build import BuildConfig
+    from trtnet import flavor as flavor_mod
+    from trtnet.build import BuildConfig, check_targets
+    from trtnet.files import locked_dir
     from trtnet.layers.engine_set import build_engine_set
     from trtnet.layers.options import NetworkOptions
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    sources = resolve_sources(args, args.output, need={_arch(e) for e in engines})
+    if not engines:
+        raise ValueError(f"--engines {args.engines!r} names no engine")
+    flavor = None if args.flavor == "auto" else args.flavor
+    config = BuildConfig(optimization_level=args.optimization_level, timing_cache=args.timing_cache,
+                         compute_capabilities=tuple(args.compute_capability),
+                         memory_pools={"workspace": args.workspace_mib << 20} if args.workspace_mib else {})
+    check_targets(flavor_mod.resolve(flavor), config)          # before any extraction or build work
+    need = {_arch(e) for e in engines}
     opts = NetworkOptions(precision=args.precision, max_batch=args.max_batch, max_text_len=args.max_text_len,
                           opt_text_len=min(128, args.max_text_len), max_decoder_steps=args.max_decoder_steps,
                           opt_decoder_steps=min(600, args.max_decoder_steps or 600), dropout=args.dropout,
                           noise=args.noise, alignments=args.alignments)
-    config = BuildConfig(optimization_level=args.optimization_level, timing_cache=args.timing_cache,
-                         compute_capabilities=tuple(args.compute_capability),
-                         memory_pools={"workspace": args.workspace_mib << 20} if args.workspace_mib else {})
-    summary = build_engine_set(args.output, sources, engines, opts, config,
-                               flavor=None if args.flavor == "auto" else args.flavor, force=args.force,
-                               runtime_defaults=runtime_defaults(args, sources))
+    with locked_dir(args.output, "trtnet build-engines"):   # extraction into it included
+        sources = resolve_sources(args, args.output, need=need)
+        summary = build_engine_set(args.output, sources, engines, opts, config, flavor=flavor, force=args.force,
+                                   runtime_defaults=runtime_defaults(args, sources))
     for name, e in summary["engines"].items():
         state = "cached" if e["cached"] else f"built in {e['build_seconds']:.1f} s"
         print(f"{name:14s} {e['plan']:22s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from .inspect_loops import print_loop_layers
 
+from .argtypes import POSITIVE_INT
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", help="a .plan file written by trtnet")
-    p.add_argument("--depth", type=int, default=2, help="scope levels to group layers by (default 2)")
+    p.add_argument("--depth", type=POSITIVE_INT, default=2, help="scope levels to group layers by (default 2)")
     p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
 
@@ -30,11 +32,11 @@ def group_layers(rows: list[dict], depth: int) -> dict[str, Counter]:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.build import layers_path
-    from trtnet.sidecar import Sidecar, sidecar_path
+    from trtnet.sidecar import verified_sidecar
     plan = Path(args.plan)
     if not plan.exists():
         raise FileNotFoundError(f"{plan}: no such plan")
-    side = Sidecar.read(sidecar_path(plan))
+    side = verified_sidecar(plan)   # the plan is the one its sidecar describes (sha256), or an error
     lp = layers_path(plan)
     rows = json.loads(lp.read_text()) if lp.exists() else []
     groups = group_layers(rows, args.depth)

@@ -3,28 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
+import re
 from pathlib import Path
 
-from .common import add_backend_args, add_runtime_args, open_backend, settings_from
+from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits
 
 log = logging.getLogger("trtnet.synthesize")
 PIPELINE = ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-i", "--input", required=True, help="text file, one utterance per line")
-    p.add_argument("-o", "--output", required=True, help="output directory (audio_<n>.wav per line)")
+    p.add_argument("-i", "--input", required=True, help="UTF-8 text file, one utterance per line (split on \\n only)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output directory: audio_<n>.wav (and audio_<n>.mel.npy) for line n, counted from 0")
     add_backend_args(p)
     add_runtime_args(p)
-    p.add_argument("--max-decoder-steps", type=int, default=None, help="step cap for this run (≤ the engines')")
-    p.add_argument("--batch-size", type=int, default=1, help="lines per batch (ragged lengths are fine)")
-    p.add_argument("--seed", type=int, default=0, help="seed for fed dropout masks / noise and eager random fills")
-    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .npy")
-    p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16", help="WAV sample format")
+    p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
+                   help="step cap for this run (default: the engines' or the model's; at most the engines')")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
+                   help="seed of fed dropout masks / noise (per line) and eager random fills (default 0)")
+    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
+    p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",
+                   help="WAV sample format (default pcm16)")
     p.add_argument("--normalize", choices=["peak", "none"], default="peak",
                    help="peak-normalise each utterance as DLE's inference.py does (default), or write raw")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
+
+
+OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy)$")
 
 
 def _writable_dir(path: Path) -> None:
@@ -36,51 +48,70 @@ def _writable_dir(path: Path) -> None:
         raise PermissionError(f"output directory {path} is not writable")
 
 
+def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
+    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed before the run,
+    so the directory never mixes two runs)."""
+    found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
+    if found and not overwrite:
+        raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
+                              f"({found[0].name}, ...); pass --overwrite to replace them, or choose another -o")
+    return found
+
+
 def _lines(path: str) -> list[str]:
+    from trtnet.runtime.text import split_lines
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"input file {path} does not exist") from None
     except UnicodeDecodeError as e:
         raise ValueError(f"input file {path} is not UTF-8 text: {e}") from None
-    lines = text.splitlines()
+    lines = split_lines(text, f"input file {path}")
     if not lines:
         raise ValueError(f"input file {path} is empty")
     return lines
 
 
-def run(args: argparse.Namespace) -> int:
+def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
     import numpy as np
 
-    from trtnet.runtime.pipeline import Pipeline, encode_lines
     from trtnet.runtime.wav import write_wav
     from trtnet.sidecar import atomic_write_bytes
+    audio = u.audio
+    if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
+        audio = audio / np.abs(audio).max()
+    wav = out / f"audio_{u.index}.wav"
+    write_wav(wav, audio, rate, sample_format=args.sample_format)
+    if args.save_mel:
+        buf = io.BytesIO()
+        np.save(buf, u.mel_postnet)
+        atomic_write_bytes(out / f"audio_{u.index}.mel.npy", buf.getvalue())
+    return wav
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
     out = Path(args.output)
     lines = _lines(args.input)
-    if args.engine_dir:  # the engines' limit, from build_config.json: checked before any GPU work
-        from trtnet.runtime.engine_dir import read_build_config
-        encode_lines(lines, int(read_build_config(Path(args.engine_dir))["options"]["max_text_len"]))
-    _writable_dir(out)
+    max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
+    encode_lines(lines, max_text_len)
+    check_batch_size(args.batch_size, max_batch)
+    earlier = _earlier_outputs(out, args.overwrite)
     backend = open_backend(args, PIPELINE)
     try:
         settings = settings_from(args, backend)
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
                         limits=backend.limits, settings=settings)
+        batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
+        _writable_dir(out)
+        for p in earlier:
+            p.unlink(missing_ok=True)
         rate = backend.wg_config.sampling_rate
-        for batch in pipe.synthesize(lines, args.batch_size):  # checks every line before synthesizing any
+        for batch in batches:                              # each batch's files are written as soon as it is done
             for u in batch.utterances:
-                audio = u.audio
-                if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
-                    audio = audio / np.abs(audio).max()
-                wav = out / f"audio_{u.index}.wav"
-                write_wav(wav, audio, rate, sample_format=args.sample_format)
-                if args.save_mel:
-                    import io
-                    buf = io.BytesIO()
-                    np.save(buf, u.mel_postnet)
-                    atomic_write_bytes(out / f"audio_{u.index}.npy", buf.getvalue())
+                wav = _save(out, u, rate, args)
                 print(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
-                      + ("  (hit the step cap)" if u.hit_cap else ""))
+                      + ("  (hit the step cap)" if u.hit_cap else ""), flush=True)
             log.info("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
                      ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
     finally:

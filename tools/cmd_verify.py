@@ -7,19 +7,22 @@ from __future__ import annotations
 import argparse
 import json
 
-from .common import add_model_args, resolve_sources
+from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
 from .verify_interpret import add_interpret_args, interpret_checks
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin")
+    add_emulate_arg(p)
     p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go")
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the fed dropout masks and noise")
-    p.add_argument("--max-decoder-steps", type=int, default=None, help="step cap (default: the model's)")
-    p.add_argument("--sigma", type=float, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
-    p.add_argument("--denoiser-strength", type=float, default=0.01)
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the fed dropout masks and noise")
+    p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
+    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
+    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
+                   help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--json", default=None, help="write the checks to this JSON file")
     add_interpret_args(p)
 
@@ -43,16 +46,19 @@ def run(args: argparse.Namespace) -> int:
     if args.interpret:
         checks += interpret_checks(args, sources)
     skipped = []
+    emulate = check_emulate(args)
     if args.engine_dir:
         try:
             from trtnet.runtime.engine_dir import open_engine_dir
-            with open_engine_dir(args.engine_dir) as d:
+            with open_engine_dir(args.engine_dir, emulate=emulate) as d:
                 eng, skipped = engines_vs_eager(d.sessions, d.sidecars, d.options, detail)
-            print("engines vs eager:")
+            print("emulated engines vs eager:" if emulate else "engines vs eager:")
             for c in eng:
                 print("  " + c.row())
             checks += eng
         except (OSError, RuntimeError, ImportError) as e:
+            if emulate:      # asked for: an emulator failure is an error, never a skip
+                raise
             skipped.append(f"all engines: {type(e).__name__}: {e}")
     else:
         skipped.append("engines: no --engine-dir given")

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -18,9 +19,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gate-threshold", type=float, default=None, help="stop when sigmoid(gate) > this (DLE 0.5)")
-    p.add_argument("--sigma", type=float, default=None, help="WaveGlow noise scale (DLE inference.py 0.9)")
-    p.add_argument("--denoiser-strength", type=float, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
+    p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (DLE 0.5)")
+    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
 
 
 def resolve_sources(args: argparse.Namespace, work_dir: str | Path, need: Iterable[str] = ("tacotron2", "waveglow")):
@@ -42,11 +43,25 @@ def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
     return out
 
 
+def add_emulate_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--emulate-engines", action="store_true",
+                   help="with --engine-dir: run the engine path (sessions, buffers, shape inputs) on the TensorRT "
+                        "emulator instead of TensorRT, where engines cannot execute (no speed figures)")
+
+
+def check_emulate(args: argparse.Namespace) -> bool:
+    """``--emulate-engines`` needs ``--engine-dir``; returns the flag."""
+    if getattr(args, "emulate_engines", False) and not args.engine_dir:
+        raise ValueError("--emulate-engines emulates the engines of --engine-dir DIR; give --engine-dir")
+    return bool(getattr(args, "emulate_engines", False))
+
+
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory")
     g.add_argument("--backend", choices=["eager"], default=None,
                    help="run the eager PyTorch twin of the same networks instead of engines")
+    add_emulate_arg(p)
     add_model_args(p)
     p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go (eager)")
     p.add_argument("--device", default="cpu", help="torch device of the eager backend (cpu, cuda)")
@@ -69,28 +84,49 @@ class Backend:
     close: Any
 
 
+def eager_options(args: argparse.Namespace):
+    """The eager twin's network options: its profile limits (batch, tokens) are the defaults engines are built
+    with, so eager and engines accept the same inputs."""
+    from trtnet.layers.options import NetworkOptions
+    return NetworkOptions(precision=args.precision, dropout=args.dropout or "in-engine", noise=args.noise or "in-engine",
+                          max_decoder_steps=getattr(args, "max_decoder_steps", None))
+
+
+def text_limits(args: argparse.Namespace) -> tuple[int, int]:
+    """(max batch, max tokens per line) of the backend ``args`` select, known before any model is loaded."""
+    if args.engine_dir:
+        from trtnet.runtime.engine_dir import read_build_config
+        opts = read_build_config(Path(args.engine_dir)).get("options", {})
+        try:
+            return int(opts["max_batch"]), int(opts["max_text_len"])
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{Path(args.engine_dir) / 'build_config.json'}: options lack max_batch/max_text_len; "
+                             "rebuild the engines") from None
+    opts = eager_options(args)
+    return opts.max_batch, opts.max_text_len
+
+
 def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
     """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
+    emulate = check_emulate(args)
     if args.engine_dir:
         from trtnet.runtime.engine_dir import open_engine_dir
-        d = open_engine_dir(args.engine_dir, names)
+        d = open_engine_dir(args.engine_dir, names, emulate=emulate)
         for flag in ("dropout", "noise"):
             built = d.options[flag]
             if getattr(args, flag) not in (None, built):
                 raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} were built with "
                                  f"--{flag} {built}; rebuild them to change it")
-        return Backend("engine", d.sessions, d.t2_config, d.wg_config, d.limits, d.options["dropout"],
+        return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.wg_config, d.limits, d.options["dropout"],
                        d.options["noise"], d.defaults, d.close)
     from trtnet.layers.eager import eager_sessions
-    from trtnet.layers.options import NetworkOptions
     from trtnet.runtime.pipeline import Limits
     from trtnet.weights.store import WeightStore
     sources = resolve_sources(args, args.work_dir)
     stores = {arch: WeightStore.open(src.h5_path) for arch, src in sources.items()}
-    opts = NetworkOptions(precision=args.precision, dropout=args.dropout or "in-engine", noise=args.noise or "in-engine")
+    opts = eager_options(args)
     t2, wg = stores["tacotron2"].config, stores["waveglow"].config
-    limits = Limits(max_batch=1 << 16, max_text_len=1 << 16, max_decoder_steps=max(t2.max_decoder_steps,
-                                                                                  getattr(args, "max_decoder_steps", 0) or 0))
+    limits = Limits(max_batch=opts.max_batch, max_text_len=opts.max_text_len, max_decoder_steps=opts.steps_cap(t2))
     sessions = eager_sessions(stores, opts, names, device=args.device, seed=getattr(args, "seed", 0))
 
     def close() -> None:

@@ -148,16 +148,30 @@ def _trt_profile(builder: Any, graph: Graph, ranges: Mapping[str, DimRange]) -> 
     return prof
 
 
+def check_targets(flavor: Any, config: BuildConfig) -> tuple[str, ...]:
+    """The compute capabilities a TensorRT-RTX build targets (``config``'s or the defaults), each checked
+    against the flavour's ``ComputeCapability`` enum; TensorRT builds for its own GPU and takes none."""
+    names = tuple(config.compute_capabilities)
+    if not flavor.is_rtx:
+        if names:
+            raise GraphError(f"--compute-capability {' '.join(names)}: compute capabilities are TensorRT-RTX "
+                             "targets; TensorRT builds for the GPU it runs on")
+        return ()
+    known = [n for n in dir(flavor.module.ComputeCapability) if n.startswith("SM")]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)} "
+                         "(Hopper SM90 engines need datacenter TensorRT)")
+    return names or RTX_DEFAULT_TARGETS
+
+
 def _targets(be: Any, cfg: Any, config: BuildConfig) -> dict[str, Any]:
-    trt = be.trt
+    names = check_targets(be.flavor, config)
     if be.flavor.is_rtx:
-        names = config.compute_capabilities or RTX_DEFAULT_TARGETS
         cfg.num_compute_capabilities = len(names)
         for i, n in enumerate(names):
-            cfg.set_compute_capability(getattr(trt.ComputeCapability, n), i)
+            cfg.set_compute_capability(getattr(be.trt.ComputeCapability, n), i)
         return {"compute_capabilities": list(names)}
-    if config.compute_capabilities:
-        raise GraphError("compute_capabilities are TensorRT-RTX targets; TensorRT builds for the GPU it runs on")
     from .device import current_device
     return current_device()
 

@@ -7,6 +7,7 @@ The runtime checks a plan against it before deserializing and never retypes name
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -81,6 +82,44 @@ class Sidecar:
         except (OSError, json.JSONDecodeError) as e:
             raise SidecarError(f"{p}: unreadable sidecar: {e}") from None
         return cls.from_json(data, str(p))
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file, remembered per (path, size, mtime_ns, inode) within this process."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
+    """The sidecar of ``plan_path`` after checking that the plan is the one it describes (its sha256 equals the
+    sidecar's ``plan_sha256``).  SidecarError names the plan when it is missing, empty, truncated, replaced
+    (e.g. by a build killed between writing the plan and its sidecar) or has no recorded hash."""
+    plan = Path(plan_path)
+    side = Sidecar.read(sidecar_path(plan))
+    try:
+        size = plan.stat().st_size
+    except FileNotFoundError:
+        raise SidecarError(f"{plan}: no such plan (its sidecar {sidecar_path(plan).name} is there)") from None
+    if size == 0:
+        raise SidecarError(f"{plan}: empty plan file; rebuild it (trtnet build-engines --force)")
+    if not side.plan_sha256:
+        raise SidecarError(f"{sidecar_path(plan)}: records no plan_sha256, so {plan.name} cannot be checked; "
+                           "rebuild it")
+    digest = _file_digest(plan)
+    if digest != side.plan_sha256:
+        raise SidecarError(f"{plan}: sha256 {digest[:12]}… differs from its sidecar's {side.plan_sha256[:12]}… "
+                           "(truncated, edited, or a build was interrupted); rebuild it")
+    return side
 
 
 def sidecar_path(plan_path: str | os.PathLike) -> Path:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 
 from .cleaners import clean, english_cleaners
 from .symbols import ARPABET, PAD, SYMBOL_TO_ID, SYMBOLS
 
 __all__ = ["ARPABET", "DEFAULT_TEXT", "SYMBOLS", "SYMBOL_TO_ID", "TextError", "english_cleaners",
-           "sequence_to_text", "text_to_sequence"]
+           "sequence_to_text", "split_lines", "text_to_sequence"]
 
 #: DLE ``test_infer.py``'s benchmark sentence truncated to its default input length of 128 characters.
 DEFAULT_TEXT = ("The forms of printed letters should be beautiful, and that their arrangement on the page should be "
@@ -71,6 +72,24 @@ def text_to_sequence(text: str, strict: bool = False) -> list[int]:
     if strict and not ids:
         raise TextError(f"text {text!r} gives no symbols")
     return ids
+
+
+def split_lines(text: str, source: str = "input") -> list[str]:
+    """One utterance per line: split on "\n" only ("\r\n" accepted; a final newline ends the last line).
+    Other line and page breaks (\v \f \x1c-\x1e \x85 U+2028 U+2029) and control characters (tab excepted)
+    are refused with the line number, so utterance n is always line n of the file."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    out = []
+    for n, line in enumerate(lines, 1):
+        line = line[:-1] if line.endswith("\r") else line
+        bad = next((c for c in line if c != "\t" and unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
+        if bad is not None:
+            raise TextError(f"{source} line {n}: control character U+{ord(bad):04X} "
+                            f"({unicodedata.name(bad, 'unnamed')}); one utterance per line, plain text only")
+        out.append(line)
+    return out
 
 
 def sequence_to_text(ids) -> str:

@@ -1,0 +1,57 @@
+"""argparse ``type=`` checkers: every number a flag takes is range-checked at parse time, NaN and Inf refused,
+and the message states the valid range (argparse turns the ValueError text into ``--flag: message``)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+
+def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
+    return argparse.ArgumentTypeError(f"{text!r} is not {want}")
+
+
+def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
+         high_open: bool = False) -> Callable[[str], float]:
+    """A finite float in the range [low, high] (either end open or absent)."""
+    lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
+    hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
+    want = "a finite number" + (f" {lo}" if lo else "") + (" and" if lo and hi else "") + (f" {hi}" if hi else "")
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise _fail(text, want) from None
+        if not math.isfinite(v):
+            raise _fail(text, want)
+        if low is not None and (v < low or low_open and v == low):
+            raise _fail(text, want)
+        if high is not None and (v > high or high_open and v == high):
+            raise _fail(text, want)
+        return v
+    parse.__name__ = "number"   # argparse names the type in its own messages
+    return parse
+
+
+def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """A whole number in [low, high]."""
+    want = "a whole number" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise _fail(text, want) from None
+        if low is not None and v < low or high is not None and v > high:
+            raise _fail(text, want)
+        return v
+    parse.__name__ = "integer"
+    return parse
+
+
+GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
+NON_NEGATIVE = real(0.0)                                          # sigma, denoiser strength
+POSITIVE_INT = integer(1)                                         # batch, steps, tokens, iterations, MiB
+NON_NEGATIVE_INT = integer(0)                                     # seeds, warm-up iterations

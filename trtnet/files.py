@@ -1,0 +1,83 @@
+"""Directory-level file safety: an exclusive lock per output directory, and clean-up of the temp files that a
+killed writer leaves behind (``atomic_write_bytes`` writes ``.<name>.tmp-<pid>`` and renames)."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".trtnet.lock"
+_TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
+class DirectoryBusyError(RuntimeError):
+    """Another trtnet process holds the directory's lock."""
+
+
+@contextlib.contextmanager
+def locked_dir(path: str | os.PathLike, what: str) -> Iterator[Path]:
+    """Hold ``path``'s exclusive lock (``flock`` on ``.trtnet.lock``, released by the kernel even on SIGKILL)
+    while the block writes there; a second writer fails at once, naming the holder.  Re-entrant within a
+    process (a command may lock before the library function that locks again)."""
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    key = str(root.resolve())
+    if key in _HELD:
+        yield root
+        return
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "another process"
+            raise DirectoryBusyError(f"{root}: {holder} is writing here; wait for it to finish or choose another "
+                                     f"output directory") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{what} (pid {os.getpid()})".encode(), 0)
+        _HELD.add(key)
+        remove_stale_temp_files(root)
+        yield root
+    finally:
+        _HELD.discard(key)
+        os.close(fd)   # closing releases the lock
+
+
+_HELD: set[str] = set()
+
+
+def remove_stale_temp_files(root: Path) -> list[Path]:
+    """Delete ``.<name>.tmp-<pid>`` files in ``root`` whose writer is no longer running; returns them."""
+    gone = []
+    for p in root.iterdir():
+        m = _TEMP.match(p.name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()
+            gone.append(p)
+    if gone:
+        log.info("%s: removed %d temp file(s) left by interrupted runs", root, len(gone))
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
