@@ -41,14 +41,29 @@ class EngineDir:
         self.close()
 
 
+REQUIRED = {"engines": dict, "options": dict, "hparams": dict}
+REQUIRED_OPTIONS = ("max_batch", "max_text_len", "dropout", "noise")
+
+
 def read_build_config(path: Path) -> dict[str, Any]:
-    f = path / "build_config.json"
+    """``path/build_config.json``, checked for what the runtime reads; EngineLoadError names the file and key."""
+    f = Path(path) / "build_config.json"
     try:
-        return json.loads(f.read_text())
+        cfg = json.loads(f.read_text())
     except FileNotFoundError:
         raise EngineLoadError(f"{path}: no build_config.json (run trtnet build-engines -o {path})") from None
-    except json.JSONDecodeError as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise EngineLoadError(f"{f}: unreadable: {e}") from None
+    if not isinstance(cfg, dict):
+        raise EngineLoadError(f"{f}: expected a JSON object, found {type(cfg).__name__}; rebuild the engines")
+    for key, kind in REQUIRED.items():
+        if not isinstance(cfg.get(key), kind):
+            raise EngineLoadError(f"{f}: key '{key}' missing or not a {kind.__name__}; rebuild the engines "
+                                  f"(trtnet build-engines -o {path})")
+    missing = [k for k in REQUIRED_OPTIONS if k not in cfg["options"]]
+    if missing:
+        raise EngineLoadError(f"{f}: options lack {missing}; rebuild the engines (trtnet build-engines -o {path})")
+    return cfg
 
 
 def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,

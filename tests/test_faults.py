@@ -252,3 +252,18 @@ def test_an_interrupted_synthesis_keeps_the_finished_lines(built, tmp_path):
     assert rate == 22050 and audio.size > 0 and np.isfinite(audio).all()
     written = sorted(p.name for p in out.iterdir())
     assert all(n.startswith("audio_") and n.endswith(".wav") for n in written) and len(written) < 40
+
+
+@pytest.mark.parametrize("edit,message", [(lambda c: c.pop("options"), "key 'options' missing"),
+                                          (lambda c: c["options"].pop("max_batch"), "options lack ['max_batch']"),
+                                          (lambda c: c.pop("engines"), "key 'engines' missing")])
+def test_a_damaged_index_is_named_before_any_work(built, tmp_path, capsys, edit, message):
+    d = copy_dir(built, tmp_path / "e")
+    cfg = index(d)
+    edit(cfg)
+    (d / "build_config.json").write_text(json.dumps(cfg))
+    lines = tmp_path / "l.txt"
+    lines.write_text("hello\n")
+    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--engine-dir", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert f"{d / 'build_config.json'}: {message}" in err and not (tmp_path / "o").exists()

@@ -96,12 +96,8 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
     """(max batch, max tokens per line) of the backend ``args`` select, known before any model is loaded."""
     if args.engine_dir:
         from trtnet.runtime.engine_dir import read_build_config
-        opts = read_build_config(Path(args.engine_dir)).get("options", {})
-        try:
-            return int(opts["max_batch"]), int(opts["max_text_len"])
-        except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{Path(args.engine_dir) / 'build_config.json'}: options lack max_batch/max_text_len; "
-                             "rebuild the engines") from None
+        opts = read_build_config(Path(args.engine_dir))["options"]
+        return int(opts["max_batch"]), int(opts["max_text_len"])
     opts = eager_options(args)
     return opts.max_batch, opts.max_text_len
 
@@ -117,8 +113,8 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
             if getattr(args, flag) not in (None, built):
                 raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} were built with "
                                  f"--{flag} {built}; rebuild them to change it")
-        return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.wg_config, d.limits, d.options["dropout"],
-                       d.options["noise"], d.defaults, d.close)
+        return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.wg_config, d.limits,
+                       d.options["dropout"], d.options["noise"], d.defaults, d.close)
     from trtnet.layers.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
     from trtnet.weights.store import WeightStore
