@@ -23,7 +23,9 @@ from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.demo import content_key, waveglow_checkpoint
+from trtnet.weights.errors import WeightsFormatError
 from trtnet.weights.extract import extract
+from trtnet.weights.hdf5 import peek_attrs
 from trtnet.weights.hparams import NOT_INFERRED
 from trtnet.weights.reference import WaveGlowReference
 from trtnet.weights.store import WeightStore
@@ -67,15 +69,25 @@ def _demo_files(cache: Path, size: str, config: WaveGlowConfig) -> tuple[Path, P
     """Checkpoint and HDF5 of the demo WaveGlow, built unless the cached pair carries the same content key."""
     key = content_key("waveglow", config, SEED)
     ckpt, h5, stamp = cache / f"waveglow_{size}.pt", cache / f"waveglow_{size}.h5", cache / f"waveglow_{size}.key"
-    if stamp.exists() and ckpt.exists() and h5.exists() and json.loads(stamp.read_text()).get("key") == key:
-        return ckpt, h5
+    if stamp.exists() and ckpt.exists() and h5.exists():
+        current = _stamp(key, h5)
+        if current["content_sha256"] and json.loads(stamp.read_text()) == current:
+            return ckpt, h5
     for p in (stamp, ckpt, h5):
         p.unlink(missing_ok=True)
     torch.save(waveglow_checkpoint(config, SEED), ckpt)
     overrides = {f: getattr(config, f) for f in NOT_INFERRED["waveglow"]}  # not visible in tensor shapes
-    extract(ckpt, h5, model="waveglow", overrides=overrides)
-    stamp.write_text(json.dumps({"key": key}))
+    extract(ckpt, h5, model="waveglow", overrides=overrides, overwrite=True)
+    stamp.write_text(json.dumps(_stamp(key, h5)))
     return ckpt, h5
+
+
+def _stamp(key: str, h5: Path) -> dict[str, Any]:
+    """The demo content key and the file's own content hash (a file from before content hashes is rebuilt)."""
+    try:
+        return {"key": key, "content_sha256": peek_attrs(h5).get("content_sha256")}
+    except WeightsFormatError:
+        return {"key": key, "content_sha256": None}
 
 
 def _model(request: Any, size: str, config: WaveGlowConfig) -> WaveGlowModel:

@@ -86,7 +86,7 @@ def test_degenerate_weight_math_is_reported():
     w = fold_weight_norm(np.full((2, 1, 1), 2.0, np.float16), v)
     assert w.dtype == np.float32 and np.allclose(w[0], 2 / np.sqrt(3)) and np.isnan(w[1]).all()
     with pytest.raises(WeightsError, match="wg.pt: convinv.3.conv.weight is not invertible"):
-        invert_1x1(np.zeros((4, 4, 1), np.float32), "wg.pt: convinv.3.conv.weight")
+        invert_1x1(np.zeros((4, 4, 1), np.float32), "convinv.3.conv.weight", "wg.pt")
 
 
 def test_fast_bias_spec_equals_reference_when_truncating():

@@ -108,8 +108,11 @@ def test_nonfinite_weights_refused_unless_allowed(tmp_path, capsys):
     _fails(tmp_path, capsys, ckpt, expect="NaN/Inf values in 2 tensor(s): embedding.weight (1), "
                                           "encoder.lstm.weight_hh_l0 (2)")
     assert cli_main(["extract-weights", str(ckpt), "-o", str(tmp_path / "out.h5"), "--allow-nonfinite"]) == 0
-    with WeightStore.open(tmp_path / "out.h5") as store:
+    with WeightStore.open(tmp_path / "out.h5", allow_nonfinite=True) as store:
         assert np.isnan(store.get("encoder.lstm.weight_hh_l0")[3, 0])
+    with pytest.raises(NonFiniteWeightError, match="engines cannot be built from it") as e:  # refused by default
+        WeightStore.open(tmp_path / "out.h5")
+    assert "--allow-nonfinite" not in str(e.value)
 
 
 def test_mismatched_hparams(tmp_path, capsys):
@@ -124,7 +127,7 @@ def test_failed_extraction_keeps_an_existing_output(tmp_path):
     sd = _state_dict()
     sd["embedding.weight"][0, 0] = np.nan
     with pytest.raises(NonFiniteWeightError, match="NaN/Inf"):
-        extract(_ckpt(tmp_path, sd), tmp_path / "out.h5")
+        extract(_ckpt(tmp_path, sd), tmp_path / "out.h5", overwrite=True)
     assert (tmp_path / "out.h5").read_bytes() == b"previous"
 
 

@@ -29,9 +29,9 @@ def _arrays(config, seed: int = 0) -> dict[str, np.ndarray]:
             for i, (k, s) in enumerate(sorted(expected_shapes(config).items()))}
 
 
-def _write(tmp_path, config, name="w.h5", arrays=None):
+def _write(tmp_path, config, name="w.h5", arrays=None, **kw):
     return write_weights(tmp_path / name, config, _arrays(config) if arrays is None else arrays,
-                         "/ckpts/model.pt", "ab" * 32)
+                         "/ckpts/model.pt", "ab" * 32, **kw)
 
 
 @pytest.mark.parametrize("config", [T2, WG], ids=["tacotron2", "waveglow"])
@@ -80,7 +80,7 @@ def test_write_failure_midway_leaves_old_file_and_no_temp(tmp_path, monkeypatch)
     original = h5py.Group.create_dataset
     monkeypatch.setattr(h5py.Group, "create_dataset", failing)
     with pytest.raises(OSError, match="disk full"):
-        _write(tmp_path, T2, arrays=_arrays(T2, seed=1))
+        _write(tmp_path, T2, arrays=_arrays(T2, seed=1), overwrite=True)
     assert [p.name for p in tmp_path.iterdir()] == ["w.h5"] and path.read_bytes() == before
 
 

@@ -1,14 +1,18 @@
 """``trtnet extract-weights CHECKPOINT -o OUT.h5``: a DLE checkpoint → the neutral HDF5 weights file.
 
 Prints the config inferred from the tensor shapes and the tensor count.  Runtime settings keep DLE's
-defaults unless given here; they are stored in the file's config and can still be changed at build time.
+defaults unless given here; they are range-checked at parse time (ranges from ``weights.config``), stored in
+the file's config and can still be changed at build time.  The output is never the checkpoint itself, and an existing output is
+replaced only with ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..weights.config import Tacotron2Config, WaveGlowConfig
+from typing import Any, Callable
+
+from ..weights.config import ConfigError, Tacotron2Config, WaveGlowConfig, check_value, field_range
 
 # flag → the config class it belongs to (the flag's default and type come from that dataclass)
 SETTINGS = {
@@ -20,17 +24,35 @@ SETTINGS = {
 }
 
 
+def _setting(cls: type, name: str) -> Callable[[str], Any]:
+    """argparse ``type=``: the field's int or number, inside its range (argparse reports the message)."""
+    rule = field_range(cls, name)
+
+    def parse(text: str) -> Any:
+        try:
+            return check_value(cls, name, rule.kind(text))
+        except (ValueError, ConfigError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {rule.describe()}") from None
+    parse.__name__ = rule.kind.__name__
+    return parse
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="DLE checkpoint (.pt): {'state_dict', 'config', ...} or a bare state_dict")
-    p.add_argument("-o", "--output", required=True, help="HDF5 file to write (atomically)")
+    p.add_argument("-o", "--output", required=True,
+                   help="HDF5 file to write (atomically); must not be the checkpoint itself")
+    p.add_argument("--force", action="store_true",
+                   help="replace an existing --output file (default: refuse to overwrite it)")
     p.add_argument("--model", choices=("auto", "tacotron2", "waveglow"), default="auto",
                    help="expected architecture (default: detect from the keys)")
-    p.add_argument("--allow-nonfinite", action="store_true", help="extract even if weights contain NaN/Inf")
+    p.add_argument("--allow-nonfinite", action="store_true",
+                   help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
+                        "build-engines/synthesize still refuses it)")
     for name, cls in SETTINGS.items():
         default = getattr(cls, name)
-        p.add_argument(f"--{name.replace('_', '-')}", type=type(default), default=None,
+        p.add_argument(f"--{name.replace('_', '-')}", type=_setting(cls, name), default=None,
                        metavar="N" if isinstance(default, int) else "X",
-                       help=f"{cls.architecture} only (default: {default})")
+                       help=f"{cls.architecture} only, {field_range(cls, name).describe()} (default: {default})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
     report = extract(args.checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
-                     overrides=overrides)
+                     overrides=overrides, overwrite=args.force)
     config = report.config
     print(f"{args.checkpoint}: {config.architecture}")
     for name, value in config.to_dict().items():

@@ -30,7 +30,10 @@ import torch
 
 from ..runtime.text import DEFAULT_TEXT, text_to_sequence
 from .config import ConfigError, Tacotron2Config, WaveGlowConfig
-from .demo_cache import DEMO_FORMAT, SIZES, content_key, demo_configs, demo_path, is_cached, key_path  # noqa: F401
+from .demo_cache import (DEMO_FORMAT, SIZES, content_key, demo_configs, demo_path, is_cached,  # noqa: F401
+                         key_path, key_record)
+from .errors import OutputPathError
+from .hdf5 import check_writable_dir
 from .reference import Tacotron2Reference, WaveGlowReference
 from .reference.waveglow import WeightNormConv1d
 
@@ -272,10 +275,15 @@ def waveglow_checkpoint(config: WaveGlowConfig | None = None, seed: int = 0) -> 
 
 
 def _atomic_write(path: Path, write) -> None:
+    """``write(tmp)`` then rename onto ``path``; a failed write (torch reports a full or read-only disk as a
+    RuntimeError) becomes OutputPathError naming the file, and leaves no temp file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as e:
+        reason = getattr(e, "strerror", None) or str(e).split("strerror: ")[-1].strip().splitlines()[0]
+        raise OutputPathError(str(path), f"cannot be written ({reason}); choose another output directory") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -284,12 +292,16 @@ def _atomic_write(path: Path, write) -> None:
 def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed: int = 0) -> dict[str, Path]:
     """Write ``tacotron2_demo_{size}.pt`` and ``waveglow_demo_{size}.pt`` (atomically) into ``out_dir``.
 
-    A file whose ``.key`` record matches (same content key, size and mtime) is reused, not rebuilt.
+    A file whose ``.key`` record matches (same content key, sha256 of the file's bytes) is reused, not rebuilt.
     Returns {"tacotron2": path, "waveglow": path}.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     tacotron2_cfg, waveglow_cfg = demo_configs(size)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputPathError(str(out), f"cannot create the directory ({e.strerror or e}); choose another") from None
+    check_writable_dir(out, demo_path(out, "tacotron2", size).name)  # before minutes of generation
     jobs = {"tacotron2": (tacotron2_cfg, tacotron2_checkpoint), "waveglow": (waveglow_cfg, waveglow_checkpoint)}
     paths: dict[str, Path] = {}
     for kind, (cfg, build) in jobs.items():
@@ -301,8 +313,7 @@ def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed:
             log.info("building %s (size %s, seed %d)", path, size, seed)
             ckpt = build(cfg, seed)
             _atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
-            stat = path.stat()
-            record = json.dumps({"key": key, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns})
+            record = json.dumps(key_record(path, key), allow_nan=False)
             _atomic_write(key_path(path), lambda tmp: tmp.write_text(record))
         paths[kind] = path
     return paths

@@ -8,6 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .checks import file_sha256
 from .config import Tacotron2Config, WaveGlowConfig
 
 DEMO_FORMAT = 2  # bump whenever the generated weights change (part of the cache key)
@@ -27,7 +28,7 @@ def demo_configs(size: str) -> tuple[Tacotron2Config, WaveGlowConfig]:
 def content_key(kind: str, config: Any, seed: int) -> str:
     """Hash of everything the generated tensors depend on (format, kind, config, seed, torch version)."""
     blob = json.dumps({"format": DEMO_FORMAT, "kind": kind, "config": config.to_dict(), "seed": seed,
-                       "torch": metadata.version("torch")}, sort_keys=True)
+                       "torch": metadata.version("torch")}, sort_keys=True, allow_nan=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -39,14 +40,19 @@ def key_path(path: Path) -> Path:
     return path.with_name(path.name + ".key")
 
 
+def key_record(path: Path, key: str) -> dict[str, Any]:
+    """What the ``.key`` file beside a written checkpoint holds: the content key and the file's sha256."""
+    return {"key": key, "sha256": file_sha256(path)}
+
+
 def is_cached(path: Path, key: str) -> bool:
-    """The file exists and its ``.key`` record matches the key, size and mtime."""
+    """The file exists and its ``.key`` record holds this key and the sha256 of the file's current bytes
+    (hashed once per process and file state; the extraction that follows reuses that hash)."""
     try:
         record = json.loads(key_path(path).read_text())
-        stat = path.stat()
-    except (OSError, ValueError):
+        return record.get("key") == key and record == key_record(path, key)
+    except (OSError, ValueError, AttributeError):
         return False
-    return record == {"key": key, "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
 def cached_demo_checkpoints(out_dir: str | Path, size: str, seed: int = 0) -> dict[str, Path] | None:

@@ -71,18 +71,68 @@ class WeightKeysError(WeightsError):
         super().__init__(f"{source}: {context + ': ' if context else ''}{'; '.join(parts)}")
 
 
-class NonFiniteWeightError(WeightsError):
-    """NaN or Inf values in the named tensors (``counts`` maps key → number of non-finite values)."""
+EXTRACT_ANYWAY = "use --allow-nonfinite / allow_nonfinite=True to extract anyway"
 
-    def __init__(self, source: str, counts: dict[str, int]):
-        self.source, self.counts = source, dict(counts)
+
+class NonFiniteWeightError(WeightsError):
+    """NaN or Inf values in the named tensors (``counts`` maps key → number of non-finite values); ``hint``
+    says what to do (extraction: how to extract anyway; an opened file: re-extract from finite weights)."""
+
+    def __init__(self, source: str, counts: dict[str, int], hint: str = EXTRACT_ANYWAY):
+        self.source, self.counts, self.hint = source, dict(counts), hint
         listed = [f"{k} ({n})" for k, n in sorted(self.counts.items())]
-        super().__init__(f"{source}: NaN/Inf values in {len(listed)} tensor(s): {_short(listed)}"
-                         " (use --allow-nonfinite / allow_nonfinite=True to extract anyway)")
+        super().__init__(f"{source}: NaN/Inf values in {len(listed)} tensor(s): {_short(listed)} ({hint})")
 
 
 class WeightsFormatError(WeightsError):
     """A weights HDF5 file has a wrong format version, architecture or root attribute; names the file."""
+
+    def __init__(self, path: str, problem: str):
+        self.path, self.problem = str(path), problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ContentHashError(WeightsFormatError):
+    """A weights file's tensors or config differ from the ``content_sha256`` written at extraction (edited or
+    corrupt), or the file has no such attribute (written before trtnet recorded one)."""
+
+    def __init__(self, path: str, problem: str, expected: str | None = None, actual: str | None = None):
+        self.expected, self.actual = expected, actual
+        super().__init__(path, problem)
+
+
+class WrongArchitectureError(WeightsFormatError):
+    """A weights file holds the other model (a WaveGlow file where Tacotron 2 is wanted, or the reverse)."""
+
+    def __init__(self, path: str, found: str, wanted: str):
+        self.found, self.wanted = found, wanted
+        WeightsError.__init__(self, f"{path} holds {found} weights; --{wanted} needs {wanted} weights "
+                                    f"(were the two files swapped?)")
+        self.path, self.problem = str(path), f"holds {found} weights, not {wanted}"
+
+
+class SymbolTableError(WeightsError):
+    """The embedding's row count differs from the text front end's symbol table (token ids would overflow)."""
+
+    def __init__(self, source: str, rows: int, symbols: int):
+        self.source, self.rows, self.symbols = source, rows, symbols
+        super().__init__(f"{source}: embedding.weight has {rows} rows but the text front end has {symbols} "
+                         f"symbols; this Tacotron 2 was trained with another symbol set, which trtnet does not "
+                         f"support")
+
+
+class SingularWeightError(WeightsError):
+    """A WaveGlow 1×1 convolution weight cannot be inverted, so no inverse flow exists."""
+
+    def __init__(self, source: str, key: str, detail: str = "singular matrix"):
+        self.source, self.key, self.detail = source, key, detail
+        super().__init__(f"{source}: {key} is not invertible ({detail}); WaveGlow needs an invertible 1x1 "
+                         f"convolution: the checkpoint is corrupt")
+
+
+class OutputPathError(WeightsError):
+    """An output path cannot be used: it is the input itself, it exists (and overwriting was not asked for),
+    or its directory cannot be created or written."""
 
     def __init__(self, path: str, problem: str):
         self.path, self.problem = str(path), problem

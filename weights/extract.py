@@ -1,8 +1,10 @@
 """DLE checkpoint → neutral HDF5 weights file (``docs/hdf5_schema.md``).
 
-Steps: read the checkpoint safely → detect the architecture → infer the config (cross-checked with the
-checkpoint's own config and the overrides) → WaveGlow: split a shared ``cond_layer`` → check the full key set
-against ``schema.dle_shapes`` → refuse NaN/Inf → convert to the HDF5 layout → write atomically.
+Steps: check the output path (not the input itself; no silent overwrite; writable) → read the checkpoint
+safely → detect the architecture → infer the config (cross-checked with the checkpoint's own config and the
+overrides) → check the symbol table → WaveGlow: split a shared ``cond_layer`` → check the full key set against
+``schema.dle_shapes`` → refuse NaN/Inf → WaveGlow: refuse a singular ``convinv`` → convert to the HDF5 layout →
+write atomically with the ``content_sha256`` of the result.
 
 WaveGlow math (fold and inverse in float64, bias_spec through the float32 reference; all stored float32):
   weight norm  w[o] = g[o] · v[o] / ‖v[o]‖₂   (norm over every dim but the output channel o)
@@ -23,9 +25,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from .checkpoint import Checkpoint, load_checkpoint
+from .checks import check_symbol_table, nonfinite_counts
 from .config import WaveGlowConfig, _ConfigBase
-from .errors import NonFiniteWeightError, WeightKeysError, WeightsError
-from .hdf5 import write_weights
+from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
+from .hdf5 import check_output_path, write_weights
 from .hparams import infer_config
 from .schema import check_shapes, dle_shapes, weight_norm_convs
 
@@ -54,12 +57,16 @@ def fold_weight_norm(g: np.ndarray, v: np.ndarray) -> np.ndarray:
         return (g.astype(np.float64).reshape(-1, 1, 1) * v64 / norm).astype(np.float32)
 
 
-def invert_1x1(w: np.ndarray, key: str = "W") -> np.ndarray:
-    """W⁻¹ [C, C] of a 1×1 conv weight W [C, C, 1], inverted in float64, stored float32."""
+def invert_1x1(w: np.ndarray, key: str = "W", source: str = "<state_dict>") -> np.ndarray:
+    """W⁻¹ [C, C] of a 1×1 conv weight W [C, C, 1], inverted in float64, stored float32; SingularWeightError
+    (naming ``source`` and ``key``) when W has no finite inverse."""
     try:
-        return np.linalg.inv(w.reshape(w.shape[0], w.shape[1]).astype(np.float64)).astype(np.float32)
+        inverse = np.linalg.inv(w.reshape(w.shape[0], w.shape[1]).astype(np.float64))
     except np.linalg.LinAlgError as e:
-        raise WeightsError(f"{key} is not invertible: {e}") from None
+        raise SingularWeightError(source, key, str(e).lower()) from None
+    if not np.isfinite(inverse).all():
+        raise SingularWeightError(source, key, "the inverse is not finite")
+    return inverse.astype(np.float32)
 
 
 def split_shared_cond_layer(sd: Mapping[str, np.ndarray], n_layers: int, source: str) -> dict[str, np.ndarray]:
@@ -80,15 +87,6 @@ def split_shared_cond_layer(sd: Mapping[str, np.ndarray], n_layers: int, source:
         for i in range(n_layers):
             out[f"WN.{m.group(1)}.cond_layers.{i}.{m.group(2)}"] = value[i * rows:(i + 1) * rows]
     return out
-
-
-def nonfinite_counts(arrays: Mapping[str, np.ndarray]) -> dict[str, int]:
-    """Key → number of NaN/Inf values, for the tensors that have any."""
-    counts = {}
-    for key, a in arrays.items():
-        if not np.isfinite(a).all():
-            counts[key] = int(a.size - np.count_nonzero(np.isfinite(a)))
-    return counts
 
 
 def _check_finite(arrays: Mapping[str, np.ndarray], source: str, allow: bool) -> None:
@@ -156,7 +154,7 @@ def waveglow_hdf5_arrays(sd: dict[str, np.ndarray], config: WaveGlowConfig,
     for k in range(config.n_flows):
         w = sd.pop(f"convinv.{k}.conv.weight")
         out[f"convinv.{k}.conv.weight"] = w
-        out[f"convinv.{k}.W_inverse"] = invert_1x1(w, f"{source}: convinv.{k}.conv.weight")
+        out[f"convinv.{k}.W_inverse"] = invert_1x1(w, f"convinv.{k}.conv.weight", source)
         for name in ("weight", "bias"):
             out[f"WN.{k}.end.{name}"] = sd.pop(f"WN.{k}.end.{name}")
     for prefix in weight_norm_convs(config):
@@ -170,21 +168,28 @@ def _load(checkpoint: str | os.PathLike | Checkpoint) -> Checkpoint:
 
 
 def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathLike, *, model: str = "auto",
-            allow_nonfinite: bool = False, overrides: Mapping[str, Any] | None = None) -> ExtractReport:
-    """Convert a DLE checkpoint to ``out_path`` (HDF5).  Nothing is written unless every check passes."""
+            allow_nonfinite: bool = False, overrides: Mapping[str, Any] | None = None,
+            overwrite: bool = False) -> ExtractReport:
+    """Convert a DLE checkpoint to ``out_path`` (HDF5).  Nothing is written unless every check passes; an
+    existing ``out_path`` is replaced only with ``overwrite``, and never when it is the checkpoint itself."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     start = time.perf_counter()
+    check_output_path(out_path, input_path=None if isinstance(checkpoint, Checkpoint) else checkpoint,
+                      overwrite=overwrite)
     ckpt = _load(checkpoint)
     source, sha, meta = ckpt.path, ckpt.sha256, ckpt.meta
     sd = dict(ckpt.state_dict)
     del ckpt, checkpoint  # only ``sd`` keeps the tensors, so folding below can release them one by one
     config = infer_config(sd, model, ckpt_config=meta.get("config"), overrides=overrides, source=source)
+    check_symbol_table(config, source)
     if isinstance(config, WaveGlowConfig):
         sd = split_shared_cond_layer(sd, config.wn_n_layers, source)
     check_shapes({k: tuple(v.shape) for k, v in sd.items()}, dle_shapes(config), source)
     _check_finite(sd, source, allow_nonfinite)
     if isinstance(config, WaveGlowConfig):
+        for k in range(config.n_flows):  # before the reference model inverts them for bias_spec
+            invert_1x1(sd[f"convinv.{k}.conv.weight"], f"convinv.{k}.conv.weight", source)
         raw_keys = set(sd)
         bias_spec = denoiser_bias_spec(sd, config)
         arrays = waveglow_hdf5_arrays(sd, config, source)
@@ -193,7 +198,7 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
                       allow_nonfinite)
     else:
         arrays = sd
-    path = write_weights(out_path, config, arrays, source, sha)
+    path = write_weights(out_path, config, arrays, source, sha, overwrite=overwrite)
     report = ExtractReport(config=config, tensor_count=len(arrays), value_count=sum(a.size for a in arrays.values()),
                            seconds=time.perf_counter() - start, out_path=path)
     log.info("%s → %s: %s, %d tensors, %d values, %.2f s", source, path, config.architecture, report.tensor_count,

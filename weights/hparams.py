@@ -85,7 +85,7 @@ def infer_tacotron2_config(sd: Mapping[str, Any], *, ckpt_config: Mapping[str, A
         postnet_embedding_dim=post_dim, postnet_kernel_size=post_k,
         postnet_n_convolutions=count_indexed(sd, "postnet.convolutions.{}.0.conv.weight"),
     )
-    return _finish(Tacotron2Config, inferred, dict(ckpt_config or {}), overrides, source)
+    return _finish(Tacotron2Config, inferred, _checkpoint_config(ckpt_config, source), overrides, source)
 
 
 def _early_outputs(ck: list[int], n_group: int, ckpt: Mapping[str, Any]) -> tuple[int, int]:
@@ -100,7 +100,7 @@ def _early_outputs(ck: list[int], n_group: int, ckpt: Mapping[str, Any]) -> tupl
     default = WaveGlowConfig()
     for every, size in ((ckpt.get("n_early_every"), ckpt.get("n_early_size")),
                         (default.n_early_every, default.n_early_size)):
-        if isinstance(every, int) and isinstance(size, int) and every > 0:
+        if isinstance(every, int) and isinstance(size, int) and every > 0 and 0 <= size < n_group:
             trial = WaveGlowConfig(n_flows=len(ck), n_group=n_group, n_early_every=every, n_early_size=size)
             if [trial.remaining_channels(k) for k in range(len(ck))] == ck:
                 return every, size
@@ -116,7 +116,7 @@ def infer_waveglow_config(sd: Mapping[str, Any], *, ckpt_config: Mapping[str, An
     ck = [shape(f"convinv.{k}.conv.weight", "n_group")[0] for k in range(max(n_flows, 1))]
     n_channels = shape("WN.0.start.weight_v", "wn_n_channels")[0]
     _, _, wn_k = shape("WN.0.in_layers.0.weight_v", "wn_kernel_size")
-    ckpt = _flatten_dle_waveglow(dict(ckpt_config or {}))
+    ckpt = _flatten_dle_waveglow(_checkpoint_config(ckpt_config, source))
     every, size = _early_outputs(ck, ck[0], ckpt)
     inferred = dict(
         n_mel_channels=n_mel, n_flows=n_flows, n_group=ck[0], n_early_every=every, n_early_size=size,
@@ -157,7 +157,20 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     mismatches = [(f, known[f], v) for f, v in overrides.items() if f in known and known[f] != v]
     if mismatches:
         raise HParamMismatchError(source, "override", mismatches)
-    return cls(**{**known, **overrides})
+    try:
+        return cls(**{**known, **overrides})
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}", e.field, e.value, e.allowed) from None
+
+
+def _checkpoint_config(ckpt_config: Any, source: str) -> dict[str, Any]:
+    """The checkpoint's ``config`` entry as a dict (absent: empty); anything else is refused, named."""
+    if ckpt_config is None:
+        return {}
+    if not isinstance(ckpt_config, Mapping):
+        raise ConfigError(f"{source}: the checkpoint's 'config' entry is a {type(ckpt_config).__name__}, expected a "
+                          f"dict of DLE constructor arguments; re-save the checkpoint with a dict config or none")
+    return {str(k): v for k, v in ckpt_config.items()}
 
 
 def infer_config(sd: Mapping[str, Any], architecture: str = "auto", *, ckpt_config: Mapping[str, Any] | None = None,

@@ -4,16 +4,14 @@ for a missing user file)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..sidecar import atomic_write_bytes
 from .demo_cache import cached_demo_checkpoints
-from .errors import CheckpointError
-from .hdf5 import file_sha256
+from .errors import CheckpointError, WeightsError
+from .hdf5 import file_sha256, peek_attrs, read_weights
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +28,10 @@ class WeightSource:
 
 def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | os.PathLike, *,
             demo_size: str = "full", overrides: dict | None = None) -> WeightSource:
-    """The HDF5 file for ``architecture``: ``path`` as given (.h5), extracted from a checkpoint into
-    ``work_dir`` (reused while the checkpoint's sha256 matches), or the demo checkpoint when ``path`` is None."""
+    """The HDF5 file for ``architecture``: ``path`` as given (.h5, checked to hold ``architecture`` and to pass
+    every check of ``read_weights``), extracted from a checkpoint into ``work_dir`` (reused only while the file
+    records the sha256 of the checkpoint's current content and passes those checks), or the demo checkpoint
+    when ``path`` is None."""
     work = Path(work_dir)
     try:
         work.mkdir(parents=True, exist_ok=True)
@@ -50,32 +50,44 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     if not p.exists():
         raise CheckpointError(str(p), f"no such file (the {architecture} weights)")
     if p.suffix.lower() in H5_SUFFIXES:
+        _check(p, architecture)
         return WeightSource(architecture, p, None, False)
     out = work / f"{architecture}{'_demo_' + demo_size if demo else ''}.h5"
-    if out.exists() and not overrides and _stamp(p) == _read_stamp(out):
-        log.info("reusing %s (extracted from %s, unchanged since)", out, p.name)
+    sha = file_sha256(p)
+    if not overrides and _current(out, sha, architecture):
+        log.info("reusing %s (extracted from %s, sha256 %s… unchanged)", out, p.name, sha[:12])
     else:
         from .extract import extract
-        extract(p, out, model=architecture, overrides=overrides)
+        extract(p, out, model=architecture, overrides=overrides, overwrite=True)  # the work dir's own cache
+        _legacy_stamp(out).unlink(missing_ok=True)
         log.info("extracted %s → %s", p, out)
-        stamp = {**_stamp(p), "h5": out.name, "sha256": file_sha256(p)}
-        atomic_write_bytes(_stamp_path(out), json.dumps(stamp).encode())
+        _check(out, architecture)
     return WeightSource(architecture, out, p, demo)
 
 
-def _stamp(checkpoint: Path) -> dict:
-    """What identifies a checkpoint cheaply (no hashing of hundreds of MB on every start)."""
-    st = checkpoint.stat()
-    return {"checkpoint": str(checkpoint.resolve()), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+def _check(h5: Path, architecture: str) -> None:
+    """Every check of ``read_weights`` (remembered per file state, so later opens are cheap)."""
+    _, arrays, _ = read_weights(h5, architecture)
+    arrays.close()
 
 
-def _stamp_path(h5: Path) -> Path:
-    return h5.with_name(h5.name + ".source.json")
-
-
-def _read_stamp(h5: Path) -> dict | None:
+def _current(h5: Path, checkpoint_sha256: str, architecture: str) -> bool:
+    """``h5`` was extracted from a checkpoint with this content hash and still passes every check."""
+    if not h5.exists():
+        return False
     try:
-        record = json.loads(_stamp_path(h5).read_text())
-    except (OSError, ValueError):
-        return None
-    return {k: record.get(k) for k in ("checkpoint", "bytes", "mtime_ns")}
+        recorded = peek_attrs(h5).get("source_sha256")
+        if recorded != checkpoint_sha256:
+            log.info("%s was extracted from another checkpoint (sha256 %s…, now %s…): extracting again", h5,
+                     str(recorded)[:12], checkpoint_sha256[:12])
+            return False
+        _check(h5, architecture)
+    except WeightsError as e:
+        log.warning("%s cannot be reused (%s): extracting again", h5, e)
+        return False
+    return True
+
+
+def _legacy_stamp(h5: Path) -> Path:
+    """The size/mtime record older versions kept beside the file; no longer trusted, removed on extraction."""
+    return h5.with_name(h5.name + ".source.json")

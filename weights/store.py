@@ -47,9 +47,11 @@ class WeightStore:
         self._s, self.prefix = shared, prefix
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "WeightStore":
-        """Open and validate a weights HDF5 file (format version, architecture, key set, shapes)."""
-        config, arrays, attrs = read_weights(path)
+    def open(cls, path: str | os.PathLike, architecture: str | None = None, *,
+             allow_nonfinite: bool = False) -> "WeightStore":
+        """Open and validate a weights HDF5 file: format version, ``architecture`` (when given), config, key set,
+        shapes, symbol table; and, once per file state and process, its ``content_sha256`` and NaN/Inf."""
+        config, arrays, attrs = read_weights(path, architecture, allow_nonfinite=allow_nonfinite)
         return cls(_Shared(config=config, arrays=arrays, name=str(path), path=str(path), attrs=attrs))
 
     @classmethod
