@@ -46,7 +46,7 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
                     *, device: str, precision: str, sigma: float, strength: float) -> BenchRow:
     """The independent PyTorch reference, eager, as DLE's test_infer.py runs it (prenet dropout on); Tacotron 2
     and WaveGlow in ``precision``, the denoiser's STFT always in FP32 (an FP16 1024-tap strided conv at batch 1
-    takes a pathological cuDNN path, and DLE and the engines keep it in FP32)."""
+    takes a pathological cuDNN path; the engines keep it in FP32 too)."""
     dtype = torch.float16 if precision == "fp16" else torch.float32
     t2, wg = (m.to(device=device, dtype=dtype).eval() for m in (t2_ref, wg_ref))
     den = denoiser.to(device=device, dtype=torch.float32).eval()   # the STFT in FP32, as the engines run it
