@@ -14,6 +14,8 @@ def _context(args: argparse.Namespace) -> dict[str, Any]:
     ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__}
     if str(args.device).startswith("cuda") and torch.cuda.is_available():
         ctx["gpu"] = torch.cuda.get_device_name(0)
+    if getattr(args, "emulate_engines", False):
+        ctx["engine_rows"] = "emulated (trtnet.emulate; not engine speed)"
     try:
         from trtnet import flavor
         ctx["tensorrt"] = str(flavor.resolve())
@@ -42,19 +44,24 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
     rows, skipped = [], []
     batches = args.batch_size or [1]
     engine_rows = [b for b in backends if b.startswith("engine")]
+    emulate = bool(getattr(args, "emulate_engines", False))
+    tag = " (emulated)" if emulate else ""   # emulated rows are never engine speed
     if engine_rows:
         if not args.engine_dir:
             skipped += [f"{b}: no --engine-dir given" for b in engine_rows]
         else:
             try:
                 from trtnet.runtime.engine_dir import open_engine_dir
-                with open_engine_dir(args.engine_dir) as d:
+                with open_engine_dir(args.engine_dir, emulate=emulate) as d:
                     for b in engine_rows:
                         pipe = _pipeline(d.sessions, d.t2_config, d.wg_config, d.limits, d.defaults, args,
                                          d.options["dropout"], d.options["noise"], b.split("-")[1])
-                        rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
-                                                precision=d.options["precision"]) for bs in batches]
+                        rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup,
+                                                framework=f"trtnet {b}{tag}", precision=d.options["precision"])
+                                 for bs in batches]
             except (OSError, RuntimeError, ImportError, KeyError) as e:
+                if emulate:      # asked for: an emulator failure is an error, never a skip
+                    raise
                 skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
     eager_rows = [b for b in backends if b.startswith("eager")]
     if eager_rows:

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     for reason in skipped:
         print(f"skipped: {reason}")
     if check_emulate(args):
-        print("note: '(emulated)' rows time the TensorRT emulator (the interpreter on this machine's CPU), not engine speed")
+        print("note: '(emulated)' rows time the TensorRT emulator (the interpreter on this CPU), not engine speed")
     print("context: " + ", ".join(f"{k}={v}" for k, v in context.items()))
     if args.json:
         from trtnet.sidecar import atomic_write_bytes

@@ -50,8 +50,9 @@ def weights_file(plan: Path, sidecar: Sidecar) -> Path:
                              f"{candidates[1]})")
     actual = file_sha256(found)
     if actual != sidecar.weights_sha256:
-        raise EmulationError(f"{found}: weights file sha256 {actual[:16]}… differs from {sidecar.weights_sha256[:16]}… "
-                             f"that {plan.name}'s sidecar records (the plan was built from other weights)")
+        raise EmulationError(f"{found}: weights file sha256 {actual[:16]}… differs from "
+                             f"{sidecar.weights_sha256[:16]}… that {plan.name}'s sidecar records (the plan was built "
+                             "from other weights)")
     return found
 
 
