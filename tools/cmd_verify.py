@@ -9,7 +9,7 @@ import json
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
-from .verify_interpret import add_interpret_args, interpret_checks
+from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -62,6 +62,13 @@ def run(args: argparse.Namespace) -> int:
             skipped.append(f"all engines: {type(e).__name__}: {e}")
     else:
         skipped.append("engines: no --engine-dir given")
+    if args.interpret and args.engine_dir:
+        try:
+            more, skip = engine_checks(args.engine_dir, args.seed)
+            checks += more
+            skipped += skip
+        except (OSError, RuntimeError, ImportError) as e:
+            skipped.append(f"engines vs interpreter: {type(e).__name__}: {e}")
     for s in skipped:
         print(f"  skipped: {s}")
     failed = [c for c in checks if not c.passed]

@@ -10,23 +10,34 @@ from pathlib import Path
 from typing import Any
 
 
-def loop_layers(side: Any) -> tuple[dict[str, Counter], str | None]:
-    """({loop name: Counter(layer type)}, None), or ({}, the reason they cannot be counted)."""
+def define_from_sidecar(side: Any) -> tuple[Any, Any, Any, str | None]:
+    """(TensorRT graph, model config, NetworkOptions, None) of the plan's network, defined again from the
+    registry name, options and weights file its sidecar records; or (None, None, None, why not)."""
     from trtnet.graph import Graph
-    from trtnet.interpret import plan_network
-    from trtnet.interpret.compare import loop_layer_counts
     from trtnet.layers import networks
     from trtnet.layers.options import NetworkOptions
     from trtnet.weights.store import WeightStore
     extra = dict(side.extra or {})
     weights, options = extra.get("weights_file"), extra.get("options")
     if side.network not in networks.NETWORKS or not weights or options is None:
-        return {}, f"the sidecar of '{side.network}' does not record a registry network's options and weights file"
+        return None, None, None, (f"the sidecar of '{side.network}' does not record a registry network's options "
+                                  "and weights file")
     if not Path(weights).exists():
-        return {}, f"the weights file it was built from, {weights}, is gone"
+        return None, None, None, f"the weights file it was built from, {weights}, is gone"
+    opts = NetworkOptions(**options)
     with WeightStore.open(weights) as store:
         g = Graph.trt(side.network)
-        networks.define(side.network, g, store, NetworkOptions(**options))
+        networks.define(side.network, g, store, opts)
+        return g, store.config, opts, None
+
+
+def loop_layers(side: Any) -> tuple[dict[str, Counter], str | None]:
+    """({loop name: Counter(layer type)}, None), or ({}, the reason they cannot be counted)."""
+    from trtnet.interpret import plan_network
+    from trtnet.interpret.compare import loop_layer_counts
+    g, _, _, reason = define_from_sidecar(side)
+    if reason:
+        return {}, reason
     return loop_layer_counts(plan_network(g.backend.network)), None
 
 
