@@ -32,7 +32,7 @@ def current_gpu() -> GpuInfo:
     """The current CUDA device; :class:`~.cuda.CudaUnavailableError` with the reason when there is none."""
     d = current_device()
     if d.get("device") is None:
-        raise CudaUnavailableError(f"no CUDA device: {d.get('reason', 'unknown reason')}")
+        raise CudaUnavailableError(str(d.get("reason", "no CUDA GPU found")))
     major, minor = (int(v) for v in str(d["compute_capability"]).split("."))
     return GpuInfo(str(d["device"]), major, minor)
 

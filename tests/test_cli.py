@@ -27,6 +27,13 @@ def work(tmp_path_factory):
     return d
 
 
+def test_version(capsys):
+    from trtnet.version import __version__
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and capsys.readouterr().out.strip() == f"trtnet {__version__}"
+
+
 def test_build_engines_writes_plans_sidecars_and_build_config(work):
     cfg = json.loads((work / "engines" / "build_config.json").read_text())
     assert set(cfg["engines"]) == {"encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser"}
@@ -166,6 +173,7 @@ def test_engine_dir_on_a_machine_that_cannot_run_engines(work, tmp_path, capsys)
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--engine-dir", str(work / "engines")]) == 2
     err = capsys.readouterr().err
     assert f"EngineLoadError: {work / 'engines' / 'encoder.plan'}: cannot run here" in err   # before any work
+    assert "no CUDA GPU found" in err and "upgrade" not in err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 

@@ -30,7 +30,9 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="logging verbosity (default: info)")
+    from trtnet.version import __version__
     p = argparse.ArgumentParser(prog="trtnet", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"trtnet {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text, parents=[common])
