@@ -70,7 +70,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
     """Build (or reuse) one engine; the weights it reads are checked strictly (missing and unused keys)."""
     fl = flavor_mod.resolve(flavor)
     nd = networks.NETWORKS[name]
-    with WeightStore.open(source.h5_path) as store:
+    with WeightStore.open(source.h5_path, nd.architecture) as store:
         key = cache_key(name, store.file_sha256, opts, config, fl)
         plan = out_dir / f"{name}.plan"
         side = None if force else _cached(plan, key)

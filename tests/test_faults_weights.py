@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import h5py
@@ -359,7 +358,8 @@ def test_swapped_h5_files(tmp_path, capsys):
     wg = write_weights(tmp_path / "wg.h5", WG, _arrays(WG), tmp_path / "wg.pt", "cd" * 32)
     with pytest.raises(WrongArchitectureError) as e:
         resolve(wg, "tacotron2", tmp_path / "work")
-    assert str(e.value) == f"{wg} holds waveglow weights; --tacotron2 needs tacotron2 weights (were the two files swapped?)"
+    assert str(e.value) == (f"{wg} holds waveglow weights; --tacotron2 needs tacotron2 weights (were the two files "
+                            "swapped?)")
     with pytest.raises(WrongArchitectureError, match=f"{t2} holds tacotron2 weights; --waveglow needs waveglow"):
         WeightStore.open(t2, "waveglow")
     err = _cli_error(capsys, "build-engines", "--tacotron2", str(wg), "--waveglow", str(t2), "--engines", "encoder",

@@ -2,8 +2,8 @@
 
 Prints the config inferred from the tensor shapes and the tensor count.  Runtime settings keep DLE's
 defaults unless given here; they are range-checked at parse time (ranges from ``weights.config``), stored in
-the file's config and can still be changed at build time.  The output is never the checkpoint itself, and an existing output is
-replaced only with ``--force``.
+the file's config and can still be changed at build time.  The output is never the checkpoint itself, and an
+existing output is replaced only with ``--force``.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
     for arch, fields in (("tacotron2", ("gate_threshold", "max_decoder_steps")), ("waveglow", ("sigma", "denoiser_strength"))):
         if arch not in sources:
             continue
-        with WeightStore.open(sources[arch].h5_path) as store:
+        with WeightStore.open(sources[arch].h5_path, arch) as store:
             for f in fields:
                 flag = getattr(args, f, None)
                 out[f] = flag if flag is not None else getattr(store.config, f)
@@ -119,7 +119,7 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
     from trtnet.runtime.pipeline import Limits
     from trtnet.weights.store import WeightStore
     sources = resolve_sources(args, args.work_dir)
-    stores = {arch: WeightStore.open(src.h5_path) for arch, src in sources.items()}
+    stores = {arch: WeightStore.open(src.h5_path, arch) for arch, src in sources.items()}
     opts = eager_options(args)
     t2, wg = stores["tacotron2"].config, stores["waveglow"].config
     limits = Limits(max_batch=opts.max_batch, max_text_len=opts.max_text_len, max_decoder_steps=opts.steps_cap(t2))

@@ -221,9 +221,9 @@ def _check_layout(f: h5py.File, path: str) -> None:
                                        "every tensor inside the file: re-extract it")
 
 
-def _verify_values(f: h5py.File, path: str, attrs: dict[str, Any]) -> dict[str, int]:
-    """Check ``content_sha256`` (and count NaN/Inf) unless this file state already passed in this process."""
-    state = checks.file_state(path)
+def _verify_values(f: h5py.File, path: str, attrs: dict[str, Any], state: tuple) -> dict[str, int]:
+    """Check ``content_sha256`` (and count NaN/Inf) unless this file state already passed in this process.
+    ``state`` was taken before the file was opened; the result is remembered only if it still holds."""
     known = checks.remembered(state)
     if known is not None:
         return known
@@ -246,7 +246,8 @@ def _verify_values(f: h5py.File, path: str, attrs: dict[str, Any]) -> dict[str, 
         raise ContentHashError(path, f"contents differ from the {checks.CONTENT_ATTR} written at extraction "
                                      f"(recorded {recorded[:12]}…, now {actual[:12]}…): the file was edited or is "
                                      "corrupt; re-extract it", recorded, actual)
-    checks.remember(state, counts)
+    if checks.file_state(path) == state:  # not replaced or rewritten while it was read
+        checks.remember(state, counts)
     return counts
 
 
@@ -258,6 +259,7 @@ def read_weights(path: str | os.PathLike, architecture: str | None = None, *,
     the symbol table, then every value: ``content_sha256`` and NaN/Inf (refused unless ``allow_nonfinite``).
     """
     path = str(path)
+    state = checks.file_state(path) if os.path.isfile(path) else None
     f = _open(path)
     try:
         attrs = _read_attrs(f, path)
@@ -271,7 +273,7 @@ def read_weights(path: str | os.PathLike, architecture: str | None = None, *,
         arrays = H5Arrays(f, path)
         validate_arrays({k: f[k] for k in arrays}, config, path)  # h5py datasets: metadata only, no data read
         checks.check_symbol_table(config, path)
-        counts = _verify_values(f, path, attrs)
+        counts = _verify_values(f, path, attrs, state)
         if counts and not allow_nonfinite:
             raise NonFiniteWeightError(path, counts, OPEN_HINT)
     except BaseException:
