@@ -4,6 +4,7 @@ eager backend, bench what is available, verify eager vs reference, inspect, and 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -61,14 +62,21 @@ def test_rebuild_is_cached_and_force_rebuilds(work, capsys):
     assert plan.stat().st_mtime_ns != before
 
 
-def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys):
+def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys, caplog):
+    caplog.set_level(logging.INFO)
     lines = tmp_path / "lines.txt"
     lines.write_text("Hello world.\nDr. Smith paid $3.50 for 2 apples.\nA third, longer line of text to say.\n")
     out = tmp_path / "wavs"
     assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                 "--work-dir", str(work / "engines"), "--batch-size", "2", "--save-mel", "--dropout", "off"]) == 0
+                 "--work-dir", str(work / "engines"), "--batch-size", "2", "--save-mel", "--dropout", "off",
+                 "-v"]) == 0
     printed = capsys.readouterr().out.splitlines()
+    assert printed[3] == "    spoken: 'doctor smith paid three dollars, fifty cents for two apples.'"
+    printed = [row for row in printed if not row.startswith("    spoken:")]
     assert len(printed) == 3
+    said = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("synthesize: 3 line(s)"))
+    assert "backend: eager twin (PyTorch on cpu, fp32, dropout off, noise in-engine)" in said
+    assert "tacotron2_demo_small.h5 (demo, random weights)" in said
     for i, row in enumerate(printed):
         mels = int(row.split()[3])
         audio, rate = read_wav(out / f"audio_{i}.wav")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits
+from .progress import progress
 
 log = logging.getLogger("trtnet.synthesize")
 PIPELINE = ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")
@@ -32,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="WAV sample format (default pcm16)")
     p.add_argument("--normalize", choices=["peak", "none"], default="peak",
                    help="peak-normalise each utterance as DLE's inference.py does (default), or write raw")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
 
@@ -91,6 +94,7 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
+    from trtnet.runtime.text import sequence_to_text
     out = Path(args.output)
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
@@ -103,17 +107,23 @@ def run(args: argparse.Namespace) -> int:
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
                         limits=backend.limits, settings=settings)
         batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
+        log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
+                 "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
+                 settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
         _writable_dir(out)
         for p in earlier:
             p.unlink(missing_ok=True)
         rate = backend.wg_config.sampling_rate
-        for batch in batches:                              # each batch's files are written as soon as it is done
-            for u in batch.utterances:
-                wav = _save(out, u, rate, args)
-                print(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
-                      + ("  (hit the step cap)" if u.hit_cap else ""), flush=True)
-            log.info("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
-                     ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
+        with progress(len(lines), "lines") as bar:
+            for batch in batches:                          # each batch's files are written as soon as it is done
+                for u in batch.utterances:
+                    wav = _save(out, u, rate, args)
+                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
+                              + ("  (hit the step cap)" if u.hit_cap else "")
+                              + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
+                bar.update(len(batch.utterances))
+                log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
+                          ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
     finally:
         backend.close()
     return 0

@@ -60,12 +60,14 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory")
     g.add_argument("--backend", choices=["eager"], default=None,
-                   help="run the eager PyTorch twin of the same networks instead of engines")
+                   help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go (eager)")
-    p.add_argument("--device", default="cpu", help="torch device of the eager backend (cpu, cuda)")
-    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="eager backend precision")
+    p.add_argument("--work-dir", default="engines",
+                   help="where demo checkpoints / extracted .h5 go for the eager backend (default: engines)")
+    p.add_argument("--device", default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
+    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                   help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
                    help="eager: prenet dropout mode (default in-engine); engines: must match their build")
     p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z")
@@ -82,6 +84,12 @@ class Backend:
     noise: str
     defaults: dict
     close: Any
+    description: str = ""      # one line: what runs (backend, precision, device, models), for the user
+
+
+def _source_line(sources: dict) -> str:
+    return ", ".join(f"{arch} {src.h5_path}" + (" (demo, random weights)" if src.demo else "")
+                     for arch, src in sorted(sources.items()))
 
 
 def eager_options(args: argparse.Namespace):
@@ -113,8 +121,13 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
             if getattr(args, flag) not in (None, built):
                 raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} were built with "
                                  f"--{flag} {built}; rebuild them to change it")
+        side = next(iter(d.sidecars.values()), None)
+        built = f"{side.flavor} {side.trt_version}, " if side is not None else ""
+        what = (f"{'emulated TensorRT engines (no speed figures)' if emulate else 'TensorRT engines'} in "
+                f"{args.engine_dir} ({built}{d.options.get('precision', '?')}, dropout {d.options['dropout']}, "
+                f"noise {d.options['noise']})")
         return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.wg_config, d.limits,
-                       d.options["dropout"], d.options["noise"], d.defaults, d.close)
+                       d.options["dropout"], d.options["noise"], d.defaults, d.close, what)
     from trtnet.layers.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
     from trtnet.weights.store import WeightStore
@@ -128,7 +141,10 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
     def close() -> None:
         for s in stores.values():
             s.close()
-    return Backend("eager", sessions, t2, wg, limits, opts.dropout, opts.noise, runtime_defaults(args, sources), close)
+    what = (f"eager twin (PyTorch on {args.device}, {opts.precision}, dropout {opts.dropout}, noise {opts.noise})"
+            + ("" if args.backend else ", the default without --engine-dir") + f"; weights: {_source_line(sources)}")
+    return Backend("eager", sessions, t2, wg, limits, opts.dropout, opts.noise, runtime_defaults(args, sources), close,
+                   what)
 
 
 def settings_from(args: argparse.Namespace, backend: Backend):
