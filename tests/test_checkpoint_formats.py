@@ -45,3 +45,18 @@ def test_ngc_hub_layout_is_recognised(t2_small, tmp_path, fp16):  # noqa: F811
     assert ck.meta["source_format"] == DLE and ck.meta["module_prefix"]
     assert source_description(ck.meta) == "dle (zip, module. prefixes)"
     assert {a.dtype for a in ck.state_dict.values()} == {np.dtype(np.float16 if fp16 else np.float32)}
+
+
+def test_the_source_format_is_recorded_in_the_hdf5_file(tmp_path):
+    """extract writes the layout it recognised as the ``source_format`` attribute."""
+    import h5py
+    import torch
+
+    from trtnet.weights.demo import demo_configs, tacotron2_checkpoint
+    from trtnet.weights.extract import extract
+    ckpt = tacotron2_checkpoint(demo_configs("small")[0], 0)
+    torch.save({"iteration": 3, "state_dict": ckpt["state_dict"], "optimizer": {}, "learning_rate": 1e-3},
+               tmp_path / "nv.pt")
+    extract(tmp_path / "nv.pt", tmp_path / "nv.h5")
+    with h5py.File(tmp_path / "nv.h5", "r") as f:
+        assert f.attrs["source_format"] == "nvidia-tacotron2 (zip)"

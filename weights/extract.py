@@ -24,7 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint, source_description
 from .checks import check_symbol_table, nonfinite_counts
 from .config import WaveGlowConfig, _ConfigBase
 from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
@@ -198,7 +198,8 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
                       allow_nonfinite)
     else:
         arrays = sd
-    path = write_weights(out_path, config, arrays, source, sha, overwrite=overwrite)
+    path = write_weights(out_path, config, arrays, source, sha, overwrite=overwrite,
+                         source_format=source_description(meta))
     report = ExtractReport(config=config, tensor_count=len(arrays), value_count=sum(a.size for a in arrays.values()),
                            seconds=time.perf_counter() - start, out_path=path)
     log.info("%s → %s: %s, %d tensors, %d values, %.2f s", source, path, config.architecture, report.tensor_count,

@@ -77,9 +77,11 @@ def check_writable_dir(directory: Path, name: str) -> None:
 
 
 def write_weights(path: str | os.PathLike, config: _ConfigBase, arrays: Mapping[str, np.ndarray],
-                  source_path: str | os.PathLike, source_sha256: str, *, overwrite: bool = False) -> Path:
+                  source_path: str | os.PathLike, source_sha256: str, *, overwrite: bool = False,
+                  source_format: str = "") -> Path:
     """Validate ``arrays`` against ``expected_shapes(config)`` and write them atomically to ``path``, with their
-    ``content_sha256``.  An existing ``path`` is replaced only when ``overwrite``."""
+    ``content_sha256``.  An existing ``path`` is replaced only when ``overwrite``.  ``source_format`` says which
+    checkpoint layout it was read from (``weights.checkpoint.source_description``)."""
     path = Path(path)
     validate_arrays(arrays, config, str(path), "refusing to write")
     check_output_path(path, input_path=source_path, overwrite=overwrite)
@@ -97,7 +99,7 @@ def write_weights(path: str | os.PathLike, config: _ConfigBase, arrays: Mapping[
             f.attrs.update({
                 "format_version": FORMAT_VERSION, "architecture": config.architecture, "config": config_json,
                 "source_file": Path(source_path).name, "source_sha256": source_sha256,
-                "extractor_version": __version__,
+                "source_format": source_format, "extractor_version": __version__,
                 "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 checks.CONTENT_ATTR: digest,
             })
