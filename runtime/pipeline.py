@@ -63,6 +63,8 @@ class Utterance:
     hit_cap: bool
     mel_postnet: np.ndarray           # [n_mel, mel_length]
     audio: np.ndarray                 # [mel_length · hop] float32
+    gate: np.ndarray | None = None    # [frames] float32 logits, stop frame included
+    alignment: np.ndarray | None = None   # [frames, tokens] float32, when the decoder outputs alignments
 
 
 @dataclass
@@ -234,8 +236,11 @@ class Pipeline:
                             first_index + i, self.settings.max_decoder_steps, text[:60])
             if n == 0:
                 log.warning("item %d: the gate fired on the first step; its audio is empty", first_index + i)
+            f = int(frames[i])
+            align = dec.get("alignments")
             out.append(Utterance(first_index + i, text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
-                                 audio[i, :n * hop].astype(np.float32)))
+                                 audio[i, :n * hop].astype(np.float32), np.asarray(dec["gate"][i, :f], np.float32),
+                                 None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
         return BatchResult(out, n_steps, clock)
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:

@@ -85,6 +85,22 @@ def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys
         assert np.abs(audio).max() > 0.99  # peak-normalised 16-bit PCM
 
 
+def test_synthesize_plot_writes_one_png_per_line(work, tmp_path):
+    import struct
+    lines = tmp_path / "lines.txt"
+    lines.write_text("A first line to plot.\nAnd a second, somewhat longer line to plot.\n")
+    out = tmp_path / "plots"
+    assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
+                 "--work-dir", str(work / "engines"), "--dropout", "off", "--plot"]) == 0
+    pngs = sorted(out.glob("*.png"))
+    assert [p.name for p in pngs] == ["audio_0.png", "audio_1.png"]
+    for p in pngs:
+        data = p.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+        width, height = struct.unpack(">II", data[16:24])
+        assert (width, height) == (720, 576)   # 9 × 7.2 inches at 80 dpi: three panels (mel, alignment, gate)
+
+
 def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_path):
     lines = tmp_path / "l.txt"
     lines.write_text("Same text twice.\n")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits
+from .plots import plot_utterance, require_matplotlib
 from .progress import progress
 
 log = logging.getLogger("trtnet.synthesize")
@@ -33,13 +34,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="WAV sample format (default pcm16)")
     p.add_argument("--normalize", choices=["peak", "none"], default="peak",
                    help="peak-normalise each utterance as DLE's inference.py does (default), or write raw")
+    p.add_argument("--plot", action="store_true",
+                   help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
+                        "stop gate (needs the [plot] extra)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
 
 
-OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy)$")
+OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
 
 
 def _writable_dir(path: Path) -> None:
@@ -100,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
     encode_lines(lines, max_text_len)
     check_batch_size(args.batch_size, max_batch)
+    if args.plot:
+        require_matplotlib()
     earlier = _earlier_outputs(out, args.overwrite)
     backend = open_backend(args, PIPELINE)
     try:
@@ -118,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             for batch in batches:                          # each batch's files are written as soon as it is done
                 for u in batch.utterances:
                     wav = _save(out, u, rate, args)
+                    if args.plot:
+                        plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
                     bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
                               + ("  (hit the step cap)" if u.hit_cap else "")
                               + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))

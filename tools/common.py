@@ -97,7 +97,8 @@ def eager_options(args: argparse.Namespace):
     with, so eager and engines accept the same inputs."""
     from trtnet.layers.options import NetworkOptions
     return NetworkOptions(precision=args.precision, dropout=args.dropout or "in-engine", noise=args.noise or "in-engine",
-                          max_decoder_steps=getattr(args, "max_decoder_steps", None))
+                          max_decoder_steps=getattr(args, "max_decoder_steps", None),
+                          alignments=bool(getattr(args, "plot", False)))
 
 
 def text_limits(args: argparse.Namespace) -> tuple[int, int]:
