@@ -29,6 +29,20 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(("random seed", f"TRTNET_TEST_SEED={seeds[0]} replays this test's inputs"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def weights_cache(tmp_path_factory):
+    """The weights cache of this test session (never the user's ~/.cache/trtnet); subprocesses inherit it."""
+    from trtnet.weights.cache import ENV
+    before = os.environ.get(ENV)
+    path = tmp_path_factory.mktemp("weights_cache")
+    os.environ[ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(ENV, None)
+    else:
+        os.environ[ENV] = before
+
+
 @pytest.fixture(scope="session")
 def flavor():
     """The TensorRT module that builds engines here (TensorRT-RTX on CPU-only machines).  Missing is a

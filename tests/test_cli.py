@@ -68,7 +68,7 @@ def test_synthesize_eager_writes_wavs_of_the_right_length(work, tmp_path, capsys
     lines.write_text("Hello world.\nDr. Smith paid $3.50 for 2 apples.\nA third, longer line of text to say.\n")
     out = tmp_path / "wavs"
     assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                 "--work-dir", str(work / "engines"), "--batch-size", "2", "--save-mel", "--dropout", "off",
+                 "--batch-size", "2", "--save-mel", "--dropout", "off",
                  "-v"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert printed[3] == "    spoken: 'doctor smith paid three dollars, fifty cents for two apples.'"
@@ -91,7 +91,7 @@ def test_synthesize_plot_writes_one_png_per_line(work, tmp_path):
     lines.write_text("A first line to plot.\nAnd a second, somewhat longer line to plot.\n")
     out = tmp_path / "plots"
     assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                 "--work-dir", str(work / "engines"), "--dropout", "off", "--plot"]) == 0
+                 "--dropout", "off", "--plot"]) == 0
     pngs = sorted(out.glob("*.png"))
     assert [p.name for p in pngs] == ["audio_0.png", "audio_1.png"]
     for p in pngs:
@@ -108,7 +108,7 @@ def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_pa
     for k in range(2):
         out = tmp_path / f"o{k}"
         assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                     "--work-dir", str(work / "engines"), "--dropout", "off", "--noise", "input", "--seed", "3"]) == 0
+                     "--dropout", "off", "--noise", "input", "--seed", "3"]) == 0
         outs.append(read_wav(out / "audio_0.wav")[0])
     np.testing.assert_array_equal(outs[0], outs[1])
 
@@ -116,7 +116,7 @@ def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_pa
 def _synthesize_float(work, lines, out, *extra):
     """Deterministic eager synthesis of ``lines`` into ``out``: peak-normalised float32 WAVs and post-net mels."""
     assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                 "--work-dir", str(work / "engines"), "--dropout", "input", "--noise", "input", "--seed", "5",
+                 "--dropout", "input", "--noise", "input", "--seed", "5",
                  "--sample-format", "float32", "--save-mel", *extra]) == 0
 
 
@@ -138,9 +138,10 @@ def test_synthesize_batch_of_three_writes_the_wavs_and_mels_of_three_single_runs
     assert len(lengths) == 3, f"the lines must end at different frames: {lengths}"
 
 
-def test_checkpoint_paths_work_from_an_empty_directory(work, tmp_path, monkeypatch, capsys):
-    """--tacotron2/--waveglow checkpoints from a directory with nothing in it: the default work dir is made."""
-    ckpts = work / "engines" / "checkpoints"
+def test_checkpoint_paths_work_from_an_empty_directory(work, tmp_path, monkeypatch, capsys, weights_cache):
+    """--tacotron2/--waveglow checkpoints from a directory with nothing in it: nothing is written there but the
+    output; the extracted files go to the weights cache, named after each checkpoint's content."""
+    ckpts = weights_cache / "demo"
     t2, wg = ckpts / "tacotron2_demo_small.pt", ckpts / "waveglow_demo_small.pt"
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -149,10 +150,14 @@ def test_checkpoint_paths_work_from_an_empty_directory(work, tmp_path, monkeypat
     models = ["--tacotron2", str(t2), "--waveglow", str(wg)]
     assert main(["synthesize", "-i", str(tmp_path / "l.txt"), "-o", "out", "--backend", "eager", *models]) == 0
     assert read_wav(empty / "out" / "audio_0.wav")[0].size > 0
-    assert sorted(p.name for p in (empty / "engines").glob("*.h5")) == ["tacotron2.h5", "waveglow.h5"]
+    assert sorted(p.name for p in empty.iterdir()) == ["out"]
+    from trtnet.weights.checks import file_sha256
+    extracted = sorted(p.name for p in (weights_cache / "extracted").glob("*.h5"))
+    assert extracted == [f"tacotron2-{file_sha256(t2)[:16]}.h5", f"waveglow-{file_sha256(wg)[:16]}.h5"]
     assert main(["bench", *models, "--backends", "eager-loop", "--iterations", "1", "--warmup", "0",
                  "--text", "Short."]) == 0
     assert main(["verify", *models, "--max-decoder-steps", "60"]) == 0
+    assert sorted(p.name for p in empty.iterdir()) == ["out"]
     capsys.readouterr()
 
 
@@ -167,7 +172,7 @@ def test_synthesize_refuses_bad_lines_before_writing_anything(work, tmp_path, ca
     if "at most" in message:   # the engines' own limit, read from their build_config.json
         args += ["--engine-dir", str(work / "engines")]
     else:
-        args += ["--backend", "eager", "--demo-size", "small", "--work-dir", str(work / "engines")]
+        args += ["--backend", "eager", "--demo-size", "small"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert message in err and "error" in err
@@ -203,7 +208,7 @@ def test_engine_dir_on_a_machine_that_cannot_run_engines(work, tmp_path, capsys)
 
 def test_bench_runs_the_available_rows_and_says_what_it_skipped(work, tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["bench", "--demo-size", "small", "--work-dir", str(work / "engines"), "--engine-dir",
+    assert main(["bench", "--demo-size", "small", "--engine-dir",
                  str(work / "engines"), "--iterations", "2", "--warmup", "1", "--json", str(out),
                  "--text", "A short benchmark line."]) == 0
     printed = capsys.readouterr().out
@@ -221,7 +226,7 @@ def test_bench_runs_the_available_rows_and_says_what_it_skipped(work, tmp_path, 
 
 def test_verify_eager_vs_reference(work, tmp_path, capsys):
     out = tmp_path / "verify.json"
-    assert main(["verify", "--demo-size", "small", "--work-dir", str(work / "engines"), "--json", str(out)]) == 0
+    assert main(["verify", "--demo-size", "small", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     names = {c["name"] for c in report["checks"]}
     assert {"decoder-loop: stop step |Δ|", "waveglow: audio rel. error", "denoiser: audio_denoised rel. error"} <= names
@@ -235,8 +240,8 @@ def test_inspect_groups_layers_by_scope(work, capsys):
     assert "max_decoder_steps" in out and "(shape tensor)" in out and "decoder/attention_rnn" in out
 
 
-def test_extract_weights_command_and_subprocess_start(work, tmp_path):
-    ckpt = work / "engines" / "checkpoints" / "tacotron2_demo_small.pt"
+def test_extract_weights_command_and_subprocess_start(work, tmp_path, weights_cache):
+    ckpt = weights_cache / "demo" / "tacotron2_demo_small.pt"
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     res = subprocess.run([sys.executable, "-m", "trtnet.tools.cli", "extract-weights", str(ckpt), "-o",
                           str(tmp_path / "t2.h5")], capture_output=True, text=True, env=env, timeout=300)

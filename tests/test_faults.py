@@ -41,22 +41,21 @@ def index(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A complete small engine directory (FP32, every pipeline engine) built from extracted .h5 files, so copies
-    of it share the weights (and the demo checkpoints it extracted them from are in ``built``)."""
-    root = tmp_path_factory.mktemp("faults")
-    assert main(["build-engines", *SMALL, "-o", str(root / "demo"), "--engines", "postnet,denoiser"]) == 0
-    WEIGHTS[:] = ["--tacotron2", str(root / "demo" / "tacotron2_demo_small.h5"),
-                  "--waveglow", str(root / "demo" / "waveglow_demo_small.h5")]
-    out = root / "engines"
+def built(tmp_path_factory, weights_cache) -> Path:
+    """A complete small engine directory (FP32, every pipeline engine) built from the demo .h5 files of the
+    weights cache, named explicitly so that every later build in this module uses the same weights."""
+    out = tmp_path_factory.mktemp("faults") / "engines"
+    assert main(["build-engines", *SMALL, "-o", str(out), "--engines", "postnet,denoiser"]) == 0
+    WEIGHTS[:] = ["--tacotron2", str(weights_cache / "demo" / "tacotron2_demo_small.h5"),
+                  "--waveglow", str(weights_cache / "demo" / "waveglow_demo_small.h5")]
     assert build(out, "encoder,decoder-loop,postnet,waveglow,denoiser") == 0
-    return root / "demo"
+    return out
 
 
 def copy_dir(src: Path, dst: Path) -> Path:
     """The engine directory's plans, sidecars and index, copied."""
     dst.mkdir(parents=True)
-    for p in (src.parent / "engines").iterdir():
+    for p in src.iterdir():
         if p.is_file():
             (dst / p.name).write_bytes(p.read_bytes())
     return dst
@@ -148,7 +147,7 @@ def test_a_second_build_into_a_busy_directory_fails_at_once(built, tmp_path, cap
 
 
 def test_build_config_is_strict_json(built):
-    json.loads((built.parent / "engines" / "build_config.json").read_text(),
+    json.loads((built / "build_config.json").read_text(),
                parse_constant=lambda c: pytest.fail(f"non-JSON constant {c} in build_config.json"))
 
 
@@ -188,7 +187,7 @@ def test_line_breaks_other_than_newline_are_refused_with_the_line_number(built, 
     lines = tmp_path / "l.txt"
     lines.write_text(f"first line\nsecond{char}line\n", encoding="utf-8")
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager", "--demo-size",
-                 "small", "--work-dir", str(built)]) == 2
+                 "small"]) == 2
     err = capsys.readouterr().err
     assert "line 2: control character" in err and f"U+{ord(char):04X}" in err
     assert not (tmp_path / "o").exists()
@@ -208,7 +207,7 @@ def test_eager_limits_are_the_real_ones_and_checked_before_work(built, tmp_path,
     lines.write_text(text)
     extra = ["--batch-size", "9"] if case == "batch" else []
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager", "--demo-size",
-                 "small", "--work-dir", str(built), *extra]) == 2
+                 "small", *extra]) == 2
     err = capsys.readouterr().err
     assert ("line 1 has 400 tokens" in err and "at most 256" in err) if case == "tokens" else "1..8" in err
     assert not (tmp_path / "o").exists()
@@ -217,7 +216,7 @@ def test_eager_limits_are_the_real_ones_and_checked_before_work(built, tmp_path,
 # ---- outputs -----------------------------------------------------------------------------------------------
 def synthesize(built: Path, lines: Path, out: Path, *extra: str) -> int:
     return main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
-                 "--work-dir", str(built), "--dropout", "off", *extra])
+                 "--dropout", "off", *extra])
 
 
 def test_earlier_outputs_are_never_overwritten_silently_nor_left_stale(built, tmp_path, capsys):
@@ -241,7 +240,7 @@ def test_an_interrupted_synthesis_keeps_the_finished_lines(built, tmp_path):
     lines, out = tmp_path / "l.txt", tmp_path / "o"
     lines.write_text("".join(f"Line number {i} of a long file, said slowly.\n" for i in range(40)))
     cmd = [sys.executable, "-m", "trtnet.tools.cli", "synthesize", "-i", str(lines), "-o", str(out), "--backend",
-           "eager", "--demo-size", "small", "--work-dir", str(built), "--dropout", "off"]
+           "eager", "--demo-size", "small", "--dropout", "off"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
     first = proc.stdout.readline()                  # printed after audio_0.wav is written

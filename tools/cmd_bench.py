@@ -20,7 +20,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
     add_emulate_arg(p)
-    p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go")
     p.add_argument("--backends", default=",".join(BACKENDS), help=f"comma list from {','.join(BACKENDS)}")
     p.add_argument("-bs", "--batch-size", type=POSITIVE_INT, action="append", default=None, help="batch size (repeatable)")
     p.add_argument("--iterations", type=POSITIVE_INT, default=10, help="measured iterations (default 10)")
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown backends {unknown}; choose from {BACKENDS}")
-    sources = resolve_sources(args, args.work_dir)
+    sources = resolve_sources(args)
     rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT)
     print(format_table(rows) if rows else "(no rows ran)")
     for reason in skipped:

@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
                           opt_text_len=min(128, args.max_text_len), max_decoder_steps=args.max_decoder_steps,
                           opt_decoder_steps=min(600, args.max_decoder_steps or 600), dropout=args.dropout,
                           noise=args.noise, alignments=args.alignments)
-    with locked_dir(args.output, "trtnet build-engines"):   # extraction into it included
-        sources = resolve_sources(args, args.output, need=need)
+    with locked_dir(args.output, "trtnet build-engines"):
+        sources = resolve_sources(args, need=need)
         summary = build_engine_set(args.output, sources, engines, opts, config, flavor=flavor, force=args.force,
                                    runtime_defaults=runtime_defaults(args, sources))
     for name, e in summary["engines"].items():

@@ -16,7 +16,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin")
     add_emulate_arg(p)
-    p.add_argument("--work-dir", default="engines", help="where demo checkpoints / extracted .h5 go")
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the fed dropout masks and noise")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
@@ -31,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from trtnet.layers.parity import engines_vs_eager, eager_vs_reference
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(args, args.work_dir)
+    sources = resolve_sources(args)
     for arch, src in sources.items():
         if src.checkpoint is None:
             raise ValueError(f"verify needs the {arch} DLE checkpoint (the reference loads it), not only {src.h5_path}")

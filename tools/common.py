@@ -6,6 +6,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+
 from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
 
 
@@ -16,6 +17,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full",
                    help="size of the demo models used when no checkpoint is given (default full)")
+    p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
+                   help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
+                        "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
@@ -24,9 +28,16 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
 
 
-def resolve_sources(args: argparse.Namespace, work_dir: str | Path, need: Iterable[str] = ("tacotron2", "waveglow")):
+def resolve_sources(args: argparse.Namespace, need: Iterable[str] = ("tacotron2", "waveglow")):
+    """The weights of each architecture in ``need``: the given checkpoint / .h5, or the demo, via the cache."""
+    import logging
+
+    from trtnet.weights.cache import cache_dir
     from trtnet.weights.sources import resolve
-    return {arch: resolve(getattr(args, arch), arch, work_dir, demo_size=args.demo_size) for arch in sorted(need)}
+    cache = cache_dir(args.cache_dir)
+    if any(getattr(args, arch) is None or not str(getattr(args, arch)).endswith((".h5", ".hdf5")) for arch in need):
+        logging.getLogger("trtnet").info("weights cache: %s (--cache-dir or $TRTNET_CACHE moves it)", cache)
+    return {arch: resolve(getattr(args, arch), arch, cache, demo_size=args.demo_size) for arch in sorted(need)}
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
@@ -63,8 +74,6 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--work-dir", default="engines",
-                   help="where demo checkpoints / extracted .h5 go for the eager backend (default: engines)")
     p.add_argument("--device", default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
@@ -132,7 +141,7 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
     from trtnet.layers.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(args, args.work_dir)
+    sources = resolve_sources(args)
     stores = {arch: WeightStore.open(src.h5_path, arch) for arch, src in sources.items()}
     opts = eager_options(args)
     t2, wg = stores["tacotron2"].config, stores["waveglow"].config

@@ -29,9 +29,9 @@ class WeightSource:
 def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | os.PathLike, *,
             demo_size: str = "full", overrides: dict | None = None) -> WeightSource:
     """The HDF5 file for ``architecture``: ``path`` as given (.h5, checked to hold ``architecture`` and to pass
-    every check of ``read_weights``), extracted from a checkpoint into ``work_dir`` (reused only while the file
-    records the sha256 of the checkpoint's current content and passes those checks), or the demo checkpoint
-    when ``path`` is None."""
+    every check of ``read_weights``), extracted from a checkpoint into the cache ``work_dir`` (``extracted/``,
+    named after the checkpoint's sha256 and reused only while it records that hash and passes those checks), or
+    the demo checkpoint (``demo/``) when ``path`` is None.  See ``weights.cache``."""
     work = Path(work_dir)
     try:
         work.mkdir(parents=True, exist_ok=True)
@@ -41,10 +41,10 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     if demo:
         log.info("no %s checkpoint given: using the built-in demo checkpoint (%s size, random weights)",
                  architecture, demo_size)
-        paths = cached_demo_checkpoints(work / "checkpoints", demo_size)
+        paths = cached_demo_checkpoints(work / "demo", demo_size)
         if paths is None:
             from .demo import write_demo_checkpoints  # imports torch: only when the files must be (re)made
-            paths = write_demo_checkpoints(work / "checkpoints", demo_size)
+            paths = write_demo_checkpoints(work / "demo", demo_size)
         path = paths[architecture]
     p = Path(path)
     if not p.exists():
@@ -52,12 +52,14 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     if p.suffix.lower() in H5_SUFFIXES:
         _check(p, architecture)
         return WeightSource(architecture, p, None, False)
-    out = work / f"{architecture}{'_demo_' + demo_size if demo else ''}.h5"
     sha = file_sha256(p)
+    out = work / "demo" / f"{architecture}_demo_{demo_size}.h5" if demo else \
+        work / "extracted" / f"{architecture}-{sha[:16]}.h5"     # content-keyed: one file per checkpoint content
     if not overrides and _current(out, sha, architecture):
         log.info("reusing %s (extracted from %s, sha256 %s… unchanged)", out, p.name, sha[:12])
     else:
         from .extract import extract
+        out.parent.mkdir(parents=True, exist_ok=True)
         extract(p, out, model=architecture, overrides=overrides, overwrite=True)  # the work dir's own cache
         _legacy_stamp(out).unlink(missing_ok=True)
         log.info("extracted %s → %s", p, out)
