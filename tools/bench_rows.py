@@ -34,7 +34,7 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
 
 def _done(rows: list) -> list:
     for r in rows:
-        log.warning("row: %s bs %d %s: %.3f s avg over %d, %.0f mels, RTF %.2f", r.framework, r.batch_size,
+        log.info("row: %s bs %d %s: %.3f s avg over %d, %.0f mels, RTF %.2f", r.framework, r.batch_size,
                     r.precision, r.latency_avg, len(r.latencies), r.mels, r.rtf)
     return rows
 

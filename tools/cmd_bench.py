@@ -1,5 +1,8 @@
 """trtnet bench: the in-engine loop vs the per-step host loop (the seeds' design) vs PyTorch, in DLE's table.
 
+Percentiles follow DLE's rule (the max of the lowest p % of the sorted latencies, not interpolated), so with
+few iterations p90 can be below the average; use --iterations ≥ 10 for a meaningful p90.
+
 Rows: engine-loop / engine-step (with --engine-dir, on a GPU that runs the engines), eager-loop / eager-step
 (the trtnet eager twin, same networks), and the PyTorch reference.  Whatever can't run here is listed as
 skipped with the reason.  Warm-up iterations are excluded."""
@@ -20,17 +23,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
     add_emulate_arg(p)
-    p.add_argument("--backends", default=",".join(BACKENDS), help=f"comma list from {','.join(BACKENDS)}")
-    p.add_argument("-bs", "--batch-size", type=POSITIVE_INT, action="append", default=None, help="batch size (repeatable)")
-    p.add_argument("--iterations", type=POSITIVE_INT, default=10, help="measured iterations (default 10)")
+    p.add_argument("--backends", default=",".join(BACKENDS),
+                   help=f"comma list from {','.join(BACKENDS)} (default: all; rows that cannot run say why)")
+    p.add_argument("-bs", "--batch-size", type=POSITIVE_INT, action="append", default=None,
+                   help="batch size, repeatable (default: 1)")
+    p.add_argument("--iterations", type=POSITIVE_INT, default=10,
+                   help="measured iterations (default 10); pNN = the max of the lowest NN%% of the latencies "
+                        "(DLE's rule, not interpolated), so fewer than 10 iterations make p90 meaningless")
     p.add_argument("--warmup", type=NON_NEGATIVE_INT, default=2, help="warm-up iterations, excluded (default 2)")
-    p.add_argument("--device", default="cpu", help="torch device for eager and PyTorch rows (cpu, cuda)")
-    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32", help="eager / PyTorch precision")
+    p.add_argument("--device", default="cpu", help="torch device for eager and PyTorch rows: cpu, cuda (default cpu)")
+    p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                   help="eager / PyTorch precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--text", default=None, help="input text (default: DLE's 128-character benchmark sentence)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (DLE test_infer: 0.6)")
+    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
-    p.add_argument("--json", default=None, help="write the rows and context to this JSON file")
+    p.add_argument("--json", default=None, help="also write the rows and context to this JSON file (default: none)")
 
 
 def run(args: argparse.Namespace) -> int:

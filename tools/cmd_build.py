@@ -5,6 +5,7 @@ With no --tacotron2/--waveglow it builds from the deterministic demo checkpoints
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .argtypes import POSITIVE_INT
 from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults
@@ -64,8 +65,9 @@ def run(args: argparse.Namespace) -> int:
     for name, e in summary["engines"].items():
         state = "cached" if e["cached"] else f"built in {e['build_seconds']:.1f} s"
         print(f"{name:14s} {e['plan']:22s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")
-    print(f"{summary['flavor']} {summary['trt_version']}, targets {summary['targets']}; "
-          f"build_config.json in {args.output}")
+    targets = ", ".join(f"{k.replace('_', ' ')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                        for k, v in summary["targets"].items())
+    print(f"{summary['flavor']} {summary['trt_version']} ({targets}); index: {Path(args.output) / 'build_config.json'}")
     return 0
 
 

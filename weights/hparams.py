@@ -21,25 +21,29 @@ log = logging.getLogger(__name__)
 ARCHITECTURE_PREFIXES = {
     "tacotron2": ("embedding.", "encoder.", "decoder.", "postnet."),
     "waveglow": ("upsample.", "WN.", "convinv."),
+    "hifigan": ("conv_pre.", "ups.", "resblocks.", "conv_post."),
 }
 # Fields no tensor shape tells: DLE hard-codes the upsample stride (256 = hop) and the denoiser's STFT.
 NOT_INFERRED = {
     "tacotron2": (),
     "waveglow": ("upsample_stride", "sampling_rate", "stft_filter_length", "stft_hop_length", "stft_win_length",
                  "denoiser_bias_frames"),
+    "hifigan": ("upsample_rates", "resblock_dilation_sizes", "sampling_rate", "stft_filter_length", "stft_hop_length",
+                "stft_win_length", "mel_fmin", "mel_fmax", "denoiser_bias_frames"),
 }
 # DLE WaveGlow nests the WN sizes: WaveGlow(..., WN_config={n_layers, n_channels, kernel_size}).
 DLE_WN_CONFIG = {"n_layers": "wn_n_layers", "n_channels": "wn_n_channels", "kernel_size": "wn_kernel_size"}
 
 
 def detect_architecture(state_dict: Mapping[str, Any], source: str = "<state_dict>") -> str:
-    """``"tacotron2"`` or ``"waveglow"`` from the key prefixes; ArchitectureError if neither or both."""
+    """``"tacotron2"``, ``"waveglow"`` or ``"hifigan"`` from the key prefixes; ArchitectureError if none or
+    several."""
     found = [arch for arch, prefixes in ARCHITECTURE_PREFIXES.items()
              if any(k.startswith(prefixes) for k in state_dict)]
     if len(found) == 1:
         return found[0]
     sample = sorted(state_dict)[:6]
-    what = "keys of both Tacotron 2 and WaveGlow" if found else "neither Tacotron 2 nor WaveGlow keys"
+    what = f"keys of several models {found}" if found else "neither Tacotron 2, WaveGlow nor HiFi-GAN keys"
     raise ArchitectureError(source, f"the state_dict has {what} (first keys: {sample})")
 
 
@@ -148,8 +152,9 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     known = {**inferred, **{f: ckpt[f] for f in NOT_INFERRED[cls.architecture] if f in ckpt}}
     for f in cls.runtime_fields:
         if f in ckpt and ckpt[f] != getattr(cls, f):
-            log.info("%s: checkpoint config has %s=%r; using %r (override to change)", source, f, ckpt[f],
-                     getattr(cls, f))
+            log.info("%s: run-time setting %s is %r (DLE's inference default; the checkpoint's config says %r, "
+                     "which DLE also ignores); pass --%s to choose", source, f, getattr(cls, f), ckpt[f],
+                     f.replace("_", "-"))
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
     if unknown:
@@ -180,5 +185,8 @@ def infer_config(sd: Mapping[str, Any], architecture: str = "auto", *, ckpt_conf
     if architecture not in ("auto", found):
         raise ArchitectureError(source, f"a {architecture} model was asked for, but the state_dict is a {found} "
                                         f"(keys such as {sorted(sd)[:3]})", found=found, wanted=architecture)
+    if found == "hifigan":
+        from .hifigan import infer_hifigan_config
+        return infer_hifigan_config(sd, ckpt_config=ckpt_config, overrides=overrides, source=source)
     infer = infer_tacotron2_config if found == "tacotron2" else infer_waveglow_config
     return infer(sd, ckpt_config=ckpt_config, overrides=overrides, source=source)
