@@ -207,3 +207,19 @@ def test_a_correct_runtime_runs_and_closes_everything(postnet, decoder):
         assert got["mel"].shape == (2, 12, 20) and int(got["n_steps"]) <= 20 and got["n_steps"].shape == ()
     if cuda_mod.stand_in() is not None:
         assert HOST_CUDA.live() == {"device": 0, "pinned": 0, "streams": 0, "events": 0}
+
+
+def test_cuda_graph_capture_is_refused_and_the_session_falls_back(engine_dirs, tmp_path, caplog):
+    """A plan recorded as datacenter TensorRT: its sessions capture CUDA graphs, which an emulated engine (host
+    execution) cannot be part of; the session falls back to plain runs with the same results."""
+    src = engine_dirs("fp32")
+    shutil.copy(src / "postnet.plan", tmp_path / "postnet.plan")
+    side = json.loads((src / "postnet.json").read_text())
+    side.update(flavor="tensorrt", trt_version="10.13.0.35", targets={"compute_capability": "9.0"})
+    (tmp_path / "postnet.json").write_text(json.dumps(side))
+    with Engine.load(tmp_path / "postnet.plan", emulate=True) as e, e.session(cuda_graph=True) as s:
+        want = s.run({"mel": MEL, "frames": FRAMES})["mel_postnet"]   # the plain run before a capture
+        got = s.run({"mel": MEL, "frames": FRAMES})["mel_postnet"]    # capture fails: plain again
+        assert not s.uses_cuda_graph
+        np.testing.assert_array_equal(got, want)
+    assert "CUDA graph capture failed, running without graphs" in caplog.text

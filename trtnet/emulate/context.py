@@ -188,6 +188,9 @@ class EmulatedContext:
 
     def _checked(self, handle: int) -> tuple[dict, dict]:
         e = self.engine
+        if memory.is_capturing(handle):
+            raise _Refused("the stream is being captured into a CUDA graph; emulated engines execute on the host "
+                           "and cannot be captured")
         unset = self._unset()
         if unset:
             raise _Refused(f"input shapes not set for {unset} (call set_input_shape after selecting the profile)")
@@ -223,9 +226,6 @@ class EmulatedContext:
                 raise _Refused(f"input tensor {name} {dtype.name}{list(shape)} is {need} bytes, but the last copy "
                                f"into its buffer wrote {written[1]} (an upload of another dtype or shape)")
             (inputs if is_input else outputs)[name] = (ptr, dtype, tuple(shape))
-        if memory.is_capturing(handle):
-            raise _Refused("the stream is being captured into a CUDA graph; emulated engines execute on the host "
-                           "and cannot be captured")
         return inputs, outputs
 
     def _run(self, handle: int, inputs: dict, outputs: dict) -> None:
