@@ -20,7 +20,7 @@ from .options import NetworkOptions
 @dataclass(frozen=True)
 class NetworkDef:
     name: str
-    architecture: str            # the weights it needs: "tacotron2" or "waveglow"
+    architecture: str            # the weights it needs: "tacotron2", "waveglow" or "hifigan"
     target: str                  # "module:function"
     prefixes: tuple[str, ...]    # weight keys it reads (for the unused-weight check)
     description: str
@@ -36,6 +36,7 @@ _DECODER = tuple(f"decoder.{m}" for m in ("prenet", "attention_rnn", "attention_
                                           "attention_layer.v", "attention_layer.location_layer", "decoder_rnn",
                                           "linear_projection", "gate_layer"))
 _WG = "trtnet.layers.waveglow.networks"
+_HG = "trtnet.layers.hifigan.networks"
 NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
     NetworkDef("encoder", "tacotron2", f"{_T2}:define_encoder", ("embedding", "encoder",
                "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
@@ -48,6 +49,10 @@ NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
                "encoder + decoder loop + postnet in one engine"),
     NetworkDef("waveglow", "waveglow", f"{_WG}:define_waveglow", ("upsample", "WN", "convinv"), "mel → audio"),
     NetworkDef("denoiser", "waveglow", f"{_WG}:define_denoiser", ("denoiser",), "audio → denoised audio"),
+    NetworkDef("hifigan", "hifigan", f"{_HG}:define_hifigan", ("conv_pre", "ups", "resblocks", "conv_post"),
+               "mel → audio (HiFi-GAN generator)"),
+    NetworkDef("hifigan-denoiser", "hifigan", f"{_HG}:define_denoiser", ("denoiser",),
+               "audio → denoised audio (HiFi-GAN bias spectrum)"),
 )}
 
 

@@ -24,7 +24,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from . import legacy, pickles
+from . import hifigan, legacy, pickles
 from .errors import CheckpointError, UnsafeCheckpointError
 from .hdf5 import file_sha256
 from .layouts import upgrade_waveglow
@@ -129,8 +129,10 @@ def _model_tensors(model: Any, path: str) -> Mapping[str, Any]:
     return pickles.module_tensors(model, path)
 
 
-def _pick_state_dict(obj: Any, path: str) -> tuple[Mapping[str, Any], dict[str, Any]]:
+def _pick_state_dict(obj: Any, path: str, use_ema: bool = False) -> tuple[Mapping[str, Any], dict[str, Any]]:
     """(raw state_dict, meta) from the unpickled object, or CheckpointError saying what was found."""
+    if isinstance(obj, Mapping) and hifigan.is_hifigan_checkpoint(obj):  # {'generator', 'gen_ema', 'config', ...}
+        return hifigan.pick_generator(obj, path, use_ema)
     if pickles.is_module(obj):  # torch.save(model, path)
         return _model_tensors(obj, path), {"top_level_keys": [], "source_format": FULL_MODEL,
                                            "model_class": obj.qualified_name}
@@ -177,12 +179,14 @@ def _normalise(sd: Mapping[str, Any], path: str) -> dict[str, np.ndarray]:
     return out
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike, *, use_ema: bool = False) -> Checkpoint:
     """Read a checkpoint safely; ``CheckpointError`` names the file and what was wrong or found.
 
     ``meta`` holds ``source_format`` (:data:`DLE`, :data:`NVIDIA_TACOTRON2`, :data:`FULL_MODEL`, :data:`BARE`),
     ``serialization`` (``zip`` / ``legacy``), ``module_prefix`` (keys had ``module.``) and, for WaveGlow, the
     ``layout`` it was saved in (``weights.layouts``), plus ``config``/``epoch``/``iteration`` when present.
+    A DLE HiFi-GAN generator checkpoint gives its ``generator`` (``gen_ema`` with ``use_ema``), its resblock
+    layout in ``layout`` (``weights.hifigan``).
     """
     path = str(path)
     if not os.path.exists(path):
@@ -191,11 +195,13 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(path, "not a regular file")
     digest = file_sha256(path)
     serialization = "zip" if zipfile.is_zipfile(path) else "legacy"
-    sd, meta = _pick_state_dict(_torch_load(path), path)
+    sd, meta = _pick_state_dict(_torch_load(path), path, use_ema)
     meta.update(serialization=serialization, module_prefix=any("module." in str(k) for k in sd))
     state_dict = _normalise(sd, path)
     if any(k.startswith(("WN.", "convinv.")) for k in state_dict):
         state_dict, meta["layout"] = upgrade_waveglow(state_dict, path)
+    elif any(k.startswith(hifigan.PREFIXES) for k in state_dict):
+        state_dict, meta["layout"] = hifigan.upgrade_layout(state_dict, path)
     dtypes = sorted({str(a.dtype) for a in state_dict.values()})
     log.debug("%s: %s (%s), %d tensors (%s), meta keys %s", path, meta["source_format"], serialization,
               len(state_dict), "/".join(dtypes), meta["top_level_keys"])

@@ -60,6 +60,8 @@ RANGES: dict[str, Range] = {
     "n_early_size": Range(int, 0),
     "sigma": Range(float, 0),
     "denoiser_strength": Range(float, 0),
+    "mel_fmin": Range(float, 0),
+    "mel_fmax": Range(float, 0, low_open=True),
 }
 
 
@@ -229,7 +231,10 @@ class WaveGlowConfig(_ConfigBase):
         return cls(**base)
 
 
+from .hifigan_config import HiFiGANConfig  # noqa: E402 (it builds on _ConfigBase above)
+
 CONFIG_CLASSES: dict[str, type[_ConfigBase]] = {
     Tacotron2Config.architecture: Tacotron2Config,
     WaveGlowConfig.architecture: WaveGlowConfig,
+    HiFiGANConfig.architecture: HiFiGANConfig,
 }

@@ -36,6 +36,7 @@ from .errors import OutputPathError
 from .hdf5 import check_writable_dir
 from .reference import Tacotron2Reference, WaveGlowReference
 from .reference.waveglow import WeightNormConv1d
+from .demo_hifigan import hifigan_checkpoint  # noqa: F401 (the demo HiFi-GAN generator, DLE layout)
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Steps: check the output path (not the input itself; no silent overwrite; writabl
 safely → detect the architecture → infer the config (cross-checked with the checkpoint's own config and the
 overrides) → check the symbol table → WaveGlow: split a shared ``cond_layer`` → check the full key set against
 ``schema.dle_shapes`` → refuse NaN/Inf → WaveGlow: refuse a singular ``convinv`` → convert to the HDF5 layout →
-write atomically with the ``content_sha256`` of the result.
+write atomically with the ``content_sha256`` of the result.  HiFi-GAN: ``weights.hifigan`` (every conv folded,
+``denoiser.bias_spec`` from the generator's zero-mel output).
 
 WaveGlow math (fold and inverse in float64, bias_spec through the float32 reference; all stored float32):
   weight norm  w[o] = g[o] · v[o] / ‖v[o]‖₂   (norm over every dim but the output channel o)
@@ -26,7 +27,7 @@ import numpy as np
 
 from .checkpoint import Checkpoint, load_checkpoint, source_description
 from .checks import check_symbol_table, nonfinite_counts
-from .config import WaveGlowConfig, _ConfigBase
+from .config import HiFiGANConfig, WaveGlowConfig, _ConfigBase
 from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
 from .hdf5 import check_output_path, write_weights
 from .hparams import infer_config
@@ -34,7 +35,7 @@ from .schema import check_shapes, dle_shapes, weight_norm_convs
 
 log = logging.getLogger(__name__)
 
-MODELS = ("auto", "tacotron2", "waveglow")
+MODELS = ("auto", "tacotron2", "waveglow", "hifigan")
 _SHARED_COND = re.compile(r"^WN\.(\d+)\.cond_layer\.(weight_g|weight_v|bias)$")
 
 
@@ -163,21 +164,22 @@ def waveglow_hdf5_arrays(sd: dict[str, np.ndarray], config: WaveGlowConfig,
     return out
 
 
-def _load(checkpoint: str | os.PathLike | Checkpoint) -> Checkpoint:
-    return checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+def _load(checkpoint: str | os.PathLike | Checkpoint, use_ema: bool = False) -> Checkpoint:
+    return checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, use_ema=use_ema)
 
 
 def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathLike, *, model: str = "auto",
             allow_nonfinite: bool = False, overrides: Mapping[str, Any] | None = None,
-            overwrite: bool = False) -> ExtractReport:
+            overwrite: bool = False, use_ema: bool = False) -> ExtractReport:
     """Convert a DLE checkpoint to ``out_path`` (HDF5).  Nothing is written unless every check passes; an
-    existing ``out_path`` is replaced only with ``overwrite``, and never when it is the checkpoint itself."""
+    existing ``out_path`` is replaced only with ``overwrite``, and never when it is the checkpoint itself.
+    ``use_ema``: a HiFi-GAN checkpoint's ``gen_ema`` weights instead of ``generator``."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     start = time.perf_counter()
     check_output_path(out_path, input_path=None if isinstance(checkpoint, Checkpoint) else checkpoint,
                       overwrite=overwrite)
-    ckpt = _load(checkpoint)
+    ckpt = _load(checkpoint, use_ema)
     source, sha, meta = ckpt.path, ckpt.sha256, ckpt.meta
     sd = dict(ckpt.state_dict)
     del ckpt, checkpoint  # only ``sd`` keeps the tensors, so folding below can release them one by one
@@ -196,6 +198,11 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
         arrays["denoiser.bias_spec"] = bias_spec
         _check_finite({k: v for k, v in arrays.items() if k not in raw_keys}, f"{source} (derived tensors)",
                       allow_nonfinite)
+    elif isinstance(config, HiFiGANConfig):
+        from .hifigan import hifigan_hdf5_arrays
+        arrays = hifigan_hdf5_arrays(sd, config)
+        _check_finite({k: v for k, v in arrays.items() if k.endswith((".weight", "bias_spec"))},
+                      f"{source} (derived tensors)", allow_nonfinite)
     else:
         arrays = sd
     path = write_weights(out_path, config, arrays, source, sha, overwrite=overwrite,

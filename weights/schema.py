@@ -6,13 +6,15 @@ Two layouts (``docs/hdf5_schema.md`` documents both):
   WaveGlow convs are weight-normed (``weight_g`` [O,1,1], ``weight_v`` [O,I,K]) with per-layer ``cond_layers``.
 * :func:`expected_shapes` — the trtnet HDF5 layout: Tacotron 2 as in DLE; WaveGlow with weight norm folded
   into ``.weight`` [O,I,K], plus ``convinv.{k}.W_inverse`` [Ck,Ck] and ``denoiser.bias_spec`` [F//2+1].
+
+HiFi-GAN's two layouts live in ``weights.hifigan`` (``hifigan_shapes``).
 """
 
 from __future__ import annotations
 
 from typing import Mapping
 
-from .config import Tacotron2Config, WaveGlowConfig, _ConfigBase
+from .config import HiFiGANConfig, Tacotron2Config, WaveGlowConfig, _ConfigBase
 from .errors import WeightKeysError
 
 Shapes = dict[str, tuple[int, ...]]
@@ -106,6 +108,9 @@ def dle_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the raw DLE state_dict for ``config`` (module. prefixes stripped, no num_batches_tracked)."""
     if isinstance(config, Tacotron2Config):
         return tacotron2_shapes(config)
+    if isinstance(config, HiFiGANConfig):
+        from .hifigan import hifigan_shapes
+        return hifigan_shapes(config, folded=False)
     return _waveglow_shapes(_waveglow(config), folded=False)
 
 
@@ -113,12 +118,15 @@ def expected_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the HDF5 layout for ``config`` (what ``read_weights`` and ``WeightStore`` check)."""
     if isinstance(config, Tacotron2Config):
         return tacotron2_shapes(config)
+    if isinstance(config, HiFiGANConfig):
+        from .hifigan import hifigan_shapes
+        return hifigan_shapes(config, folded=True)
     return _waveglow_shapes(_waveglow(config), folded=True)
 
 
 def _waveglow(config: _ConfigBase) -> WaveGlowConfig:
     if not isinstance(config, WaveGlowConfig):
-        raise TypeError(f"expected a Tacotron2Config or WaveGlowConfig, got {type(config).__name__}")
+        raise TypeError(f"expected a Tacotron2Config, WaveGlowConfig or HiFiGANConfig, got {type(config).__name__}")
     return config
 
 

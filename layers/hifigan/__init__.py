@@ -1,0 +1,1 @@
+"""HiFi-GAN generator blocks and networks, written with trtnet ops."""

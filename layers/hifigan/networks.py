@@ -1,0 +1,64 @@
+"""The HiFi-GAN networks (registry entries ``hifigan`` and ``hifigan-denoiser``).
+
+Dimensions: ``B`` [1, opt_batch, max_batch]; ``T_mel`` [1, opt_decoder_steps, cap] mel frames with
+cap = ``opts.steps_cap(config)`` (2000 by default); ``L`` [hop, hop·opt, hop·cap] audio samples.
+
+hifigan           inputs  mel [B, n_mel, T_mel] (opts.dtype), frames [B] int32 (valid frames per item)
+                  outputs audio [B, hop·T_mel] float32, 0 past hop·frames[b]
+hifigan-denoiser  inputs  audio [B, L] float32, samples [B] int32 (valid samples per item), strength [] float32
+                  outputs audio_denoised [B, L] float32, 0 past samples[b]
+
+Every item of a ragged batch equals its own single run (``generator`` and the WaveGlow ``denoiser`` module, which
+is generic over the STFT sizes and reads ``denoiser.bias_spec``).
+
+Precision: every conv runs in opts.dtype; in FP16 builds the residual stream (the resblock sums and their mean)
+is float32 (``STREAM``), as is conv_post's tanh; the denoiser is float32.
+"""
+
+from __future__ import annotations
+
+from trtnet.dtypes import DType
+from trtnet.graph import Graph
+from trtnet.weights.config import HiFiGANConfig
+from trtnet.weights.store import WeightStore
+
+from ..options import NetworkOptions
+from ..waveglow.denoiser import denoise
+from .generator import infer
+
+F32 = DType.float32
+BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
+STREAM = F32  # residual-stream dtype in every precision (measured: see README "HiFi-GAN")
+
+
+def _config(store: WeightStore) -> HiFiGANConfig:
+    if not isinstance(store.config, HiFiGANConfig):
+        raise TypeError(f"{store.name}: HiFi-GAN networks need a HiFiGANConfig, got {type(store.config).__name__}")
+    return store.config
+
+
+def _frame_range(opts: NetworkOptions, cfg: HiFiGANConfig) -> tuple[int, int, int]:
+    cap = opts.steps_cap(cfg)
+    return 1, min(opts.opt_decoder_steps, cap), cap
+
+
+def define_hifigan(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """mel → audio; I/O in the module docstring."""
+    cfg = _config(store)
+    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
+    g.dim(FRAMES, *_frame_range(opts, cfg))
+    mel = g.input("mel", opts.dtype, (BATCH, cfg.n_mel_channels, FRAMES))
+    frames = g.input("frames", DType.int32, (BATCH,))
+    g.output("audio", infer(g, store, mel, frames, cfg, STREAM), F32)
+
+
+def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """audio → audio_denoised with the HiFi-GAN bias spectrum; I/O in the module docstring."""
+    cfg = _config(store)
+    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
+    hop = cfg.upsample_stride
+    g.dim(SAMPLES, *(hop * n for n in _frame_range(opts, cfg)))
+    audio = g.input("audio", F32, (BATCH, SAMPLES))
+    samples = g.input("samples", DType.int32, (BATCH,))
+    strength = g.input("strength", F32, ())
+    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
