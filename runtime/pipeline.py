@@ -171,12 +171,17 @@ class Pipeline:
             feeds["prenet_masks"] = masks
         return run(self.sessions["decoder-loop"], feeds)
 
+    def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
+        """The generator of utterance ``index``'s fed randomness; a subclass may key it otherwise (a server keys
+        each request by its own seed)."""
+        return item_rng(self.settings.seed, index, stream)
+
     def prenet_masks(self, steps: int, indices: Sequence[int]) -> np.ndarray:
         """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout), row b
         drawn from utterance indices[b]'s own generator."""
         keep = 1.0 - self.t2.prenet_dropout
         shape = (steps, 2, self.t2.prenet_dim)
-        return np.stack([item_rng(self.settings.seed, i, "prenet").random(shape) < keep for i in indices],
+        return np.stack([self.utterance_rng(i, "prenet").random(shape) < keep for i in indices],
                         axis=1).astype(np.float32)
 
     def noise(self, frames: int, indices: Sequence[int]) -> np.ndarray:
@@ -184,7 +189,7 @@ class Pipeline:
         time-major from utterance indices[b]'s generator, so its first frames do not depend on the width."""
         wg = self.wg
         shape = (frames, wg.n_group, wg.upsample_stride // wg.n_group)
-        return np.stack([item_rng(self.settings.seed, i, "noise").standard_normal(shape).transpose(1, 0, 2)
+        return np.stack([self.utterance_rng(i, "noise").standard_normal(shape).transpose(1, 0, 2)
                          for i in indices]).astype(np.float32)
 
     def vocode(self, mel_postnet: np.ndarray, frames: np.ndarray, indices: Sequence[int] | None = None
