@@ -21,6 +21,7 @@ from trtnet.layers.options import DEFAULT_MAX_FRAMES, NetworkOptions
 
 FULL_BUILDS = os.environ.get("TRTNET_FULL_BUILDS") == "1"
 NAMES = ["hifigan", "hifigan-denoiser"]
+FP16_GENERATOR_BOUND = 5e-3  # = test_hifigan_layers.FP16_TOLERANCE
 
 
 def _trt_graph(model, name: str, opts: NetworkOptions, static: dict | None = None) -> Graph:
@@ -68,8 +69,12 @@ def test_io_spec_and_layer_names(hg_small):
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 @pytest.mark.parametrize("name", NAMES)
 def test_interpreter_agrees_with_eager(hg_small, name, precision, record_property):
-    """The TensorRT definition, interpreted on the CPU, vs the eager twin: batch 3, ragged frames/samples."""
-    res = run_case(name, precision, hg_small.store)
+    """The TensorRT definition, interpreted on the CPU, vs the eager twin: batch 3, ragged frames/samples.
+    FP16 generator: ~40 FP16 convs in series, rounded at different points by the two (PyTorch's CPU half conv,
+    the interpreter's float32 conv rounded per layer): measured 1.7e-3 … 2.2e-3 of the max over seeds 0–3, the
+    same size as each one's error against the float64 reference, so the bound is that test's 5e-3."""
+    bound = FP16_GENERATOR_BOUND if (name, precision) == ("hifigan", "fp16") else None
+    res = run_case(name, precision, hg_small.store, bound=bound)
     record_property("errors", {c.output: c.error for c in res.checks})
     assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
 
