@@ -230,8 +230,23 @@ def test_verify_eager_vs_reference(work, tmp_path, capsys):
     report = json.loads(out.read_text())
     names = {c["name"] for c in report["checks"]}
     assert {"decoder-loop: stop step |Δ|", "waveglow: audio rel. error", "denoiser: audio_denoised rel. error"} <= names
-    assert all(c["passed"] for c in report["checks"])
-    assert any("engines" in s for s in report["skipped"])
+    assert all(c["passed"] for c in report["checks"]) and report["not_checked"] == []
+    assert "(no --engine-dir: no engine checks)" in capsys.readouterr().out
+
+
+def test_verify_with_engines_that_cannot_run_here_fails_before_any_work(work, capsys):
+    from trtnet.runtime.gpu import engine_runtime_status
+    ok, why = engine_runtime_status()
+    if ok:
+        pytest.skip("this machine runs engines; the GPU tests cover it")
+    assert main(["verify", "--demo-size", "small", "--engine-dir", str(work / "engines")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot run here" in err and "--emulate-engines" in err
+
+
+def test_verify_of_an_engine_dir_without_an_index_is_an_error(work, tmp_path, capsys):
+    assert main(["verify", "--demo-size", "small", "--engine-dir", str(tmp_path), "--emulate-engines"]) == 2
+    assert f"{tmp_path}: no build_config.json" in capsys.readouterr().err
 
 
 def test_inspect_groups_layers_by_scope(work, capsys):

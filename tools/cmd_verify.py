@@ -1,11 +1,15 @@
 """trtnet verify: parity of engine vs eager vs the independent PyTorch reference (deterministic inputs).
 
-Where no TensorRT-capable GPU exists, it runs eager vs reference and says why the engines were skipped."""
+It says first what it will check.  With --engine-dir, the directory's index and plans are checked before any
+work, and engines that cannot run here are an error (use --emulate-engines where no TensorRT GPU exists); an
+engine that cannot be compared deterministically (random numbers drawn in the engine) is listed as not checked
+and makes the exit status 1."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
@@ -26,10 +30,36 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_interpret_args(p)
 
 
+def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
+    """Before any eager work: the engine directory's index and every plan (against its sidecar hash), and that
+    this machine can run them (or that they are emulated).  Anything else is an error, never a skip."""
+    from pathlib import Path
+
+    from trtnet.runtime.engine_dir import read_build_config
+    from trtnet.runtime.gpu import engine_runtime_status
+    from trtnet.sidecar import verified_sidecar
+    root = Path(args.engine_dir)
+    cfg = read_build_config(root)
+    for name, entry in cfg["engines"].items():
+        side = verified_sidecar(root / entry["plan"])
+        if not emulate:
+            ok, why = engine_runtime_status(side.flavor)
+            if not ok:
+                raise RuntimeError(f"--engine-dir {root}: the {name} engine ({side.flavor}) cannot run here: {why}; "
+                                   "add --emulate-engines to run the engine path on the TensorRT emulator")
+
+
 def run(args: argparse.Namespace) -> int:
     from trtnet.layers.parity import engines_vs_eager, eager_vs_reference
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.weights.store import WeightStore
+    emulate = check_emulate(args)
+    if args.engine_dir:
+        _check_engine_dir(args, emulate)
+    print("checks: eager twin vs the independent reference"
+          + (", interpreted TensorRT networks vs eager" if args.interpret else "")
+          + (f", {'emulated ' if emulate else ''}engines of {args.engine_dir} vs eager" if args.engine_dir else
+             " (no --engine-dir: no engine checks)"), flush=True)
     sources = resolve_sources(args)
     for arch, src in sources.items():
         if src.checkpoint is None:
@@ -44,36 +74,29 @@ def run(args: argparse.Namespace) -> int:
         print("  " + c.row())
     if args.interpret:
         checks += interpret_checks(args, sources)
-    skipped = []
-    emulate = check_emulate(args)
+    skipped = []                       # asked for (an engine of --engine-dir) but not compared
     if args.engine_dir:
-        try:
-            from trtnet.runtime.engine_dir import open_engine_dir
-            with open_engine_dir(args.engine_dir, emulate=emulate) as d:
-                eng, skipped = engines_vs_eager(d.sessions, d.sidecars, d.options, detail)
-            print("emulated engines vs eager:" if emulate else "engines vs eager:")
-            for c in eng:
-                print("  " + c.row())
-            checks += eng
-        except (OSError, RuntimeError, ImportError) as e:
-            if emulate:      # asked for: an emulator failure is an error, never a skip
-                raise
-            skipped.append(f"all engines: {type(e).__name__}: {e}")
-    else:
-        skipped.append("engines: no --engine-dir given")
+        from trtnet.runtime.engine_dir import open_engine_dir
+        with open_engine_dir(args.engine_dir, emulate=emulate) as d:   # checked above: a failure is an error
+            eng, skipped = engines_vs_eager(d.sessions, d.sidecars, d.options, detail)
+        print("emulated engines vs eager:" if emulate else "engines vs eager:")
+        for c in eng:
+            print("  " + c.row())
+        checks += eng
     if args.interpret and args.engine_dir:
-        try:
-            more, skip = engine_checks(args.engine_dir, args.seed)
-            checks += more
-            skipped += skip
-        except (OSError, RuntimeError, ImportError) as e:
-            skipped.append(f"engines vs interpreter: {type(e).__name__}: {e}")
+        more, skip = engine_checks(args.engine_dir, args.seed)
+        checks += more
+        skipped += skip
     for s in skipped:
-        print(f"  skipped: {s}")
+        print(f"  NOT CHECKED: {s}")
     failed = [c for c in checks if not c.passed]
-    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    print(f"{len(checks) - len(failed)} passed, {len(failed)} failed" + (f", {len(skipped)} not checked"
+                                                                        if skipped else ""))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"checks": [{"name": c.name, "value": c.value, "threshold": c.threshold, "passed": c.passed}
-                                  for c in checks], "skipped": skipped}, f, indent=2)
-    return 1 if failed else 0
+        from pathlib import Path
+
+        from trtnet.sidecar import atomic_write_bytes
+        doc = {"checks": [{"name": c.name, "value": c.value if math.isfinite(c.value) else None,
+                           "threshold": c.threshold, "passed": c.passed} for c in checks], "not_checked": skipped}
+        atomic_write_bytes(Path(args.json), (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())
+    return 1 if failed or skipped else 0
