@@ -21,6 +21,8 @@ COMMANDS = {
     "verify": ("cmd_verify", "parity: engine vs eager vs independent PyTorch reference"),
     "inspect": ("cmd_inspect", "I/O spec, sidecar and layers of a plan"),
     "demo-checkpoints": ("cmd_demo", "write deterministic random-weight checkpoints in DLE format"),
+    "export-triton": ("cmd_export_triton", "model repository for NVIDIA Triton Inference Server (Python backend)"),
+    "serve": ("cmd_serve", "export and run tritonserver until SIGINT/SIGTERM (HTTP, gRPC, metrics)"),
 }
 
 log = logging.getLogger("trtnet")

@@ -14,6 +14,7 @@ import logging
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
+from .triton_client import add_triton_args, bench_remote
 
 log = logging.getLogger("trtnet.bench")
 BACKENDS = ("engine-loop", "engine-step", "eager-loop", "eager-step", "pytorch")
@@ -39,12 +40,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--json", default=None, help="also write the rows and context to this JSON file (default: none)")
+    add_triton_args(p)
+    p.add_argument("--concurrency", default="1,4,16",
+                   help="with --triton-url: concurrent clients per level, a comma list (default 1,4,16); each sends "
+                        "--warmup then --iterations requests")
 
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.stats import format_table, to_json
     from trtnet.runtime.text import DEFAULT_TEXT
     from .bench_rows import collect_rows
+    if args.triton_url:
+        return bench_remote(args)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:

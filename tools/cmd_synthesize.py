@@ -13,6 +13,7 @@ from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
+from .triton_client import add_triton_args, synthesize_remote
 
 log = logging.getLogger("trtnet.synthesize")
 PIPELINE = ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")
@@ -41,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
+    add_triton_args(p)
 
 
 OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
@@ -99,6 +101,8 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
     from trtnet.runtime.text import sequence_to_text
+    if args.triton_url:
+        return synthesize_remote(args)
     out = Path(args.output)
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded

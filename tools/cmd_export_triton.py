@@ -1,0 +1,51 @@
+"""trtnet export-triton: a Triton Inference Server model repository serving trtnet (Python-backend model
+``trtnet_tts`` with dynamic batching; a README in the repository says what it expects and returns)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from .argtypes import POSITIVE_INT, NON_NEGATIVE_INT
+from .common import add_backend_args, add_runtime_args
+
+log = logging.getLogger("trtnet.export_triton")
+
+
+def add_export_args(p: argparse.ArgumentParser) -> None:
+    """Backend and repository flags, shared with ``trtnet serve``."""
+    add_backend_args(p)
+    add_runtime_args(p)
+    p.add_argument("--max-queue-delay-us", type=NON_NEGATIVE_INT, default=2000,
+                   help="dynamic batching: how long a request may wait for others to join its batch (default 2000)")
+    p.add_argument("--preferred-batch-size", type=POSITIVE_INT, action="append", default=None,
+                   help="dynamic batching: a preferred batch size (repeatable; default none: Triton batches what "
+                        "is queued, up to the max batch)")
+    p.add_argument("--instances", type=POSITIVE_INT, default=1,
+                   help="model instances: per GPU for --engine-dir, on the CPU for --backend eager (default 1)")
+    p.add_argument("--audio-dtype", choices=["float32", "int16"], default="float32",
+                   help="AUDIO output: float32 as synthesized, or int16 PCM (default float32; neither is "
+                        "peak-normalised)")
+
+
+def export_options(args: argparse.Namespace):
+    from trtnet.serve.export import ExportOptions
+    return ExportOptions(max_queue_delay_us=args.max_queue_delay_us,
+                         preferred_batch_sizes=tuple(args.preferred_batch_size or ()), instances=args.instances,
+                         audio_dtype=args.audio_dtype)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, help="model repository directory to write")
+    add_export_args(p)
+    p.add_argument("--overwrite", action="store_true", help="replace a trtnet_tts model already in --output")
+
+
+def run(args: argparse.Namespace) -> int:
+    from trtnet.serve.export import MODEL, backend_spec, write_repository
+    spec, facts = backend_spec(args)
+    out = write_repository(args.output, spec, facts, export_options(args), overwrite=args.overwrite)
+    print(f"{out / MODEL}: {facts.description}; max batch {facts.max_batch}, {facts.sampling_rate} Hz "
+          f"{args.audio_dtype} audio")
+    print(f"serve it: tritonserver --model-repository {out.resolve()}   (or: trtnet serve ...)")
+    return 0

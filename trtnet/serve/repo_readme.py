@@ -1,0 +1,50 @@
+"""The README written at the top of an exported model repository: what each model expects and returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def repository_readme(facts: Any, options: Any) -> str:
+    kind = ("one instance per GPU (`KIND_GPU`)" if facts.kind == "engine"
+            else f"{options.instances} CPU instance(s) (`KIND_CPU`)")
+    pcm = ("float32, as synthesized (not peak-normalised; roughly in [-1, 1])" if options.audio_dtype == "float32"
+           else "int16 PCM: round(clip(audio, -1, 1) * 32767), not peak-normalised")
+    return f"""# trtnet model repository
+
+Written by `trtnet export-triton`; serve it with `trtnet serve` or any Triton Inference Server
+(`tritonserver --model-repository <this directory>`) whose Python can `import trtnet`.
+
+## `trtnet_tts` (Python backend, dynamic batching)
+
+Runs trtnet's Tacotron 2 + WaveGlow pipeline ({facts.description}) on each dynamic batch;
+{kind}; `max_batch_size` {facts.max_batch}; queue delay {options.max_queue_delay_us} µs.
+
+| input | type | shape per request | |
+|---|---|---|---|
+| `TEXT` | TYPE_STRING (UTF-8) | [1, 1] | one line, at most {facts.max_text_len} tokens after text normalisation |
+| `GATE_THRESHOLD` | TYPE_FP32 | [1, 1], optional | stop when sigmoid(gate) > this, in (0, 1) |
+| `SIGMA` | TYPE_FP32 | [1, 1], optional | WaveGlow noise scale, ≥ 0 |
+| `DENOISER_STRENGTH` | TYPE_FP32 | [1, 1], optional | ≥ 0; 0 = off |
+| `SEED` | TYPE_INT64 | [1, 1], optional (default 0) | keys the request's fed randomness (prenet masks, WaveGlow z) |
+
+Omitted settings take the engines' build defaults (or the model configs').
+
+| output | type | shape | |
+|---|---|---|---|
+| `AUDIO` | {'TYPE_FP32' if options.audio_dtype == 'float32' else 'TYPE_INT16'} | [1, samples] | this request's audio only, trimmed to `MEL_LENGTH · {facts.hop}` samples, {facts.sampling_rate} Hz mono, {pcm} |
+| `MEL_LENGTH` | TYPE_INT32 | [1, 1] | mel frames before the stop frame |
+
+Requests with the same settings share one ragged batch; every item equals its own single run. With fed
+randomness (engines built with `--dropout input --noise input`, or eager with those flags), a request equals
+`trtnet synthesize` of a one-line file with `--seed SEED --normalize none --sample-format float32`.
+
+A bad request (empty or over-long text, more than one line, a wrong data type, a missing `TEXT`, a setting out
+of range, an unknown request parameter) gets an error response naming the problem; the rest of its batch is
+served.
+
+## Streaming
+
+trtnet has no streaming synthesis yet, so there is no decoupled `trtnet_tts_stream` model: each response
+carries the whole utterance.
+"""

@@ -1,0 +1,213 @@
+"""The ``trtnet_tts`` Python-backend model: trtnet's pipeline over each dynamic batch of Triton requests.
+
+Triton's Python backend runs ``model.py`` in a stub process with this interpreter; the generated ``model.py``
+only does ``TritonPythonModel = make_model(triton_python_backend_utils)``.  Each instance opens the engine
+directory (or the eager networks) once, in ``initialize``.  Per request: ``TEXT`` (one line), optional
+``GATE_THRESHOLD``, ``SIGMA``, ``DENOISER_STRENGTH`` (float32) and ``SEED`` (int64, default 0); out: ``AUDIO``
+(the request's own samples, trimmed to ``MEL_LENGTH · hop``, float32 or int16) and ``MEL_LENGTH`` (int32).
+Requests sharing settings run as one ragged pipeline batch; a request's fed randomness (prenet masks, WaveGlow
+z) is keyed by (its seed, index 0), so it equals ``trtnet synthesize`` of a one-line file with that ``--seed``.
+A bad request gets an error response naming the problem; the others of its batch are still served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
+
+TEXT = "TEXT"
+SETTINGS = {"GATE_THRESHOLD": "gate_threshold", "SIGMA": "sigma", "DENOISER_STRENGTH": "denoiser_strength"}
+SEED = "SEED"
+INPUT_DTYPES = {TEXT: np.object_, **{k: np.float32 for k in SETTINGS}, SEED: np.int64}
+
+
+class RequestError(ValueError):
+    """A request this model refuses; its message goes back in the error response."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ParsedRequest:
+    text: str
+    ids: list[int]
+    settings: tuple[float, float, float]     # gate_threshold, sigma, denoiser_strength
+    seed: int
+
+
+def _scalar(name: str, value: np.ndarray) -> float | int:
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise RequestError(f"{name} must hold one value per request, got shape {list(arr.shape)}")
+    v = arr.reshape(-1)[0].item()
+    if isinstance(v, float) and not math.isfinite(v):
+        raise RequestError(f"{name} must be finite, got {v}")
+    return v
+
+
+def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *, max_text_len: int,
+                  defaults: tuple[float, float, float]) -> ParsedRequest:
+    """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual."""
+    if parameters:
+        raise RequestError(f"unknown request parameter(s) {sorted(parameters)}; settings are the inputs "
+                           f"{', '.join([*SETTINGS, SEED])}")
+    if TEXT not in inputs:
+        raise RequestError(f"input {TEXT} is missing (one UTF-8 line per request)")
+    text_arr = np.asarray(inputs[TEXT]).reshape(-1)
+    if text_arr.size != 1:
+        raise RequestError(f"{TEXT} must hold one line per request, got {text_arr.size}")
+    raw = text_arr[0]
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+    except UnicodeDecodeError as e:
+        raise RequestError(f"{TEXT} is not UTF-8: {e}") from None
+    if "\n" in text.strip("\n"):
+        raise RequestError(f"{TEXT} must be one line, got {text.count(chr(10)) + 1}")
+    try:
+        ids = encode_lines([text.strip("\n")], max_text_len)[0]
+    except InputError as e:
+        raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
+    values = list(defaults)
+    for i, (name, _) in enumerate(SETTINGS.items()):
+        if name in inputs:
+            values[i] = float(_scalar(name, inputs[name]))
+    gate, sigma, strength = values
+    if not 0.0 < gate < 1.0:
+        raise RequestError(f"GATE_THRESHOLD must be in (0, 1), got {gate}")
+    if sigma < 0 or strength < 0:
+        raise RequestError(f"SIGMA and DENOISER_STRENGTH must be ≥ 0, got {sigma} and {strength}")
+    seed = int(_scalar(SEED, inputs[SEED])) if SEED in inputs else 0
+    if seed < 0:
+        raise RequestError(f"SEED must be ≥ 0, got {seed}")
+    return ParsedRequest(text.strip("\n"), ids, (gate, sigma, strength), seed)
+
+
+class SeededPipeline(Pipeline):
+    """Each batch row's fed randomness keyed by its request's seed and index 0."""
+
+    seeds: Sequence[int] = ()
+
+    def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
+        return item_rng(self.seeds[index], 0, stream)
+
+
+def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest]) -> list[tuple[np.ndarray, int]]:
+    """(audio float32, mel_length) per request, in order: one ragged batch per distinct settings."""
+    out: list[tuple[np.ndarray, int] | None] = [None] * len(requests)
+    groups: dict[tuple[float, float, float], list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(r.settings, []).append(i)
+    for (gate, sigma, strength), rows in groups.items():
+        settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
+        pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
+                              limits=backend.limits, settings=settings)
+        for start in range(0, len(rows), backend.limits.max_batch):
+            chunk = rows[start:start + backend.limits.max_batch]
+            pipe.seeds = [requests[i].seed for i in chunk]
+            batch = pipe.synthesize_batch([requests[i].text for i in chunk], [requests[i].ids for i in chunk])
+            for i, u in zip(chunk, batch.utterances):
+                out[i] = (u.audio, u.mel_length)
+    return out  # type: ignore[return-value]
+
+
+def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
+    """float32 as synthesized (not normalised), or int16 = round(clip(audio, −1, 1) · 32767)."""
+    if dtype == "int16":
+        return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return audio.astype(np.float32)
+
+
+def open_from_spec(spec: Mapping[str, Any]):
+    """The backend (sessions, configs, limits) and settings that ``spec`` (written by the export) names."""
+    from trtnet.tools.common import open_backend, settings_from
+    from trtnet.tools.cmd_synthesize import PIPELINE
+    args = argparse.Namespace(**{"engine_dir": None, "backend": None, "emulate_engines": False, "tacotron2": None,
+                                 "waveglow": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
+                                 "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
+                                 "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
+                                 **spec})
+    backend = open_backend(args, PIPELINE)
+    return backend, settings_from(args, backend)
+
+
+def make_model(pb_utils: Any) -> type:
+    """The TritonPythonModel class over the stub's ``triton_python_backend_utils``."""
+
+    class TritonPythonModel:
+        def initialize(self, args: dict[str, str]) -> None:
+            config = json.loads(args["model_config"])
+            params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+            spec = json.loads(params["trtnet_backend"])
+            self.audio_dtype = params.get("audio_dtype", "float32")
+            if args.get("model_instance_kind") == "GPU":          # engines: one instance per GPU
+                _set_cuda_device(int(args["model_instance_device_id"]))
+            else:
+                count = sum(int(g.get("count", 1)) for g in config.get("instance_group", [])) or 1
+                _torch_threads(max(1, (os.cpu_count() or 1) // count))
+            self.backend, self.settings = open_from_spec(spec)
+            s = self.settings
+            self.defaults = (s.gate_threshold, s.sigma, s.denoiser_strength)
+
+        def execute(self, requests: list) -> list:
+            parsed: list[ParsedRequest | None] = []
+            errors: list[str | None] = []
+            for request in requests:
+                try:
+                    inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
+                    inputs = {k: v for k, v in inputs.items() if v is not None}
+                    parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
+                                                max_text_len=self.backend.limits.max_text_len,
+                                                defaults=self.defaults))
+                    errors.append(None)
+                except RequestError as e:
+                    parsed.append(None)
+                    errors.append(str(e))
+            valid = [i for i, p in enumerate(parsed) if p is not None]
+            results: dict[int, tuple[np.ndarray, int]] = {}
+            try:
+                results = dict(zip(valid, synthesize(self.backend, self.settings, [parsed[i] for i in valid])))
+            except Exception as e:  # noqa: BLE001 - every request of the batch learns why
+                for i in valid:
+                    errors[i] = f"synthesis failed: {type(e).__name__}: {e}"
+            responses = []
+            for i in range(len(requests)):
+                if errors[i] is not None:
+                    responses.append(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(errors[i])))
+                    continue
+                audio, mel_length = results[i]
+                responses.append(pb_utils.InferenceResponse(output_tensors=[
+                    pb_utils.Tensor("AUDIO", to_dtype(audio, self.audio_dtype)[None, :]),
+                    pb_utils.Tensor("MEL_LENGTH", np.array([[mel_length]], np.int32))]))
+            return responses
+
+        def finalize(self) -> None:
+            self.backend.close()
+
+    return TritonPythonModel
+
+
+def _input(pb_utils: Any, request: Any, name: str) -> np.ndarray | None:
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    return None if tensor is None else tensor.as_numpy()
+
+
+def _torch_threads(n: int) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(n)
+
+
+def _set_cuda_device(device_id: int) -> None:
+    from cuda.bindings import runtime as cudart
+    err, = cudart.cudaSetDevice(device_id)
+    if int(err) != 0:
+        raise RuntimeError(f"cudaSetDevice({device_id}) failed: {err}")
+
