@@ -78,6 +78,18 @@ def _direct(tmp: Path, text: str, seed: int) -> np.ndarray:
     return read_wav(d / "o" / "audio_0.wav")[0]
 
 
+def test_engine_config_is_batched_one_instance_per_gpu_and_names_the_engine_dir():
+    from trtnet.serve.export import BackendFacts, ExportOptions, config_pbtxt
+    facts = BackendFacts("engine", 4, 128, 22050, 256, "TensorRT engines in /e")
+    text = config_pbtxt({"engine_dir": "/e"}, facts, ExportOptions(max_queue_delay_us=500, preferred_batch_sizes=(2, 4),
+                                                                    audio_dtype="int16"))
+    assert "max_batch_size: 4" in text and "instance_group [ { count: 1 kind: KIND_GPU } ]" in text
+    assert "preferred_batch_size: [ 2, 4 ]" in text and "max_queue_delay_microseconds: 500" in text
+    assert 'key: "engine_dir" value: { string_value: "/e" }' in text and "data_type: TYPE_INT16" in text
+    with pytest.raises(ValueError, match=r"--preferred-batch-size \[8\]: must be within 1..4"):
+        config_pbtxt({"engine_dir": "/e"}, facts, ExportOptions(preferred_batch_sizes=(8,)))
+
+
 def test_repository_is_self_describing(served):
     _, tmp = served
     repo = tmp / "model_repository"
@@ -93,7 +105,8 @@ def test_repository_is_self_describing(served):
 def test_concurrent_ragged_requests_equal_direct_synthesis(served, protocol):
     server, tmp = served
     url = f"127.0.0.1:{server.ports.http if protocol == 'http' else server.ports.grpc}"
-    before = client_mod.TTSClient(url, protocol).statistics()
+    stats = client_mod.TTSClient(url, protocol)
+    before = stats.statistics()
     results: dict[tuple[int, int], tuple[np.ndarray, int]] = {}
     errors: list[str] = []
     lock = threading.Lock()
@@ -126,7 +139,8 @@ def test_concurrent_ragged_requests_equal_direct_synthesis(served, protocol):
         assert audio.dtype == np.float32 and audio.shape == ref.shape == (mel_length * 16,)
         # the float32 WAV holds the samples clipped to [-1, 1] (the random demo weights peak above 1)
         np.testing.assert_allclose(np.clip(audio, -1, 1), ref, rtol=0, atol=1e-5)
-    after = client_mod.TTSClient(url, protocol).statistics()
+    after = stats.statistics()
+    stats.close()
     inferences = after["inference_count"] - before["inference_count"]
     executions = after["execution_count"] - before["execution_count"]
     assert inferences == 64 and executions < inferences             # batches larger than 1 were formed
@@ -147,8 +161,9 @@ def test_bad_requests_get_errors_naming_the_problem(served):
     expect("allow at most 256", c.inputs("word " * 200))
     wrong = th.InferInput("TEXT", [1, 1], "FP32")
     wrong.set_data_from_numpy(np.array([[1.0]], np.float32))
-    expect("TEXT", [wrong])                                       # Triton: unexpected datatype for input TEXT
-    expect("TEXT", c.inputs("Hello.", seed=1)[1:])                # only SEED: TEXT missing
+    expect("input 'TEXT' data-type is 'FP32', but model 'trtnet_tts' expects 'BYTES'", [wrong])
+    expect("input TEXT is missing", c.inputs("Hello.", seed=1)[1:])
+    expect("TEXT must be one line, got 2", c.inputs("One line.\nAnother."))
     expect("GATE_THRESHOLD must be in (0, 1), got 1.5", c.inputs("Hello.", gate_threshold=1.5))
     expect("SEED must be ≥ 0", c.inputs("Hello.", seed=-1))
     expect("unknown request parameter(s) ['speed']", c.inputs("Hello."), {"speed": 2})

@@ -47,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
             server = start_server(repo, ports, Path(tmp) / "server", home=args.triton_home)
             try:
                 log.info("tritonserver (%s) starting over %s (log: %s)", server.install.origin, repo, server.log_path)
-                server.wait_ready(args.ready_timeout)
+                if not server.wait_ready(args.ready_timeout, stop.is_set):
+                    log.info("interrupted while starting: stopping tritonserver")
+                    return 0
                 urls = ports.urls()
                 print(f"ready: model {MODEL} ({facts.description}, max batch {facts.max_batch})\n"
                       f"  HTTP     {urls['http']}\n  gRPC     {urls['grpc']}\n  metrics  {urls['metrics']}\n"

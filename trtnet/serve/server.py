@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 
 INSTALL_HINT = ("pip install --no-deps --target {home} nvidia-pytriton==0.7.0 'numpy<2' (the server side, apart "
@@ -173,14 +174,17 @@ class TritonServer:
         except (urllib.error.URLError, OSError):
             return False
 
-    def wait_ready(self, timeout_s: float = 180.0) -> None:
+    def wait_ready(self, timeout_s: float = 180.0, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """True once ready; False if ``cancelled()`` turned true first; ServerError if it exited or timed out."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if cancelled():
+                return False
             if self.process.poll() is not None:
                 raise ServerError(f"tritonserver exited with status {self.process.returncode} before it was ready; "
                                   f"its log ({self.log_path}) ends:\n{self.log_tail()}")
             if self.ready():
-                return
+                return True
             time.sleep(0.25)
         raise ServerError(f"tritonserver was not ready within {timeout_s:g} s; its log ({self.log_path}) ends:\n"
                           f"{self.log_tail()}")
