@@ -22,7 +22,7 @@ import numpy as np
 from trtnet import ops
 from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
-from trtnet.layers.common import lstm_cell
+from trtnet.layers.common import lstm_step
 from trtnet.loop import loop
 from trtnet.tensor import Tensor
 
@@ -62,7 +62,7 @@ def define(g: Graph, weights: dict[str, np.ndarray], max_batch: int = 8, max_pro
         hs, cs = [], []
         for n in range(n_layers):
             with g.scope(f"lstm{n}"):
-                h, c = lstm_cell(ops.matmul(x, W[f"lstm{n}.w_ih_t"]) + W[f"lstm{n}.bias"], s.h[n], s.c[n],
+                h, c = lstm_step(ops.matmul(x, W[f"lstm{n}.w_ih_t"]) + W[f"lstm{n}.bias"], s.h[n], s.c[n],
                                  W[f"lstm{n}.w_hh_t"])
             hs.append(h)
             cs.append(c)

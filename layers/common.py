@@ -38,7 +38,7 @@ def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:
     return ops.cast(h2, dtype), c2
 
 
-def lstm_cell(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
+def lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, w_hh_t: Tensor) -> tuple[Tensor, Tensor]:
     """One PyTorch LSTM step with the four gates fused in one GEMM: gates = x_proj + h·W_hhᵀ, then
     :func:`lstm_update`.  x_proj [B, 4H] = x·W_ihᵀ + b_ih + b_hh (computed by the caller, outside a loop where
     possible); w_hh_t is W_hhᵀ [H, 4H].  TRT: IMatrixMultiplyLayer."""
@@ -57,22 +57,24 @@ def derived(g: Graph, store: WeightStore, name: str, dtype: Any, inputs: Mapping
             make: Callable[..., np.ndarray]) -> Tensor:
     """A constant computed in numpy from weights ``inputs`` (key → expected shape): ``make(*arrays)`` with float
     weights as float64 (BatchNorm folding, fused gates, transposes), cast to ``dtype``, named ``name`` in the
-    current scope.  Eager graphs compute it once per network, not per run or loop step (``Graph.weight``).
+    current scope.  ``make`` is a module-level function: the graph's weight manifest records the full keys and
+    its name (:meth:`Graph.weight`).  Eager graphs compute it once per network, not per run or loop step.
     TRT: IConstantLayer."""
-    keys = [f"{store.prefix}.{k}" if store.prefix else k for k in inputs]
+    local = {f"{store.prefix}.{k}" if store.prefix else k: (k, s) for k, s in inputs.items()}  # full → (key, shape)
 
-    def build() -> np.ndarray:
-        arrays = [store.get(k, shape=s) for k, s in inputs.items()]
-        return make(*(np.asarray(a, np.float64) if a.dtype.kind == "f" else a for a in arrays))
-    return g.weight(build, name=name, dtype=dtype, cache_key="|".join(keys) + "|" + make.__qualname__)
+    def read(full: str) -> np.ndarray:
+        a = store.get(local[full][0], shape=local[full][1])
+        return np.asarray(a, np.float64) if a.dtype.kind == "f" else a
+    return g.weight(make, name=name, dtype=dtype, keys=list(local), read=read)
 
 
 def param(g: Graph, store: WeightStore, key: str, dtype: Any, *, shape: Sequence[int | None] | None = None,
           transform: Callable[[np.ndarray], np.ndarray] | None = None, name: str | None = None) -> Tensor:
-    """The constant for weight ``key`` (checked against ``shape``, optionally transformed), named after the key
-    inside the current scope: :func:`derived` of one weight."""
-    return derived(g, store, name or key.rsplit(".", 1)[-1], dtype, {key: shape}, transform or _same)
+    """The constant for weight ``key`` (checked against ``shape``, optionally transformed by a module-level
+    function), named after the key inside the current scope: :func:`derived` of one weight."""
+    return derived(g, store, name or key.rsplit(".", 1)[-1], dtype, {key: shape}, transform or same)
 
 
-def _same(x: np.ndarray) -> np.ndarray:
+def same(x: np.ndarray) -> np.ndarray:
+    """The identity transform of a weight used as stored."""
     return x

@@ -81,7 +81,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
         g = Graph.trt(name, flavor=flavor)
         networks.define(name, g, store, opts)
         store.check_all_used(nd.prefixes)
-        log.info("%s: network defined (%d layers) in %.1f s", name, g.backend.network.num_layers,
+        log.info("%s: network defined (%d layers) in %.1f s", name, g.num_layers,
                  time.perf_counter() - t0)
         extra = {"cache_key": key, "architecture": nd.architecture, "config": store.config.to_dict(),
                  "options": opts.to_json(), "weights_file": str(source.h5_path)}

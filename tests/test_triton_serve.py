@@ -225,3 +225,17 @@ def test_serve_command_starts_prints_urls_and_stops_on_sigterm(tmp_path):
             proc.kill()
             proc.wait()
     assert _stray_processes(str(repo)) == []
+
+
+def test_missing_server_says_how_to_install_it(tmp_path, monkeypatch):
+    from trtnet.serve import server as srv
+    monkeypatch.setenv("PATH", str(tmp_path))                      # no tritonserver on PATH
+    monkeypatch.setattr(srv.importlib.util, "find_spec", lambda name: None)   # nor nvidia-pytriton installed here
+    with pytest.raises(ServerError, match=r"no tritonserver on PATH and no nvidia-pytriton in .*/nowhere .*"
+                                          r"pip install --no-deps --target .*/nowhere nvidia-pytriton==0.7.0 'numpy<2'"):
+        find_tritonserver(tmp_path / "work", tmp_path / "nowhere")
+    home = tmp_path / "home"
+    (home / "pytriton").mkdir(parents=True)
+    (home / "numpy-2.4.0.dist-info").mkdir()
+    with pytest.raises(ServerError, match=r"holds nvidia-pytriton but numpy 2; its backend stub needs numpy < 2"):
+        find_tritonserver(tmp_path / "work", home)

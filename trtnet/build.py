@@ -1,7 +1,8 @@
 """Build a TensorRT graph into a serialized plan plus its JSON sidecar, atomically.
 
 ``build(graph, "engines/decoder_loop.plan", BuildConfig(...))`` writes ``decoder_loop.plan`` and
-``decoder_loop.json`` (see :mod:`trtnet.sidecar`).  Networks are strongly typed, so there are no precision
+``decoder_loop.json`` (see :mod:`trtnet.sidecar`; its ``weights_manifest`` is the graph's
+:mod:`trtnet.manifest`).  Networks are strongly typed, so there are no precision
 flags: precision is in the graph's dtypes.  A failed build raises :class:`BuildError` with TensorRT's log.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import manifest
 from .errors import BuildError, GraphError
 from .graph import Graph
 from .iospec import DimRange
@@ -67,41 +69,42 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
         raise GraphError("build() needs a TensorRT graph (Graph.trt); eager graphs are evaluated as defined")
     if not graph.outputs:
         raise GraphError(f"graph '{graph.name}' has no outputs; mark them with graph.output()")
-    be, trt = graph.backend, graph.backend.trt
+    builder, fl, logger = graph.builder, graph.flavor, graph.trt_logger
+    trt = fl.module
     plan_path = Path(plan_path)
-    cfg = be.builder.create_builder_config()
+    cfg = builder.create_builder_config()
     profiles = _profiles(graph, config)
     for prof in profiles:
-        cfg.add_optimization_profile(_trt_profile(be.builder, graph, prof))
+        cfg.add_optimization_profile(_trt_profile(builder, graph, prof))
     for pool, nbytes in config.memory_pools.items():
         cfg.set_memory_pool_limit(getattr(trt.MemoryPoolType, pool.upper()), int(nbytes))
     cfg.builder_optimization_level = config.optimization_level
     cfg.profiling_verbosity = getattr(trt.ProfilingVerbosity, VERBOSITY[config.profiling_verbosity])
-    targets = _targets(be, cfg, config)
-    cache = _timing_cache(be, cfg, config)
+    targets = _targets(fl, cfg, config)
+    cache = _timing_cache(fl, cfg, config)
 
-    be.logger.clear()
+    logger.clear()
     t0 = time.perf_counter()
     with _heartbeat(graph.name, config.heartbeat_seconds, t0):
         try:
-            plan = be.builder.build_serialized_network(be.network, cfg)
+            plan = builder.build_serialized_network(graph.network, cfg)
         except Exception as e:  # the bindings raise for some invalid networks instead of returning None
-            raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", be.logger.messages) from None
+            raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", logger.messages) from None
     seconds = time.perf_counter() - t0
     if plan is None:
-        raise BuildError(f"TensorRT could not build '{graph.name}' ({be.flavor})", be.logger.messages)
+        raise BuildError(f"TensorRT could not build '{graph.name}' ({fl})", logger.messages)
     data = bytes(plan)
     if cache is not None:
         atomic_write_bytes(Path(config.timing_cache), bytes(cache.serialize()))
     sidecar = Sidecar(
-        network=graph.name, flavor=be.flavor.name, trt_version=str(be.flavor.version), trtnet_version=__version__,
+        network=graph.name, flavor=fl.name, trt_version=str(fl.version), trtnet_version=__version__,
         io=graph.io_spec(profiles if config.profiles else ()), build_config=config.to_json(), targets=targets,
         weights_sha256=weights_sha256, extra=dict(extra or {}), plan_sha256=hashlib.sha256(data).hexdigest(),
-        build_seconds=round(seconds, 3),
+        build_seconds=round(seconds, 3), weights_manifest=manifest.to_json(graph.manifest),
     )
     atomic_write_bytes(plan_path, data)
     sidecar.write(sidecar_path(plan_path))
-    atomic_write_bytes(layers_path(plan_path), json.dumps(layer_table(be.network), indent=1).encode())
+    atomic_write_bytes(layers_path(plan_path), json.dumps(layer_table(graph.network), indent=1).encode())
     log.info("built %s in %.1f s (%.1f MB) -> %s", graph.name, seconds, len(data) / 1e6, plan_path)
     return BuildResult(plan_path, sidecar_path(plan_path), sidecar, seconds, len(data))
 
@@ -138,7 +141,7 @@ def _trt_profile(builder: Any, graph: Graph, ranges: Mapping[str, DimRange]) -> 
     prof = builder.create_optimization_profile()
     spec = graph.io_spec([ranges])
     for s in spec.inputs:
-        if s.name in graph.backend.static_dims:
+        if s.name in graph.static_dims:
             continue
         lo, opt, hi = spec.profile_shapes(ranges, s)
         if s.is_shape_tensor:
@@ -165,21 +168,21 @@ def check_targets(flavor: Any, config: BuildConfig) -> tuple[str, ...]:
     return names or RTX_DEFAULT_TARGETS
 
 
-def _targets(be: Any, cfg: Any, config: BuildConfig) -> dict[str, Any]:
-    names = check_targets(be.flavor, config)
-    if be.flavor.is_rtx:
+def _targets(fl: Any, cfg: Any, config: BuildConfig) -> dict[str, Any]:
+    names = check_targets(fl, config)
+    if fl.is_rtx:
         cfg.num_compute_capabilities = len(names)
         for i, n in enumerate(names):
-            cfg.set_compute_capability(getattr(be.trt.ComputeCapability, n), i)
+            cfg.set_compute_capability(getattr(fl.module.ComputeCapability, n), i)
         return {"compute_capabilities": list(names)}
     from .device import current_device
     return current_device()
 
 
-def _timing_cache(be: Any, cfg: Any, config: BuildConfig) -> Any:
+def _timing_cache(fl: Any, cfg: Any, config: BuildConfig) -> Any:
     if not config.timing_cache:
         return None
-    if be.flavor.is_rtx:
+    if fl.is_rtx:
         log.warning("timing cache ignored: a no-op on TensorRT-RTX that would also stop CPU-only builds")
         return None
     path = Path(config.timing_cache)

@@ -25,10 +25,6 @@ class DType(enum.Enum):
         return self in (DType.float32, DType.float16, DType.bfloat16)
 
     @property
-    def is_int(self) -> bool:
-        return self in (DType.int8, DType.int32, DType.int64)
-
-    @property
     def numpy(self) -> np.dtype:
         if self is DType.bfloat16:
             raise TypeError("numpy has no bfloat16; build bfloat16 constants by casting a float32 constant")
@@ -40,6 +36,10 @@ class DType(enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+# short aliases for layer code (``from trtnet.dtypes import F32``)
+F32, F16, BF16, I32, I64, BOOL = DType.float32, DType.float16, DType.bfloat16, DType.int32, DType.int64, DType.bool
 
 
 def as_dtype(value: Any) -> DType:

@@ -22,6 +22,7 @@ import numpy as np
 from .dtypes import DType, as_dtype
 from .errors import GraphError
 from .iospec import DimRange, IOSpec, SpecError, TensorSpec
+from .manifest import WeightEntry, args_json, transform_name
 from .tensor import Tensor
 
 
@@ -39,6 +40,7 @@ class Graph:
         self._scopes: list[str] = []
         self._counters: dict[str, int] = defaultdict(int)
         self._names: set[str] = set()
+        self.manifest: dict[str, WeightEntry] = {}   # constant layer name → where its values come from
 
     # ---- construction ---------------------------------------------------------------------------------
     @classmethod
@@ -65,6 +67,43 @@ class Graph:
     @property
     def is_eager(self) -> bool:
         return self.backend.kind == "eager"
+
+    @property
+    def static_dims(self) -> dict[str, int]:
+        """Named dimensions and shape inputs pinned at definition time (``Graph.trt(static_dims=...)``)."""
+        return dict(self.backend.static_dims)
+
+    # ---- the TensorRT objects behind a TensorRT graph (for trtnet.build and the interpreter) ------------
+    def _trt(self) -> Any:
+        if self.backend.kind != "trt":
+            raise GraphError(f"graph '{self.name}' is {self.backend.kind}; only TensorRT graphs (Graph.trt) have a "
+                             "network, builder and TensorRT flavour")
+        return self.backend
+
+    @property
+    def network(self) -> Any:
+        """The ``INetworkDefinition`` (TensorRT graphs only)."""
+        return self._trt().network
+
+    @property
+    def num_layers(self) -> int:
+        """Layers in the network so far (TensorRT graphs only)."""
+        return self._trt().network.num_layers
+
+    @property
+    def builder(self) -> Any:
+        """The ``IBuilder`` that created the network (TensorRT graphs only)."""
+        return self._trt().builder
+
+    @property
+    def flavor(self) -> Any:
+        """The TensorRT flavour (:class:`trtnet.flavor.Flavor`: name, module, version; TensorRT graphs only)."""
+        return self._trt().flavor
+
+    @property
+    def trt_logger(self) -> Any:
+        """The flavour's capturing ILogger (``messages``, ``clear()``; TensorRT graphs only)."""
+        return self._trt().logger
 
     # ---- naming -----------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -166,34 +205,55 @@ class Graph:
 
     # ---- emission ---------------------------------------------------------------------------------------
     def constant(self, value: Any, *, name: str | None = None, dtype: Any = None) -> Tensor:
-        """A constant from an array or scalar (cast to ``dtype``); ``name`` names the layer exactly
-        (weights use their key's last part inside the key's scope)."""
+        """A constant from an array or scalar, cast to ``dtype`` when given; ``name`` names the layer exactly
+        (weights use their key's last part inside the key's scope).  Without ``dtype`` the array's own dtype
+        is kept, and float64 (no TensorRT type; also what a Python float becomes) is refused: pass
+        ``dtype=`` to cast it explicitly.  TRT: IConstantLayer (+ ICastLayer for bfloat16)."""
+        return self._constant(value, name, dtype)[0]
+
+    def _constant(self, value: Any, name: str | None, dtype: Any) -> tuple[Tensor, str, tuple[int, ...]]:
         arr = np.array(value, copy=True, order="C")  # not ascontiguousarray: it turns 0-D into 1-D
         if dtype is not None:
             dt = as_dtype(dtype)
             arr = arr.astype(np.float32 if dt is DType.bfloat16 else dt.numpy)
         elif arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
+            raise GraphError(f"constant {name or ''!r} in '{self.scope_path}': float64 values {arr.shape} have no "
+                             "TensorRT type; give dtype= (e.g. dtype='float32') to cast them explicitly")
         layer = self.layer_name(name or "constant", exact=name is not None)
         t = self.backend.constant(layer, arr)
         if dtype is not None and as_dtype(dtype) is DType.bfloat16:
             from . import ops
             t = ops.cast(t, DType.bfloat16)
+        return t, layer, tuple(arr.shape)
+
+    def weight(self, transform: Any, *, name: str, dtype: Any, keys: Sequence[str] = (),
+               read: Any = None, args: Mapping[str, Any] | None = None) -> Tensor:
+        """A weight constant named ``name`` in the current scope:
+        ``transform(*(read(k) for k in keys), **args)`` cast to ``dtype``, recorded in :attr:`manifest`
+        (:mod:`trtnet.manifest`: ``read`` must give what the weights file holds under each key, floats as
+        float64).  ``transform`` is a module-level function (the manifest names it).  Eager graphs may share a
+        cache across runs (``Graph.eager(..., weight_cache=...)``), so the array is converted once, not per run
+        or per loop step.  TRT: IConstantLayer."""
+        fn, args = transform_name(transform), dict(args or {})
+        if keys and read is None:
+            raise GraphError(f"weight '{name}': keys {list(keys)} given without a read function")
+        dt = as_dtype(dtype)
+        cache = self.backend.weight_cache
+        key = f"{self.scope_path}/{name}|{'|'.join(keys)}|{fn}|{args_json(args)}|{dt}"
+        if cache is not None and key in cache:
+            layer = self.layer_name(name, exact=True)
+            t, shape = self.wrap(cache[key], name), tuple(cache[key].shape)
+        else:
+            t, layer, shape = self._constant(transform(*(read(k) for k in keys), **args), name, dt)
+            if cache is not None:
+                cache[key] = t.handle
+        self.manifest[layer] = WeightEntry(layer, tuple(keys), fn, dt.value, shape, args)
         return t
 
-    def weight(self, make: Any, *, name: str, dtype: Any, cache_key: str) -> Tensor:
-        """A weight constant: ``make()`` gives the numpy array.  Eager graphs may share a cache across runs
-        (``Graph.eager(..., weight_cache=...)``), so the array is converted once, not per run or per loop step;
-        ``cache_key`` must identify the values (weight key, transform, dtype)."""
-        cache = getattr(self.backend, "weight_cache", None)
-        key = f"{self.scope_path}/{name}|{cache_key}|{dtype}"
-        if cache is not None and key in cache:
-            self.layer_name(name, exact=True)
-            return self.wrap(cache[key], name)
-        t = self.constant(make(), name=name, dtype=dtype)
-        if cache is not None:
-            cache[key] = t.handle
-        return t
+    def control(self, spec: Any) -> Any:
+        """Control flow: ``spec`` (a :class:`trtnet.control_flow.LoopSpec` or ``CondSpec``) is lowered by the
+        backend's ``ctl_<spec.kind>`` (TensorRT: one trace into an ILoop / IIfConditional; eager: run it)."""
+        return getattr(self.backend, "ctl_" + spec.kind)(spec)
 
     def apply(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> Tensor:
         """Run ``kind`` on the backend (method ``op_<kind>``) and wrap its single result."""

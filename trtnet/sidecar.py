@@ -1,7 +1,9 @@
 """The JSON sidecar written beside every plan (``name.plan`` → ``name.json``).
 
 It makes a plan self-describing: which TensorRT flavour and version built it, for which GPUs, its I/O spec
-(names, dtypes, shapes, profile ranges), the build config, and the hash of the weights it was built from.
+(names, dtypes, shapes, profile ranges), the build config, the hash of the weights it was built from, and the
+weight manifest (every weight constant's layer → weights-file keys, transform, dtype, shape: :mod:`trtnet.manifest`;
+None in sidecars written before manifests).
 The runtime checks a plan against it before deserializing and never retypes names or shapes.
 """
 
@@ -37,6 +39,12 @@ class Sidecar:
     extra: Mapping[str, Any] = field(default_factory=dict)
     plan_sha256: str | None = None
     build_seconds: float | None = None
+    weights_manifest: Mapping[str, Any] | None = None   # trtnet.manifest.to_json of the graph's manifest
+
+    def manifest(self) -> dict[str, Any] | None:
+        """The weight manifest's entries by layer name (:class:`trtnet.manifest.WeightEntry`), or None."""
+        from .manifest import from_json
+        return from_json(self.weights_manifest)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +60,7 @@ class Sidecar:
             "extra": dict(self.extra),
             "plan_sha256": self.plan_sha256,
             "build_seconds": self.build_seconds,
+            "weights_manifest": None if self.weights_manifest is None else dict(self.weights_manifest),
         }
 
     @classmethod
@@ -65,6 +74,7 @@ class Sidecar:
                 build_config=d.get("build_config", {}), targets=d.get("targets", {}),
                 weights_sha256=d.get("weights_sha256"), extra=d.get("extra", {}),
                 plan_sha256=d.get("plan_sha256"), build_seconds=d.get("build_seconds"),
+                weights_manifest=d.get("weights_manifest"),
             )
         except KeyError as e:
             raise SidecarError(f"{source}: sidecar lacks key {e}") from None

@@ -48,6 +48,11 @@ def _fold_location(conv: np.ndarray, dense: np.ndarray) -> np.ndarray:
     return np.einsum("af,fck->ack", dense, conv)
 
 
+def _as_row_kernel(v: np.ndarray) -> np.ndarray:
+    """v.weight [1, A] → [1, 1, A] (broadcast against the [B, 1, A] energies' inputs)."""
+    return v.reshape(1, 1, -1)
+
+
 def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionParams:
     """The weights of ``decoder.attention_layer`` except memory_layer (applied by the encoder)."""
     cfg = store.config
@@ -59,7 +64,7 @@ def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionPar
                                                              "location_dense.linear_layer.weight": (a, n_filters)},
                            _fold_location)
     with module(g, store, "decoder.attention_layer.v.linear_layer") as w:
-        v = param(g, w, "weight", F32, shape=(1, a), transform=lambda x: x.reshape(1, 1, a))
+        v = param(g, w, "weight", F32, shape=(1, a), transform=_as_row_kernel)
     return AttentionParams(query_t, location, v, k)
 
 

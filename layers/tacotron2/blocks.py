@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trtnet import ops
-from trtnet.dtypes import DType
+from trtnet.dtypes import DType, F32
 from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
@@ -19,7 +19,6 @@ from trtnet.weights.store import WeightStore
 from ..common import derived, lstm_update, module
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d default, as DLE uses
-F32 = DType.float32
 
 
 def _bn_scale(gamma: np.ndarray, var: np.ndarray) -> np.ndarray:

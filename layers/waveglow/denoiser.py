@@ -1,4 +1,4 @@
-"""WaveGlow bias denoiser (DLE ``waveglow/denoiser.py`` with ``tacotron2_common/stft.py``, spec §3), float32.
+"""WaveGlow bias denoiser (DLE's ``waveglow/denoiser.py`` with its STFT), float32.
 
 N = stft_filter_length, H = stft_hop_length, F = N/2 + 1 bins, frames = ⌊L/H⌋ + 1.
 X = STFT(reflect-pad N/2 | audio | N/2) by a strided conv with the windowed DFT basis; m = |X|;
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from trtnet import ops
-from trtnet.dtypes import DType
+from trtnet.dtypes import DType, F32
 from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights import stft_basis
@@ -30,7 +30,6 @@ from trtnet.weights.store import WeightStore
 
 from ..common import module, param, valid_positions, zero_padding
 
-F32 = DType.float32
 TINY = float(np.finfo(np.float32).tiny)
 
 
@@ -66,8 +65,8 @@ def stft(g: Graph, audio: Tensor, samples: Tensor, cfg: WaveGlowConfig) -> tuple
     n, hop, win = _sizes(cfg)
     with g.scope("stft"):
         x = ops.unsqueeze(reflect_pad(g, audio, samples, n // 2), 1)  # [B, 1, L + N]
-        basis = g.weight(lambda: stft_basis.forward_basis(n, hop, win), dtype=F32, name="forward_basis",
-                         cache_key=f"stft|{n}|{hop}|{win}")
+        basis = g.weight(stft_basis.forward_basis, dtype=F32, name="forward_basis",
+                         args={"filter_length": n, "hop_length": hop, "win_length": win})
         spec = ops.conv1d(x, basis, stride=hop)  # [B, 2F, frames]
         re, im = ops.split(spec, 2, axis=1, name="re_im")
         own = ops.floor_div(samples, hop) + 1
@@ -75,12 +74,22 @@ def stft(g: Graph, audio: Tensor, samples: Tensor, cfg: WaveGlowConfig) -> tuple
     return re, im, keep
 
 
+def _as_channel_column(b: np.ndarray) -> np.ndarray:
+    """bias_spec [F] → [1, F, 1] (broadcast over batch and frames)."""
+    return b.reshape(1, -1, 1)
+
+
+def window_square_kernel(filter_length: int, win_length: int) -> np.ndarray:
+    """The squared window as a [1, 1, N] conv_transpose1d kernel (its overlap-add is the window sum-square)."""
+    return stft_basis.window_square(filter_length, win_length).reshape(1, 1, filter_length)
+
+
 def subtract_bias(g: Graph, store: WeightStore, re: Tensor, im: Tensor, strength: Tensor, cfg: WaveGlowConfig
                   ) -> tuple[Tensor, Tensor]:
     """(Re, Im) [B, F, frames] → the spectrum with magnitude max(|X| − strength·bias_spec, 0), phase kept."""
     bins = cfg.stft_filter_length // 2 + 1
     with module(g, store, "denoiser") as d:
-        bias = param(g, d, "bias_spec", F32, shape=(bins,), transform=lambda b: b.reshape(1, bins, 1))
+        bias = param(g, d, "bias_spec", F32, shape=(bins,), transform=_as_channel_column)
         mag = ops.sqrt(re * re + im * im, name="magnitude")  # [B, F, frames]
         den = ops.maximum(mag - bias * strength, 0.0, name="denoised")
         nonzero = ops.greater(mag, 0.0)
@@ -95,13 +104,13 @@ def istft(g: Graph, re: Tensor, im: Tensor, keep: Tensor, length: Tensor, cfg: W
     (twice), ISliceLayer."""
     n, hop, win = _sizes(cfg)
     with g.scope("istft"):
-        basis = g.weight(lambda: stft_basis.inverse_basis(n, hop, win), dtype=F32, name="inverse_basis",
-                         cache_key=f"stft|{n}|{hop}|{win}")
+        basis = g.weight(stft_basis.inverse_basis, dtype=F32, name="inverse_basis",
+                         args={"filter_length": n, "hop_length": hop, "win_length": win})
         spec = zero_padding(ops.concat([re, im], axis=1), keep, name="own_frames")  # [B, 2F, frames]
         y = ops.conv_transpose1d(spec, basis, stride=hop)  # [B, 1, (frames−1)·H + N]
         ones = ops.cast(keep, F32, name="frames")  # [B, 1, frames]
-        wsq = g.weight(lambda: stft_basis.window_square(n, win).reshape(1, 1, n), dtype=F32, name="window_square",
-                       cache_key=f"stft|{n}|{win}")
+        wsq = g.weight(window_square_kernel, dtype=F32, name="window_square",
+                       args={"filter_length": n, "win_length": win})
         wss = ops.conv_transpose1d(ones, wsq, stride=hop, name="window_sumsquare")  # [B, 1, (frames−1)·H + N]
         covered = ops.greater(wss, TINY)
         y = ops.where(covered, y / ops.where(covered, wss, 1.0), y, name="normalise") * float(n / hop)

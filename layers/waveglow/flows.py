@@ -1,4 +1,4 @@
-"""WaveGlow inverse flows (spec §2.6 steps 3–5): noise, affine coupling, inverse 1×1 convs, early injections.
+"""WaveGlow inverse flows, the last steps of inference: noise, affine coupling, inverse 1×1 convs, early injections.
 
 G = n_group, T' = S·T/G grouped time steps, c_k audio channels at flow k, h = c_k/2.  The audio state is
 float32 throughout (it is at most G channels wide); WN convs run in the conv dtype (the network's precision)
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from trtnet import ops
-from trtnet.dtypes import DType
+from trtnet.dtypes import F32
 from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.config import WaveGlowConfig
@@ -20,7 +20,6 @@ from ..common import module, param, valid_positions, zero_padding
 from .upsample import conditioning
 from .wn import wn
 
-F32 = DType.float32
 INVERSE_TOLERANCE = 1e-3  # max |W⁻¹·W − I| accepted between the stored W_inverse and conv.weight
 
 
@@ -48,13 +47,18 @@ def noise(g: Graph, mel: Tensor, sigma: Tensor, z: Tensor | None, cfg: WaveGlowC
         return ops.random_normal(g, [ops.dim_size(mel, 0), cfg.n_group, steps], 0.0, sigma, F32, name="z")
 
 
+def _as_conv_kernel(w: np.ndarray) -> np.ndarray:
+    """[C, C] → a 1-wide conv1d kernel [C, C, 1]."""
+    return w[:, :, None]
+
+
 def inverse_1x1(g: Graph, store: WeightStore, k: int, audio: Tensor, cfg: WaveGlowConfig) -> Tensor:
     """audio [B, c_k, T'] → W⁻¹·audio with the stored ``convinv.k.W_inverse`` (float32), checked against
     ``convinv.k.conv.weight``.  TRT: IConvolutionLayer 1×1."""
     ck = cfg.remaining_channels(k)
     with module(g, store, f"convinv.{k}") as c:
         w = c.get("conv.weight", shape=(ck, ck, 1))[:, :, 0].astype(np.float64)
-        w_inv = param(g, c, "W_inverse", F32, shape=(ck, ck), transform=lambda a: a[:, :, None])
+        w_inv = param(g, c, "W_inverse", F32, shape=(ck, ck), transform=_as_conv_kernel)
         err = float(np.abs(c.get("W_inverse").astype(np.float64) @ w - np.eye(ck)).max())
         if err > INVERSE_TOLERANCE:
             raise ValueError(f"{store.name}: convinv.{k}.W_inverse is not the inverse of conv.weight "

@@ -18,7 +18,7 @@ and the denoiser run in float32.
 
 from __future__ import annotations
 
-from trtnet.dtypes import DType
+from trtnet.dtypes import DType, F32
 from trtnet.graph import Graph
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
@@ -27,7 +27,6 @@ from ..options import NetworkOptions
 from .denoiser import denoise
 from .flows import infer
 
-F32 = DType.float32
 BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
 
 

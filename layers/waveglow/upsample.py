@@ -1,4 +1,4 @@
-"""WaveGlow conditioning: upsample the mel to the sample rate and group it (spec §2.6 steps 1–2).
+"""WaveGlow conditioning: upsample the mel to the sample rate and group it, the first steps of inference.
 
 S = upsample_stride, K = upsample_kernel_size, G = n_group, T' = S·T/G grouped time steps.
 """

@@ -1,4 +1,4 @@
-"""WaveGlow's WN coupling network (spec §2.5), weight norm already folded into ``.weight``.
+"""WaveGlow's WN coupling network, weight norm already folded into ``.weight``.
 
 C = wn_n_channels, L = wn_n_layers, K = wn_kernel_size, h = half of the audio channels at flow k,
 T' grouped time steps.  Layer i: t = in_layers[i](x) (dilation 2^i) + cond_layers[i](spect);

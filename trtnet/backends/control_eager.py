@@ -1,41 +1,45 @@
-"""Eager twin of :func:`trtnet.loop.loop`: the body runs once per step, stopping and padding as TensorRT does."""
+"""Eager twins of the control flow in :mod:`trtnet.control_flow`: a loop's body runs once per step, stopping
+and padding as TensorRT does; a conditional runs the branch its predicate picks."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
+from ..control_flow import CondSpec, LoopResult, LoopSpec, check_collected
 from ..errors import LoopError
-from ..loop import LoopResult, _call, _check_next, _unpack
 
 
-def run(g: Any, body: Callable, keys, values, rebuild, max_steps, sequences, reverse, name) -> LoopResult:
-    limit = int(max_steps.handle) if not isinstance(max_steps, int) else max_steps
-    device = g.backend.device
-    for k, seq in sequences.items():
+def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
+    """Step i sees the state after step i−1 and sequence entries [i] (reverse: [max_steps−1−i]); steps stop after
+    the first one returning keep_going False or at max_steps.  Every step gets the layer names of TensorRT's
+    single trace.  Collected values are stacked and zero-padded to max_steps."""
+    g, name, device = be.graph, spec.name, be.device
+    limit = spec.max_steps if isinstance(spec.max_steps, int) else int(spec.max_steps.handle)
+    for k, seq in spec.sequences.items():
         if seq.shape[0] < limit:
             raise LoopError(f"loop '{name}': sequence '{k}' has {seq.shape[0]} entries on axis 0 but the loop may "
                             f"run {limit} steps (iterating past a tensor's extent is invalid in TensorRT)")
-    state_vals = list(values)
+    state_vals = list(spec.values)
     emitted: dict[str, list[torch.Tensor]] = {}
     n = 0
     naming = g.naming_state()
     while n < limit:
         g.restore_naming(naming)
         x = {"step": g.wrap(torch.tensor(n, dtype=torch.int32, device=device), f"{name}/step")}
-        for k, seq in sequences.items():
-            x[k] = g.wrap(seq.handle[limit - 1 - n if k in reverse else n], f"{name}/iterate/{k}")
-        carried = [g.wrap(v.handle, f"{name}/carry/{k}") for k, v in zip(keys, state_vals)]
+        for k, seq in spec.sequences.items():
+            x[k] = g.wrap(seq.handle[limit - 1 - n if k in spec.reverse else n], f"{name}/iterate/{k}")
+        carried = [g.wrap(v.handle, f"{name}/carry/{k}") for k, v in zip(spec.keys, state_vals)]
         with g.scope(name):
-            nxt, emits, keep_going = _unpack(name, _call(body, rebuild(carried), x))
-        state_vals = _check_next(name, keys, carried, nxt)
-        if n and set(emits) != set(emitted):
-            raise LoopError(f"loop '{name}': collected names changed from {sorted(emitted)} to {sorted(emits)}")
-        for k, v in emits.items():
+            out = spec.step(carried, x)
+        state_vals = out.next_values
+        if n:
+            check_collected(name, list(emitted), list(out.collected))
+        for k, v in out.collected.items():
             emitted.setdefault(k, []).append(v.handle)
         n += 1
-        if keep_going is not None and not bool(keep_going.handle):
+        if out.keep_going is not None and not bool(out.keep_going.handle):
             break
     collected = {}
     for k, frames in emitted.items():
@@ -43,5 +47,10 @@ def run(g: Any, body: Callable, keys, values, rebuild, max_steps, sequences, rev
         pad = torch.zeros((limit - n,) + tuple(stacked.shape[1:]), dtype=stacked.dtype, device=stacked.device)
         collected[k] = g.wrap(torch.cat([stacked, pad]), f"{name}/collect/{k}")
     n_steps = g.wrap(torch.tensor(n, dtype=torch.int32, device=device), f"{name}/n_steps")
-    return LoopResult(rebuild([g.wrap(v.handle, f"{name}/last/{k}") for k, v in zip(keys, state_vals)]),
+    return LoopResult(spec.rebuild([g.wrap(v.handle, f"{name}/last/{k}") for k, v in zip(spec.keys, state_vals)]),
                       collected, n_steps)
+
+
+def run_cond(be: Any, spec: CondSpec) -> Any:
+    """The branch ``pred`` picks, on the operands themselves (the other branch is not run)."""
+    return (spec.true_fn if bool(spec.pred.handle) else spec.false_fn)(*spec.operands)

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from ..dtypes import DType, as_dtype
 from ..errors import DTypeError, GraphError
 from ..iospec import SpecError, TensorSpec
+from . import control_eager
 
 TORCH = {DType.float32: torch.float32, DType.float16: torch.float16, DType.bfloat16: torch.bfloat16,
          DType.int8: torch.int8, DType.int32: torch.int32, DType.int64: torch.int64, DType.bool: torch.bool}
@@ -23,14 +24,16 @@ ELEMENTWISE = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "min": torc
                "max": torch.maximum, "pow": torch.pow, "equal": torch.eq, "less": torch.lt, "greater": torch.gt,
                "and": torch.logical_and, "or": torch.logical_or, "xor": torch.logical_xor}
 UNARY = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "abs": torch.abs, "neg": torch.neg,
-         "not": torch.logical_not, "recip": torch.reciprocal, "floor": torch.floor, "ceil": torch.ceil,
-         "sin": torch.sin, "cos": torch.cos, "erf": torch.erf, "sign": torch.sign, "relu": torch.relu,
-         "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+         "not": torch.logical_not, "recip": torch.reciprocal, "floor": torch.floor, "sin": torch.sin,
+         "cos": torch.cos, "relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
 REDUCE = {"sum": torch.sum, "mean": torch.mean, "max": torch.amax, "min": torch.amin}
 
 
 class EagerBackend:
+    """Implements :class:`trtnet.backends.protocol.Backend` with PyTorch, evaluating each op as it is defined."""
+
     kind = "eager"
+    static_dims: dict[str, int] = {}   # every dimension is concrete: the feeds fix it
 
     def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None, weight_cache: dict | None,
                  cast_floats: bool = False):
@@ -112,9 +115,6 @@ class EagerBackend:
     def op_select(self, name, cond, a, b):
         return [torch.where(cond, a, b)]
 
-    def op_identity(self, name, x):
-        return [x]
-
     # ---- linear algebra and nn ---------------------------------------------------------------------------
     def op_matmul(self, name, a, b, *, transpose_a, transpose_b):
         a = a.transpose(-1, -2) if transpose_a else a
@@ -125,10 +125,6 @@ class EagerBackend:
         return [torch.softmax(x, dim=axis)]
 
     def op_reduce(self, name, x, *, op, axes, keepdims):
-        if op == "prod":
-            for a in sorted(axes, reverse=True):
-                x = torch.prod(x, dim=a, keepdim=keepdims)
-            return [x]
         return [REDUCE[op](x, dim=tuple(axes), keepdim=keepdims)]
 
     def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
@@ -215,6 +211,14 @@ class EagerBackend:
         else:
             raise GraphError(f"{name}: unknown fill op {op!r}")
         return [out.to(TORCH[dtype])]
+
+
+    # ---- control flow (see trtnet.control_flow) ----------------------------------------------------------
+    def ctl_loop(self, spec: Any) -> Any:
+        return control_eager.run_loop(self, spec)
+
+    def ctl_cond(self, spec: Any) -> Any:
+        return control_eager.run_cond(self, spec)
 
 
 def _sample_index(idx: torch.Tensor, dim: int, mode: str) -> torch.Tensor:

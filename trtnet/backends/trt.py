@@ -9,7 +9,7 @@ arrays behind weights alive until the build.  Networks are created strongly type
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from .. import flavor as flavor_mod
 from ..dtypes import DType, as_dtype, to_trt
 from ..errors import GraphError
 from ..iospec import TensorSpec
+from . import control_trt
 from .trt_logger import CapturingLogger
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,17 @@ ELEMENTWISE = {"add": "SUM", "sub": "SUB", "mul": "PROD", "div": "DIV", "min": "
                "equal": "EQUAL", "less": "LESS", "greater": "GREATER", "and": "AND", "or": "OR", "xor": "XOR",
                "floor_div": "FLOOR_DIV"}
 UNARY = {"exp": "EXP", "log": "LOG", "sqrt": "SQRT", "abs": "ABS", "neg": "NEG", "not": "NOT", "recip": "RECIP",
-         "floor": "FLOOR", "ceil": "CEIL", "sin": "SIN", "cos": "COS", "erf": "ERF", "sign": "SIGN"}
+         "floor": "FLOOR", "sin": "SIN", "cos": "COS"}
 ACTIVATION = {"relu": "RELU", "tanh": "TANH", "sigmoid": "SIGMOID"}
-REDUCE = {"sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN", "prod": "PROD"}
+REDUCE = {"sum": "SUM", "mean": "AVG", "max": "MAX", "min": "MIN"}
 SAMPLE_MODE = {"strict": "STRICT_BOUNDS", "fill": "FILL", "reflect": "REFLECT", "clamp": "CLAMP", "wrap": "WRAP"}
 
 
 class TrtBackend:
+    """Implements :class:`trtnet.backends.protocol.Backend` on a strongly typed ``INetworkDefinition``."""
+
     kind = "trt"
+    weight_cache = None   # weights live in the network; nothing to share between runs
 
     def __init__(self, flavor: str | None, static_dims: dict[str, int]):
         self.flavor = flavor_mod.resolve(flavor)
@@ -76,9 +80,6 @@ class TrtBackend:
     def const(self, name: str, arr: Any, part: str | None = None) -> Any:
         arr = np.array(arr, copy=True, order="C")
         return self.out(name, "constant", arr.shape, self.weights(arr), part=part)
-
-    def int_const(self, name: str, values: Sequence[int], part: str) -> Any:
-        return self.const(name, np.asarray(values, dtype=np.int64), part)
 
     # ---- graph protocol ----------------------------------------------------------------------------------
     def dtype_of(self, handle: Any) -> DType:
@@ -131,9 +132,6 @@ class TrtBackend:
 
     def op_select(self, name, cond, a, b):
         return [self.out(name, "select", cond, a, b)]
-
-    def op_identity(self, name, x):
-        return [self.out(name, "identity", x)]
 
     # ---- linear algebra and nn ---------------------------------------------------------------------------
     def op_matmul(self, name, a, b, *, transpose_a, transpose_b):
@@ -218,7 +216,13 @@ class TrtBackend:
             layer.set_input(2, beta)
         return [layer.get_output(0)]
 
-    # ---- control flow (see trtnet.loop / trtnet.ops.control) ---------------------------------------------
+    # ---- control flow (see trtnet.control_flow) ----------------------------------------------------------
+    def ctl_loop(self, spec: Any) -> Any:
+        return control_trt.run_loop(self, spec)
+
+    def ctl_cond(self, spec: Any) -> Any:
+        return control_trt.run_cond(self, spec)
+
     def new_loop(self, name: str) -> Any:
         loop = self.network.add_loop()
         loop.name = name

@@ -102,7 +102,7 @@ class NetworkRunner:
     @property
     def network(self) -> Any:
         """The TensorRT ``INetworkDefinition`` (dynamic shapes) the interpreter executes."""
-        return self.graph.backend.network
+        return self.graph.network
 
     def output_shapes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
         """Every output's shape when the named dimensions and shape inputs have the values ``dims``

@@ -189,8 +189,8 @@ def compare_network(name: str, store: Any, opts: Any, feeds: Mapping[str, Any], 
     g = trt_graph if trt_graph is not None else _define(name, store, opts, None)
     want = _eager(name, store, opts, feeds, seed, None)
     try:
-        plan = plan_network(g.backend.network)
-        got = interpret_network(g.backend.network, feeds, seed=seed, plan=plan)
+        plan = plan_network(g.network)
+        got = interpret_network(g.network, feeds, seed=seed, plan=plan)
     except InterpretError as e:       # TensorRT would reject what the network computes: a failed check
         check = OutputCheck(name, "(interpreter)", "-", (), float("inf"), 0.0, False, str(e))
         return Comparison(name, [check], first_difference=f"{e.layer}: {e}", seconds=time.perf_counter() - t0)
@@ -211,7 +211,7 @@ def compare_network(name: str, store: Any, opts: Any, feeds: Mapping[str, Any], 
         trt_rec, eager_rec, values = {}, {}, {}
         g2 = _define(name, store, opts, trt_rec)
         _eager(name, store, opts, feeds, seed, eager_rec)
-        interpret_network(g2.backend.network, feeds, seed=seed, record=values)
+        interpret_network(g2.network, feeds, seed=seed, record=values)
         res.first_difference = first_difference(eager_rec, trt_rec, values, LAYER_TOL["float16" if fp16 else "float32"])
     res.seconds = time.perf_counter() - t0
     return res

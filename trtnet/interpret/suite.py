@@ -1,5 +1,5 @@
-"""Every registry network interpreted and compared with its eager twin, on the shapes the issue asks for: batch
-3 with ragged lengths, an odd text length, a step cap below the profile max (``trtnet verify --interpret`` and
+"""Every registry network interpreted and compared with its eager twin, on shapes that exercise ragged batches:
+batch 3 with ragged lengths, an odd text length, a step cap below the profile max (``trtnet verify --interpret`` and
 the tests).  Deterministic modes only (fed prenet masks, fed WaveGlow noise), so both sides see the same values;
 the decoder networks get the encoder's eager memory of the same tokens, so their gates stop on their own."""
 

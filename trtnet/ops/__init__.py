@@ -7,7 +7,7 @@ from .elementwise import (add, clamp, div, equal, floor_div, greater, greater_eq
                           logical_not, logical_or, logical_xor, maximum, minimum, mul, pow, sub, where)
 from .nn import (argmax, conv1d, conv_transpose1d, linear, matmul, reduce_max, reduce_mean, reduce_min, reduce_sum,
                  reverse_sequence, softmax)
-from .shape import (broadcast_to, concat, dim_size, dims, flatten_size, gather, pad, permute, reshape, shape,
+from .shape import (broadcast_to, concat, dim_size, dims, gather, pad, permute, reshape, shape,
                     size_vector, slice, slice_axis, split, squeeze, transpose, unsqueeze)
 from .unary import abs, cast, cos, exp, floor, log, neg, reciprocal, relu, sigmoid, sin, sqrt, tanh
 

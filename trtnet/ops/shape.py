@@ -205,10 +205,3 @@ def gather(data: Tensor, indices: Tensor, axis: int = 0, *, name=None) -> Tensor
     axis = norm_axis(axis, data.ndim, "gather")
     return graph_of(data).apply("gather", [data, indices], axis=axis, name=name or "gather")
 
-
-def flatten_size(sizes: Sequence[Size]) -> Size:
-    """The product of sizes (an int when all are static, else a 0-D int64 tensor)."""
-    total: Size = 1
-    for s in sizes:
-        total = total * s
-    return total
