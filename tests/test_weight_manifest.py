@@ -14,7 +14,7 @@ import pytest
 from fixtures_hifigan import hg_small  # noqa: F401 (fixture)
 from fixtures_tacotron2 import t2_small  # noqa: F401 (fixture)
 from fixtures_waveglow import wg_small  # noqa: F401 (fixture)
-from trtnet import manifest, ops
+from trtnet import manifest, ops, refit
 from trtnet.build import BuildConfig, build
 from trtnet.errors import GraphError
 from trtnet.graph import Graph
@@ -80,7 +80,48 @@ def test_the_sidecar_carries_the_manifest_and_old_sidecars_still_read(tmp_path):
     np.testing.assert_array_equal(manifest.compute(entry, stored.get), stored["lin.weight"].T.astype(np.float16))
     raw = json.loads(sidecar_path(res.plan_path).read_text())
     del raw["weights_manifest"]
-    assert Sidecar.from_json(raw).manifest() is None
+    old = Sidecar.from_json(raw)
+    assert old.manifest() is None
+
+    # refit reads the manifest: new weights file → new values per layer, handed to TensorRT's refitter by name
+    new = {"lin.weight": -stored["lin.weight"]}
+    values = refit.manifest_weights(side, new.get)
+    np.testing.assert_array_equal(values["lin/weight_t"], new["lin.weight"].T.astype(np.float16))
+    with pytest.raises(refit.RefitError, match=r"lin/weight_t: cannot recompute from keys \['lin.weight'\]"):
+        refit.manifest_weights(side, {}.__getitem__)
+    with pytest.raises(refit.RefitError, match="has no weights_manifest"):
+        refit.manifest_weights(old, new.get)
+    fake = _FakeTrt()
+    assert refit.refit_engine("engine", side, new.get, fake) == 1
+    assert fake.set == [("lin/weight_t", "CONSTANT", (3, 2))] and fake.refitted
+
+
+class _FakeTrt:
+    """The slice of a TensorRT module that refit_engine uses, recording the calls."""
+    WeightsRole = type("WeightsRole", (), {"CONSTANT": "CONSTANT"})
+    Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None})
+
+    def __init__(self):
+        self.set, self.refitted = [], False
+
+    def Weights(self, arr):
+        return arr
+
+    def Refitter(self, engine, logger):
+        trt = self
+
+        class _Refitter:
+            def set_weights(self, layer, role, w):
+                trt.set.append((layer, role, w.shape))
+                return True
+
+            def get_missing(self):
+                return [], []
+
+            def refit_cuda_engine(self):
+                trt.refitted = True
+                return True
+        return _Refitter()
 
 
 def _local_transform(x):
