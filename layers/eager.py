@@ -27,7 +27,18 @@ class EagerNetwork:
         self.name, self.store, self.opts, self.device = name, store, opts, device
         self._cache: dict[str, Any] = {}
         self._seeds = itertools.count(0 if seed is None else seed)
-        self.io: IOSpec | None = None
+        self._io: IOSpec | None = None
+
+    @property
+    def io(self) -> IOSpec:
+        """The network's I/O spec (names, dtypes, shapes with named dims), as an engine's sidecar has it: from a
+        declaration run (zeros at the minimum shapes) the first time it is asked for."""
+        if self._io is None:
+            with torch.inference_mode():
+                g = Graph.eager(None, self.name, device=self.device, weight_cache=self._cache)
+                networks.define(self.name, g, self.store, self.opts)
+                self._io = g.io_spec()
+        return self._io
 
     def run_torch(self, feeds: Mapping[str, Any], *, seed: int | None = None) -> dict[str, torch.Tensor]:
         """Outputs as torch tensors on the network's device; each call draws a new seed unless given."""
@@ -37,7 +48,7 @@ class EagerNetwork:
             g = Graph.eager(feeds, self.name, device=self.device, seed=next(self._seeds) if seed is None else seed,
                             weight_cache=self._cache, cast_floats=True)
             networks.define(self.name, g, self.store, self.opts)
-            self.io = g.io_spec()
+            self._io = self._io or g.io_spec()
             return g.results()
 
     def run(self, feeds: Mapping[str, Any], *, seed: int | None = None) -> dict[str, np.ndarray]:

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from trtnet.runtime.text import text_to_sequence
-from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference, make_prenet_masks
+from trtnet.runtime.fed import item_rng, prenet_keep_masks, waveglow_z
+from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference
 from trtnet.weights.store import WeightStore
 
 from .eager import EagerNetwork
@@ -63,18 +64,20 @@ class Case:
     seed: int
 
 
+def _rng_for(seed: int):
+    return lambda index, stream: item_rng(seed, index, stream)
+
+
 def make_case(text: str, t2_config: Any, steps: int, seed: int = 0) -> Case:
+    """One line with the fed masks ``synthesize --seed SEED --dropout input`` gives it (``runtime.fed``)."""
     ids = np.array([text_to_sequence(text)], np.int32)
-    gen = torch.Generator().manual_seed(seed)
-    masks = make_prenet_masks(steps, 1, t2_config, gen).numpy().astype(np.float32)
+    masks = prenet_keep_masks(_rng_for(seed), [0], steps, t2_config.prenet_dim, t2_config.prenet_dropout)
     return Case(ids, np.array([ids.shape[1]], np.int32), masks, seed)
 
 
 def z_for(wg_config: Any, batch: int, frames: int, seed: int) -> np.ndarray:
-    """Standard-normal z in the engine layout [B, G, T, stride/G] (= reference [B, G, T·stride/G])."""
-    g = np.random.default_rng(seed)
-    return g.standard_normal((batch, wg_config.n_group, frames, wg_config.upsample_stride // wg_config.n_group)
-                             ).astype(np.float32)
+    """z in the engine layout [B, G, T, stride/G] (= reference [B, G, T·stride/G]) as the pipeline draws it."""
+    return waveglow_z(_rng_for(seed), range(batch), frames, wg_config.n_group, wg_config.upsample_stride)
 
 
 @torch.no_grad()

@@ -17,17 +17,15 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .fed import item_rng, prenet_keep_masks, waveglow_z
+from .sessions import SessionLike, run
 from .text import TextError, text_to_sequence
 
 log = logging.getLogger(__name__)
-
-
-class SessionLike(Protocol):
-    def run(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]: ...
 
 
 class InputError(ValueError):
@@ -74,24 +72,6 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)   # per stage
 
 
-def conform(session: SessionLike, feeds: Mapping[str, Any]) -> dict[str, Any]:
-    """Cast float feeds to the dtypes the session declares (its ``io`` spec: an engine's sidecar), so one
-    pipeline drives FP32 and FP16 engines alike."""
-    io = getattr(session, "io", None)
-    if io is None:
-        return dict(feeds)
-    want = {s.name: s.dtype for s in io.inputs if not s.is_shape_tensor}
-    out = {}
-    for k, v in feeds.items():
-        arr = np.asarray(v)
-        out[k] = arr.astype(want[k]) if k in want and arr.dtype.kind == "f" and arr.dtype.name != want[k] else arr
-    return out
-
-
-def run(session: SessionLike, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    return session.run(conform(session, feeds))
-
-
 def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
     """Token ids per line; every problem is an InputError naming the line (1-based)."""
     out = []
@@ -126,12 +106,6 @@ def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
     return np.minimum(mel_lengths.astype(np.int64) + 1, n_steps).astype(np.int32)
 
 
-def item_rng(seed: int, index: int, stream: str) -> np.random.Generator:
-    """The generator of one utterance's fed randomness (``stream`` "prenet" or "noise"): the same for an
-    utterance whatever batch it is in."""
-    return np.random.default_rng([seed, index, {"prenet": 0, "noise": 1}[stream]])
-
-
 class Pipeline:
     def __init__(self, sessions: Mapping[str, SessionLike], *, t2_config: Any, wg_config: Any, limits: Limits,
                  settings: Settings, decoder: str = "loop"):
@@ -164,7 +138,7 @@ class Pipeline:
         masks = self.prenet_masks(s.max_decoder_steps, indices) if s.dropout == "input" else None
         if self.decoder == "step":
             from .host_loop import decode_per_step
-            return decode_per_step(self.sessions["decoder-step"], enc, lengths, self.t2,
+            return decode_per_step(self.sessions["decoder-step"], enc, lengths,
                                    max_decoder_steps=s.max_decoder_steps, gate_threshold=s.gate_threshold,
                                    prenet_masks=masks)
         if masks is not None:
@@ -177,20 +151,12 @@ class Pipeline:
         return item_rng(self.settings.seed, index, stream)
 
     def prenet_masks(self, steps: int, indices: Sequence[int]) -> np.ndarray:
-        """Keep masks {0, 1} [steps, B, 2, prenet_dim] with keep probability 1 − p (DLE's F.dropout), row b
-        drawn from utterance indices[b]'s own generator."""
-        keep = 1.0 - self.t2.prenet_dropout
-        shape = (steps, 2, self.t2.prenet_dim)
-        return np.stack([self.utterance_rng(i, "prenet").random(shape) < keep for i in indices],
-                        axis=1).astype(np.float32)
+        """Keep masks [steps, B, 2, prenet_dim] (``fed.prenet_keep_masks``), row b from utterance indices[b]."""
+        return prenet_keep_masks(self.utterance_rng, indices, steps, self.t2.prenet_dim, self.t2.prenet_dropout)
 
     def noise(self, frames: int, indices: Sequence[int]) -> np.ndarray:
-        """Standard-normal z [B, n_group, frames, stride / n_group] (the WaveGlow engine's layout), row b drawn
-        time-major from utterance indices[b]'s generator, so its first frames do not depend on the width."""
-        wg = self.wg
-        shape = (frames, wg.n_group, wg.upsample_stride // wg.n_group)
-        return np.stack([self.utterance_rng(i, "noise").standard_normal(shape).transpose(1, 0, 2)
-                         for i in indices]).astype(np.float32)
+        """z [B, n_group, frames, stride / n_group] (``fed.waveglow_z``), row b from utterance indices[b]."""
+        return waveglow_z(self.utterance_rng, indices, frames, self.wg.n_group, self.wg.upsample_stride)
 
     def vocode(self, mel_postnet: np.ndarray, frames: np.ndarray, indices: Sequence[int] | None = None
                ) -> np.ndarray:

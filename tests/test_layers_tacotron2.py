@@ -12,7 +12,7 @@ import torch
 from fixtures_tacotron2 import (fused_feeds, ragged, reference_infer, rel_err, t2_full, t2_small,
                                 tacotron2_pipeline, text_ids)
 from trtnet.dtypes import DType
-from trtnet.layers.tacotron2.decoder import STEP_FIELDS, state_layout
+from trtnet.layers.tacotron2.decoder import STATE_FIELDS, state_layout
 from trtnet.weights.reference import make_prenet_masks
 
 __all__ = ["t2_full", "t2_small"]  # fixtures used by name
@@ -122,23 +122,26 @@ def test_fused_equals_encoder_loop_postnet(t2_small):
 
 
 def test_decoder_step_network_stepped_from_python_equals_loop(t2_small):
+    """The per-step network fed its own next_<field> outputs from an all-zero state: frames, gates and
+    alignments equal the loop's, and its finished / mel_lengths follow DLE's rule (restated here as a check)."""
     demo, steps = t2_small, 40
     tokens, lengths = ragged(SEQS[:2])
     masks = masks_for(demo.config, steps, 2, seed=3)
     loop = pipeline(demo, tokens, lengths, steps, masks)
-    fixed = {"memory": loop["memory"], "processed_memory": loop["processed_memory"], "lengths": lengths}
-    state = {k: torch.zeros((2, tokens.shape[1] if n == "T_in" else n), dtype=getattr(torch, dt.value))
-             for k, (n, dt) in state_layout(demo.config, DType.float32).items()}
+    fixed = {"memory": loop["memory"], "processed_memory": loop["processed_memory"], "lengths": lengths,
+             "gate_threshold": np.array(0.5, np.float32)}
+    state = {k: torch.zeros((2, *(tokens.shape[1] if n == "T_in" else n for n in shape)), dtype=getattr(torch, dt.value))
+             for k, (shape, dt) in state_layout(demo.config, DType.float32).items()}
     not_finished, mel_lengths = torch.ones(2, dtype=torch.int32), torch.zeros(2, dtype=torch.int32)
     for t in range(int(loop["n_steps"])):
-        out = demo.run("decoder-step", {**state, **fixed, "prenet_mask": masks[t]}, dropout="input")
-        alive = not_finished.bool()
-        assert torch.equal(out["next_frame"][alive], loop["mel"][alive, :, t]), t
-        assert torch.equal(out["gate"][alive], loop["gate"][alive, t]), t
-        assert torch.equal(out["next_attention_weights"][alive], loop["alignments"][alive, t]), t
+        out = demo.run("decoder-step", {**state, **fixed, "prenet_mask": masks[t]}, dropout="input", alignments=True)
+        assert torch.equal(out["mel"], loop["mel"][:, :, t]), t
+        assert torch.equal(out["gate"], loop["gate"][:, t]), t
+        assert torch.equal(out["alignment"], loop["alignments"][:, t]), t
         not_finished = not_finished * (torch.sigmoid(out["gate"]) <= 0.5).to(torch.int32)
         mel_lengths += not_finished
-        state = {k: out[f"next_{k}"] for k in STEP_FIELDS}
+        assert torch.equal(out["next_finished"], 1 - not_finished) and torch.equal(out["next_mel_lengths"], mel_lengths)
+        state = {k: out[f"next_{k}"] for k in STATE_FIELDS}
     assert torch.equal(mel_lengths, loop["mel_lengths"]) and not bool(not_finished.any())
 
 

@@ -18,14 +18,14 @@ from trtnet.layers.options import NetworkOptions
 __all__ = ["t2_full", "t2_small"]
 
 STATE = ["attention_hidden", "attention_cell", "decoder_hidden", "decoder_cell", "attention_weights",
-         "attention_weights_cum", "attention_context", "frame"]
+         "attention_weights_cum", "attention_context", "frame", "finished", "mel_lengths"]
 DECODE_OUT = ["mel_lengths", "gate", "n_steps"]
 IO = {  # network → (inputs, outputs) with dropout "input" and alignments on
     "encoder": (["tokens", "lengths"], ["memory", "processed_memory"]),
     "decoder-loop": (["memory", "processed_memory", "lengths", "max_decoder_steps", "gate_threshold",
                       "prenet_masks"], ["mel", *DECODE_OUT, "alignments"]),
-    "decoder-step": ([*STATE, "memory", "processed_memory", "lengths", "prenet_mask"],
-                     [f"next_{k}" for k in STATE] + ["gate"]),
+    "decoder-step": ([*STATE, "memory", "processed_memory", "lengths", "gate_threshold", "prenet_mask"],
+                     [f"next_{k}" for k in STATE] + ["mel", "gate", "alignment"]),
     "postnet": (["mel", "frames"], ["mel_postnet"]),
     "fused": (["tokens", "lengths", "max_decoder_steps", "gate_threshold", "prenet_masks"],
               ["mel_postnet", *DECODE_OUT, "alignments"]),
@@ -48,6 +48,8 @@ def feeds_for(g: Graph, cfg, rng) -> dict:
             feeds[name] = rng.integers(0, cfg.n_symbols, shape).astype(np.int32)
         elif name.startswith("prenet_mask"):
             feeds[name] = (rng.random(shape) < 0.5).astype(spec.dtype)
+        elif spec.dtype == "int32":                      # decoder state counters: the all-zero start
+            feeds[name] = np.zeros(shape, np.int32)
         else:
             feeds[name] = (rng.standard_normal(shape) * 0.3).astype(spec.dtype)
     return feeds
@@ -66,7 +68,7 @@ def test_io_contract_and_trt_shapes_equal_eager(network, options, t2_small, rng)
     if opts.dropout != "input":
         ins = [n for n in ins if not n.startswith("prenet_mask")]
     if not opts.alignments:
-        outs = [n for n in outs if n != "alignments"]
+        outs = [n for n in outs if n not in ("alignments", "alignment")]
     assert sorted(g.inputs) == sorted(ins) and sorted(g.outputs) == sorted(outs)
     e = Graph.eager(feeds_for(g, t2_small.config, rng), name=network)
     define(network, e, t2_small.store, opts)
@@ -104,4 +106,4 @@ def test_full_size_rtx_build(network, precision, dropout, t2_full, tmp_path, rec
         assert ranges["max_decoder_steps"] == (1, 600, 2000) and io.input("max_decoder_steps").is_shape_tensor
     if network == "postnet":
         assert ranges["T"] == (1, 600, 2000)
-    assert {s.name for s in io.outputs} == {n for n in IO[network][1] if opts.alignments or n != "alignments"}
+    assert {s.name for s in io.outputs} == {n for n in IO[network][1] if opts.alignments or n not in ("alignments", "alignment")}

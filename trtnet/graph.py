@@ -53,11 +53,12 @@ class Graph:
         return cls(TrtBackend(flavor, static_dims or {}), name, record)
 
     @classmethod
-    def eager(cls, feeds: Mapping[str, Any], name: str = "network", *, device: str | None = None,
+    def eager(cls, feeds: Mapping[str, Any] | None, name: str = "network", *, device: str | None = None,
               seed: int | None = None, weight_cache: dict | None = None, cast_floats: bool = False,
               record: dict | None = None) -> "Graph":
         """A PyTorch graph evaluated immediately; ``feeds`` maps input names to arrays/tensors (ints for
-        shape inputs).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
+        shape inputs), or is None for a declaration run (every input zeros at its dimensions' minimum: the
+        definition's I/O spec without data).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
         converted weights between runs of the same network definition (see :meth:`weight`); ``cast_floats``
         converts float feeds to the declared float dtype (otherwise a dtype mismatch is an error); ``record``:
         see :meth:`apply_multi`."""

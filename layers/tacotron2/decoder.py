@@ -8,7 +8,10 @@ the gate logit (its GEMM included) and the stop logic in float32; flags and leng
 
 Stop semantics (DLE ``Decoder.infer``): dec = σ(gate) ≤ threshold; not_finished ⊙= dec;
 mel_lengths += not_finished.  The stop frame is emitted, not counted; frames, gates and alignments after an
-item's stop frame are 0.
+item's stop frame are 0.  The state carries ``finished`` = 1 − not_finished, so that the whole decoder state
+(:class:`DecoderState`) starts at zero: DLE's ``initialize_decoder_states``, the go frame, nothing finished,
+no frames counted.  One step with the stop rule (:func:`step`) serves the loop and the per-step network, and
+:func:`decode` resumes from any state (the per-step network's I/O: ``<field>`` in, ``next_<field>`` out).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trtnet import ops
-from trtnet.dtypes import DType
+from trtnet.dtypes import F32, I32, DType
 from trtnet.graph import Graph
 from trtnet.loop import loop
 from trtnet.tensor import Tensor
@@ -28,10 +31,9 @@ from trtnet.weights.store import WeightStore
 
 from ..common import module, param
 from .attention import AttentionMemory, AttentionParams, attend, attention_params
-from .blocks import F32, LSTMParams, lstm_cell, lstm_cell_params
+from .blocks import LSTMParams, lstm_cell, lstm_cell_params
 from .prenet import PrenetParams, prenet, prenet_params
 
-I32 = DType.int32
 
 
 @dataclass
@@ -49,22 +51,25 @@ class StepState:
 
 
 @dataclass
-class LoopState(StepState):
-    """StepState plus DLE's stop bookkeeping, carried by the decoder loop."""
+class DecoderState(StepState):
+    """StepState plus DLE's stop bookkeeping: the decoder's whole recurrent state, all-zero at the start."""
 
-    not_finished: Tensor            # [B] int32, 1 until the item's gate fired
+    finished: Tensor                # [B] int32, 1 once the item's gate fired (DLE's 1 − not_finished)
     mel_lengths: Tensor             # [B] int32, frames before the stop frame
 
 
 STEP_FIELDS = tuple(f.name for f in dataclasses.fields(StepState))
+STATE_FIELDS = tuple(f.name for f in dataclasses.fields(DecoderState))
 
 
-def state_layout(cfg: Tacotron2Config, dtype: DType) -> dict[str, tuple[str | int, DType]]:
-    """field → (feature size: an int, or "T_in" for the text axis; dtype), the [B, ·] layout of StepState."""
-    return {"attention_hidden": (cfg.attention_rnn_dim, dtype), "attention_cell": (cfg.attention_rnn_dim, F32),
-            "decoder_hidden": (cfg.decoder_rnn_dim, dtype), "decoder_cell": (cfg.decoder_rnn_dim, F32),
-            "attention_weights": ("T_in", F32), "attention_weights_cum": ("T_in", F32),
-            "attention_context": (cfg.encoder_embedding_dim, dtype), "frame": (cfg.frame_dim, dtype)}
+def state_layout(cfg: Tacotron2Config, dtype: DType) -> dict[str, tuple[tuple, DType]]:
+    """field → (shape after the batch axis: ints, or "T_in" for the text axis; dtype): the [B, ·] layout of
+    :class:`DecoderState`, every field zero at the start."""
+    return {"attention_hidden": ((cfg.attention_rnn_dim,), dtype), "attention_cell": ((cfg.attention_rnn_dim,), F32),
+            "decoder_hidden": ((cfg.decoder_rnn_dim,), dtype), "decoder_cell": ((cfg.decoder_rnn_dim,), F32),
+            "attention_weights": (("T_in",), F32), "attention_weights_cum": (("T_in",), F32),
+            "attention_context": ((cfg.encoder_embedding_dim,), dtype), "frame": ((cfg.frame_dim,), dtype),
+            "finished": ((), I32), "mel_lengths": ((), I32)}
 
 
 @dataclass
@@ -100,11 +105,11 @@ def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
                          proj_t, proj_b, gate_t, gate_b, dtype, cfg)
 
 
-def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> StepState:
-    """All-zero state (DLE ``initialize_decoder_states`` and the go frame); batch / t_in ints or 0-D tensors."""
+def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> DecoderState:
+    """The all-zero decoder state; batch / t_in ints or 0-D tensors.  TRT: IFillLayer (or constants)."""
     sizes = {"T_in": t_in}
-    return StepState(**{k: ops.zeros(g, [batch, sizes.get(n, n)], dt, name=f"init_{k}")
-                        for k, (n, dt) in state_layout(cfg, dtype).items()})
+    return DecoderState(**{k: ops.zeros(g, [batch, *(sizes.get(n, n) for n in shape)], dt, name=f"init_{k}")
+                           for k, (shape, dt) in state_layout(cfg, dtype).items()})
 
 
 def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Tensor | None
@@ -133,12 +138,39 @@ def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Ten
 
 
 @dataclass
+class StepOutput:
+    """What one step emits: the frame, gate logit and attention weights, each 0 for items already finished."""
+
+    mel: Tensor                 # [B, M] dtype
+    gate: Tensor                # [B] float32
+    alignment: Tensor           # [B, T] float32
+
+
+def step(p: DecoderParams, mem: AttentionMemory, s: DecoderState, keep: Tensor | None, threshold: Tensor
+         ) -> tuple[DecoderState, StepOutput]:
+    """One decoder step with DLE's stop rule: the next state (finished ← finished ∨ σ(gate) > threshold,
+    mel_lengths += not finished) and the step's outputs, zeroed for items that had finished before it."""
+    g = s.frame.graph
+    nxt, gate = decoder_step(p, mem, StepState(**{k: getattr(s, k) for k in STEP_FIELDS}), keep)
+    with g.scope("stop"):
+        alive = ops.less(s.finished, 1, name="alive")                                          # [B] before
+        fired = ops.cast(ops.greater(ops.sigmoid(gate), threshold), I32)
+        finished = ops.maximum(s.finished, fired, name="finished")
+        running = 1 - finished
+        alive2 = ops.unsqueeze(alive, 1)
+        out = StepOutput(ops.where(alive2, nxt.frame, 0.0, name="mel"), ops.where(alive, gate, 0.0, name="gate"),
+                         ops.where(alive2, nxt.attention_weights, 0.0, name="alignment"))
+    return DecoderState(**vars(nxt), finished=finished, mel_lengths=s.mel_lengths + running), out
+
+
+@dataclass
 class DecodeResult:
     mel: Tensor                 # [B, M, S] dtype, 0 after each item's stop frame
     mel_lengths: Tensor         # [B] int32
     gate: Tensor                # [B, S] float32 logits, 0 after the stop frame
     n_steps: Tensor             # [] int32
     alignments: Tensor | None   # [B, S, T] float32
+    state: DecoderState         # the state after the last step (resume from it)
 
     def frames(self) -> Tensor:
         """[B] int32 frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item
@@ -148,30 +180,25 @@ class DecodeResult:
 
 
 def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold: Tensor,
-           keep_masks: Tensor | None, *, alignments: bool = False) -> DecodeResult:
-    """The DLE inference loop (spec §1.5) as one ILoop (COUNT max_steps, WHILE some item not finished).
+           keep_masks: Tensor | None, *, alignments: bool = False, init: DecoderState | None = None
+           ) -> DecodeResult:
+    """DLE's inference loop as one ILoop (COUNT max_steps, WHILE some item not finished), from ``init`` (default
+    the all-zero start state) to the returned ``state``: decoding N more steps from a state is this call again.
     keep_masks: scaled prenet keep masks [≥ S, B, 2, P] iterated per step (TRT: IIteratorLayer), or None.
     Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
     g = mem.memory.graph
-    with g.scope("decoder"):
-        batch, t_in = ops.dims(mem.memory)[:2]
-        first = initial_state(g, p.config, batch, t_in, p.dtype)
-        init = LoopState(**vars(first), not_finished=ops.full(g, [batch], 1, I32, name="init_not_finished"),
-                         mel_lengths=ops.zeros(g, [batch], I32, name="init_mel_lengths"))
+    if init is None:
+        with g.scope("decoder"):
+            batch, t_in = ops.dims(mem.memory)[:2]
+            init = initial_state(g, p.config, batch, t_in, p.dtype)
 
-    def body(s: LoopState, it: dict):
-        step_in = StepState(**{k: getattr(s, k) for k in STEP_FIELDS})
-        nxt, gate = decoder_step(p, mem, step_in, it.get("keep"))
-        alive = ops.greater(s.not_finished, 0, name="alive")                                    # [B] before
+    def body(s: DecoderState, it: dict):
+        state, out = step(p, mem, s, it.get("keep"), threshold)
         with g.scope("stop"):
-            dec = ops.cast(ops.less_equal(ops.sigmoid(gate), threshold), I32)
-            not_finished = s.not_finished * dec
-            keep_going = ops.greater(ops.reduce_max(not_finished, None), 0, name="keep_going")
-        alive2 = ops.unsqueeze(alive, 1)
-        emits = {"mel": ops.where(alive2, nxt.frame, 0.0), "gate": ops.where(alive, gate, 0.0)}
+            keep_going = ops.less(ops.reduce_min(state.finished, None), 1, name="keep_going")
+        emits = {"mel": out.mel, "gate": out.gate}
         if alignments:
-            emits["alignments"] = ops.where(alive2, nxt.attention_weights, 0.0)
-        state = LoopState(**vars(nxt), not_finished=not_finished, mel_lengths=s.mel_lengths + not_finished)
+            emits["alignments"] = out.alignment
         return state, emits, keep_going
 
     seqs = {"keep": keep_masks} if keep_masks is not None else {}
@@ -180,4 +207,5 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
     with g.scope("decoder/outputs"):
         return DecodeResult(mel=ops.permute(out["mel"], (1, 2, 0)), mel_lengths=r.state.mel_lengths,
                             gate=ops.transpose(out["gate"], 0, 1), n_steps=r.n_steps,
-                            alignments=ops.permute(out["alignments"], (1, 0, 2)) if alignments else None)
+                            alignments=ops.permute(out["alignments"], (1, 0, 2)) if alignments else None,
+                            state=r.state)

@@ -10,21 +10,20 @@ Float I/O is ``opts.dtype`` except where the decoder keeps float32 (cells, atten
 from __future__ import annotations
 
 from trtnet import ops
-from trtnet.dtypes import DType
+from trtnet.dtypes import F32, I32
 from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
 from .attention import attention_memory
-from .decoder import (STEP_FIELDS, DecodeResult, DecoderParams, StepState, decode, decoder_params, decoder_step,
-                      state_layout)
+from .decoder import (STATE_FIELDS, DecodeResult, DecoderParams, DecoderState, decode, decoder_params, state_layout,
+                      step)
 from ..common import valid_positions
 from .encoder import encode
 from .postnet import postnet
 from .prenet import N_LAYERS, random_keep, scale_masks
 
-I32, F32 = DType.int32, DType.float32
 
 
 def _batch_and_text(g: Graph, opts: NetworkOptions) -> None:
@@ -107,24 +106,31 @@ def define_decoder_loop(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
 
 
 def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
-    """One step: frame and the state fields (``state_layout``), memory, processed_memory, lengths
-    (+ prenet_mask [B, 2, P]) → ``next_<field>`` for every StepState field (next_frame included), gate [B]."""
+    """One step with DLE's stop rule, the per-step host-loop design: every :class:`DecoderState` field
+    (``state_layout``; all-zero at the start), memory, processed_memory, lengths, gate_threshold
+    (+ prenet_mask [B, 2, P]) → ``next_<field>`` for every field, ``mel`` [B, M] and ``gate`` [B] (0 for items
+    already finished) (+ ``alignment`` [B, T_in]).  A host loop feeds ``next_<field>`` back until every
+    ``next_finished`` is 1."""
     cfg = store.config
     _batch_and_text(g, opts)
-    state = StepState(**{k: g.input(k, dt, ("B", n)) for k, (n, dt) in state_layout(cfg, opts.dtype).items()})
+    state = DecoderState(**{k: g.input(k, dt, ("B", *shape)) for k, (shape, dt) in state_layout(cfg, opts.dtype).items()})
     memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
     processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
     lengths = g.input("lengths", I32, ("B",))
+    threshold = g.input("gate_threshold", F32, ())
     mask = g.input("prenet_mask", opts.dtype, ("B", N_LAYERS, cfg.prenet_dim)) if opts.dropout == "input" else None
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
         mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
         keep = _prenet_keep(opts, p, mask, ops.dims(memory)[:1])
     with g.scope("decoder"):
-        nxt, gate = decoder_step(p, mem, state, keep)
-    for k in STEP_FIELDS:
+        nxt, out = step(p, mem, state, keep, threshold)
+    for k in STATE_FIELDS:
         g.output(f"next_{k}", getattr(nxt, k))
-    g.output("gate", gate)
+    g.output("mel", out.mel)
+    g.output("gate", out.gate)
+    if opts.alignments:
+        g.output("alignment", out.alignment)
 
 
 def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

@@ -35,9 +35,9 @@ class EagerBackend:
     kind = "eager"
     static_dims: dict[str, int] = {}   # every dimension is concrete: the feeds fix it
 
-    def __init__(self, feeds: Mapping[str, Any], device: str | None, seed: int | None, weight_cache: dict | None,
+    def __init__(self, feeds: Mapping[str, Any] | None, device: str | None, seed: int | None, weight_cache: dict | None,
                  cast_floats: bool = False):
-        self.feeds = dict(feeds)
+        self.feeds = None if feeds is None else dict(feeds)
         self.weight_cache = weight_cache
         self.cast_floats = cast_floats
         self.device = torch.device(device or "cpu")
@@ -58,6 +58,8 @@ class EagerBackend:
         return tuple(tensor.handle.shape)
 
     def input(self, spec: TensorSpec) -> Any:
+        if self.feeds is None:       # a declaration run: zeros at each dimension's minimum
+            return self._declared(spec)
         if spec.name not in self.feeds:
             raise SpecError(f"eager graph: no feed for input '{spec.name}'; feeds: {sorted(self.feeds)}")
         value = self.feeds[spec.name]
@@ -76,6 +78,16 @@ class EagerBackend:
             raise DTypeError(f"input '{spec.name}': expected {spec.dtype}, got {got} (no silent casts)")
         self._bind(spec, tuple(t.shape))
         return self.graph.wrap(t.to(self.device), spec.name)
+
+    def _declared(self, spec: TensorSpec) -> Any:
+        dims = self.graph.dims
+        if spec.is_shape_tensor:
+            v = dims[spec.name].min
+            self.bound_dims[spec.name] = v
+            return self.graph.wrap(torch.tensor(v, dtype=torch.int32, device=self.device), spec.name)
+        shape = tuple(dims[d].min if isinstance(d, str) else d for d in spec.shape)
+        self._bind(spec, shape)
+        return self.graph.wrap(torch.zeros(shape, dtype=TORCH[as_dtype(spec.dtype)], device=self.device), spec.name)
 
     def _bind(self, spec: TensorSpec, shape: tuple[int, ...]) -> None:
         if len(shape) != len(spec.shape):
