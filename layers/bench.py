@@ -27,7 +27,7 @@ def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmu
                    precision: str, sync: Callable[[], None] = lambda: None) -> BenchRow:
     """Time ``pipe`` on ``batch`` copies of ``text`` (engine or eager sessions; loop or per-step decoder)."""
     ids = encode_lines([text], pipe.limits.max_text_len) * batch
-    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "waveglow_ms": [], "denoiser_ms": []}
+    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "vocoder_ms": [], "denoiser_ms": []}
     for _ in range(warmup + iterations):
         sync()
         t0 = time.perf_counter()
@@ -36,10 +36,10 @@ def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmu
         lat.append(time.perf_counter() - t0)
         mels.append(res.n_steps)
         extra["decoder_ms_per_step"].append(1e3 * res.seconds["tacotron2_decode"] / max(res.n_steps, 1))
-        extra["waveglow_ms"].append(1e3 * res.seconds["waveglow"])
+        extra["vocoder_ms"].append(1e3 * res.seconds["vocoder"])
         extra["denoiser_ms"].append(1e3 * res.seconds["denoiser"])
     return _row(lat, mels, extra, framework=framework, batch=batch, precision=precision, warmup=warmup,
-                wg_config=pipe.wg)
+                wg_config=pipe.vocoder_config)
 
 
 def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: int, iterations: int, warmup: int,
@@ -53,7 +53,7 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
     ids = encode_lines([text], 1 << 16)[0]
     tokens = torch.tensor([ids] * batch, dtype=torch.long, device=device)
     lengths = torch.full((batch,), len(ids), dtype=torch.long, device=device)
-    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "waveglow_ms": [], "denoiser_ms": []}
+    lat, mels, extra = [], [], {"decoder_ms_per_step": [], "vocoder_ms": [], "denoiser_ms": []}
     with torch.inference_mode():
         for _ in range(warmup + iterations):
             _sync(device)
@@ -70,7 +70,7 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
             lat.append(t3 - t0)
             mels.append(int(out["n_steps"]))
             extra["decoder_ms_per_step"].append(1e3 * (t1 - t0) / max(int(out["n_steps"]), 1))
-            extra["waveglow_ms"].append(1e3 * (t2_ - t1))
+            extra["vocoder_ms"].append(1e3 * (t2_ - t1))
             extra["denoiser_ms"].append(1e3 * (t3 - t2_))
     return _row(lat, mels, extra, framework="PyTorch reference", batch=batch, precision=precision, warmup=warmup,
                 wg_config=wg_ref.config)

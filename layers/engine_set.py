@@ -31,7 +31,15 @@ from .options import NetworkOptions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ENGINES = ("encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser")
+TACOTRON2_ENGINES = ("encoder", "decoder-loop", "decoder-step", "postnet")
+VOCODER_ENGINES = {"waveglow": ("waveglow", "denoiser"), "hifigan": ("hifigan", "hifigan-denoiser")}
+DEFAULT_ENGINES = TACOTRON2_ENGINES + VOCODER_ENGINES["waveglow"]
+
+
+def default_engines(vocoder: str) -> tuple[str, ...]:
+    """What ``build-engines`` builds by default with ``vocoder``: the Tacotron 2 networks, the vocoder and its
+    denoiser."""
+    return TACOTRON2_ENGINES + VOCODER_ENGINES[vocoder]
 BUILD_CONFIG = "build_config.json"
 
 
@@ -152,6 +160,10 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
         plan = out / f"{name}.plan"
         if name in built or not plan.exists():
             continue
+        if nd.architecture in VOCODER_ENGINES and any(a in VOCODER_ENGINES and a != nd.architecture for a in sources):
+            log.warning("%s: left out of %s (an engine directory holds one vocoder; this build's is %s)", plan,
+                        BUILD_CONFIG, next(a for a in sources if a in VOCODER_ENGINES))
+            continue
         sha = _weights_sha(nd.architecture, sources, previous)
         side = _cached(plan, cache_key(name, sha, opts, config, fl)) if sha else None
         if side is None:
@@ -181,7 +193,8 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
     return {
         "trtnet_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
-        "hparams": hparams, "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
+        "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
+        "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
         "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name, "cached": r.cached,
                              "build_seconds": round(r.seconds, 2), "plan_bytes": r.plan_bytes,
                              "inputs": [s.to_json() for s in r.sidecar.io.inputs],

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from ..sidecar import Sidecar, sidecar_path
-from ..weights.config import Tacotron2Config, WaveGlowConfig
+from ..weights.config import CONFIG_CLASSES, Tacotron2Config
+from .vocoder import VOCODERS, vocoder_architecture
 from .engine import Engine, EngineLoadError
 from .pipeline import Limits
 
@@ -24,7 +25,7 @@ class EngineDir:
     sessions: dict[str, Any]
     sidecars: dict[str, Sidecar]
     t2_config: Tacotron2Config
-    wg_config: WaveGlowConfig
+    vocoder_config: Any           # the vocoder's model config (its architecture names the vocoder)
     options: dict[str, Any]
     defaults: dict[str, Any]
     limits: Limits
@@ -66,14 +67,30 @@ def read_build_config(path: Path) -> dict[str, Any]:
     return cfg
 
 
+VOCODER_ROLES = ("vocoder", "vocoder-denoiser")
+
+
+def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
+    """Network names for ``names``, where the roles "vocoder" and "vocoder-denoiser" stand for the directory's
+    vocoder networks (the denoiser only when it was built)."""
+    try:
+        voc = VOCODERS[vocoder_architecture(cfg["hparams"])]
+    except ValueError as e:
+        raise EngineLoadError(f"build_config.json: {e}") from None
+    roles = {"vocoder": voc.network, "vocoder-denoiser": voc.denoiser}
+    out = tuple(roles.get(n, n) for n in names)
+    return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
+
+
 def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,
                     emulate: bool = False) -> EngineDir:
-    """Load the engines of ``path`` (all listed in build_config.json, or ``names``) and open a session each.
+    """Load the engines of ``path`` (all listed in build_config.json, or ``names``: network names or the roles
+    "vocoder" / "vocoder-denoiser") and open a session each.
 
     ``emulate``: load them with ``Engine.load(..., emulate=True)`` (trtnet.emulate's TensorRT stand-in)."""
     root = Path(path)
     cfg = read_build_config(root)
-    wanted = names or tuple(cfg["engines"])
+    wanted = resolve_names(cfg, names) if names else tuple(cfg["engines"])
     stack = ExitStack()
     sessions, sidecars = {}, {}
     try:
@@ -91,5 +108,6 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     t2 = Tacotron2Config.from_dict(cfg["hparams"]["tacotron2"])
     steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
-    return EngineDir(root, sessions, sidecars, t2, WaveGlowConfig.from_dict(cfg["hparams"]["waveglow"]), opts,
+    arch = vocoder_architecture(cfg["hparams"])
+    return EngineDir(root, sessions, sidecars, t2, CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch]), opts,
                      cfg.get("runtime_defaults", {}), limits, stack, emulate)

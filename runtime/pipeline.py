@@ -21,8 +21,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .fed import item_rng, prenet_keep_masks, waveglow_z
+from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
+from .vocoder import VocoderRun, vocoder_for
 from .text import TextError, text_to_sequence
 
 log = logging.getLogger(__name__)
@@ -107,20 +108,22 @@ def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
 
 
 class Pipeline:
-    def __init__(self, sessions: Mapping[str, SessionLike], *, t2_config: Any, wg_config: Any, limits: Limits,
+    def __init__(self, sessions: Mapping[str, SessionLike], *, t2_config: Any, vocoder_config: Any, limits: Limits,
                  settings: Settings, decoder: str = "loop"):
-        """``decoder``: "loop" (the in-engine loop network) or "step" (the per-step host loop over
-        ``decoder-step``, the seeds' design, for comparison)."""
+        """``vocoder_config``: the vocoder's model config (its architecture picks the :class:`Vocoder`);
+        ``decoder``: "loop" (the in-engine loop network) or "step" (the per-step host loop over ``decoder-step``,
+        kept to compare the two designs)."""
         if decoder not in ("loop", "step"):
             raise ValueError(f"decoder must be 'loop' or 'step', got {decoder!r}")
         self.decoder = decoder
-        missing = [n for n in ("encoder", f"decoder-{decoder}", "postnet", "waveglow") if n not in sessions]
+        self.vocoder, self.vocoder_config = vocoder_for(vocoder_config), vocoder_config
+        missing = [n for n in ("encoder", f"decoder-{decoder}", "postnet", self.vocoder.network) if n not in sessions]
         if missing:
             raise ValueError(f"the pipeline needs sessions for {missing}; have {sorted(sessions)}")
         if settings.max_decoder_steps > limits.max_decoder_steps:
             raise InputError(f"max_decoder_steps {settings.max_decoder_steps} exceeds the engines' "
                              f"{limits.max_decoder_steps}")
-        self.sessions, self.t2, self.wg = dict(sessions), t2_config, wg_config
+        self.sessions, self.t2 = dict(sessions), t2_config
         self.limits, self.settings = limits, settings
         self.rng = np.random.default_rng(settings.seed)
 
@@ -154,25 +157,20 @@ class Pipeline:
         """Keep masks [steps, B, 2, prenet_dim] (``fed.prenet_keep_masks``), row b from utterance indices[b]."""
         return prenet_keep_masks(self.utterance_rng, indices, steps, self.t2.prenet_dim, self.t2.prenet_dropout)
 
-    def noise(self, frames: int, indices: Sequence[int]) -> np.ndarray:
-        """z [B, n_group, frames, stride / n_group] (``fed.waveglow_z``), row b from utterance indices[b]."""
-        return waveglow_z(self.utterance_rng, indices, frames, self.wg.n_group, self.wg.upsample_stride)
-
     def vocode(self, mel_postnet: np.ndarray, frames: np.ndarray, indices: Sequence[int] | None = None
                ) -> np.ndarray:
-        """WaveGlow on mel_postnet [B, n_mel, T] with each item's valid ``frames`` → audio [B, hop·T]."""
+        """The vocoder on mel_postnet [B, n_mel, T] with each item's valid ``frames`` → audio [B, hop·T]."""
         indices = range(len(frames)) if indices is None else indices
-        feeds = {"mel": mel_postnet, "frames": frames, "sigma": np.array(self.settings.sigma, np.float32)}
-        if self.settings.noise == "input":
-            feeds["z"] = self.noise(mel_postnet.shape[-1], indices)
-        return run(self.sessions["waveglow"], feeds)["audio"]
+        run_ = VocoderRun(self.vocoder_config, self.settings, self.utterance_rng)
+        feeds = self.vocoder.feeds(run_, mel_postnet, frames, indices)
+        return run(self.sessions[self.vocoder.network], feeds)[self.vocoder.output]
 
     def denoise(self, audio: np.ndarray, samples: np.ndarray) -> np.ndarray:
-        if self.settings.denoiser_strength <= 0 or "denoiser" not in self.sessions:
+        if self.settings.denoiser_strength <= 0 or self.vocoder.denoiser not in self.sessions:
             return audio
-        return run(self.sessions["denoiser"], {"audio": audio.astype(np.float32), "samples": samples,
-                                               "strength": np.array(self.settings.denoiser_strength, np.float32)}
-                   )["audio_denoised"]
+        return run(self.sessions[self.vocoder.denoiser], {
+            "audio": audio.astype(np.float32), "samples": samples,
+            "strength": np.array(self.settings.denoiser_strength, np.float32)})["audio_denoised"]
 
     # ---- one batch -------------------------------------------------------------------------------------------
     def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
@@ -181,7 +179,7 @@ class Pipeline:
         clock: dict[str, float] = {}
         tokens, lengths = pad_batch(ids)
         indices = range(first_index, first_index + len(ids))
-        hop = self.wg.upsample_stride
+        hop = self.vocoder_config.upsample_stride
         t = time.perf_counter()
         dec = self.decode(tokens, lengths, indices)
         clock["tacotron2_decode"] = time.perf_counter() - t
@@ -194,7 +192,7 @@ class Pipeline:
         clock["postnet"] = time.perf_counter() - t
         t = time.perf_counter()
         audio = self.vocode(post, frames, indices)
-        clock["waveglow"] = time.perf_counter() - t
+        clock["vocoder"] = time.perf_counter() - t
         t = time.perf_counter()
         audio = self.denoise(audio, frames * np.int32(hop))
         clock["denoiser"] = time.perf_counter() - t

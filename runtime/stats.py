@@ -26,7 +26,7 @@ SAMPLE_RATE = 22050
 HOP_LENGTH = 256
 PERCENTILES = (50, 90, 95, 99)
 # extra per-stage columns: key → header (values are per-iteration means, in ms)
-EXTRA_COLUMNS = {"decoder_ms_per_step": "decoder ms/step", "waveglow_ms": "WaveGlow ms",
+EXTRA_COLUMNS = {"decoder_ms_per_step": "decoder ms/step", "vocoder_ms": "vocoder ms",
                  "denoiser_ms": "denoiser ms"}
 
 

@@ -60,10 +60,11 @@ def test_per_step_host_loop_equals_the_in_engine_loop(engine_dirs):
         assert d.emulated
         results = {}
         for decoder in ("loop", "step"):
-            t2, wg, dflt = d.t2_config, d.wg_config, d.defaults
+            t2, wg, dflt = d.t2_config, d.vocoder_config, d.defaults
             settings = Settings(max_decoder_steps=MAX_STEPS, gate_threshold=dflt["gate_threshold"], sigma=dflt["sigma"],
                                 denoiser_strength=dflt["denoiser_strength"], dropout="input", noise="input", seed=7)
-            pipe = Pipeline(d.sessions, t2_config=t2, wg_config=wg, limits=d.limits, settings=settings, decoder=decoder)
+            pipe = Pipeline(d.sessions, t2_config=t2, vocoder_config=wg, limits=d.limits, settings=settings,
+                            decoder=decoder)
             results[decoder] = [u for b in pipe.synthesize(LINES, 3) for u in b.utterances]
     for loop, step in zip(results["loop"], results["step"]):
         assert loop.mel_length == step.mel_length > 0

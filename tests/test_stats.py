@@ -51,10 +51,10 @@ def test_summarize_known_numbers():
 def test_summarize_per_iteration_mels_and_extras():
     lat = [1.0, 0.5, 0.25]
     row = stats.summarize(lat, [999, 600, 604], batch_size=1, warmup=1, framework="f", precision="fp32",
-                          extra={"waveglow_ms": [100.0, 10.0, 20.0], "decoder_ms_per_step": [1, 0.3, 0.5]})
+                          extra={"vocoder_ms": [100.0, 10.0, 20.0], "decoder_ms_per_step": [1, 0.3, 0.5]})
     assert row.mels == 602
     assert row.throughput == pytest.approx((600 * 256 / 0.5 + 604 * 256 / 0.25) / 2)
-    assert row.extra == {"waveglow_ms": 15.0, "decoder_ms_per_step": 0.4}
+    assert row.extra == {"vocoder_ms": 15.0, "decoder_ms_per_step": 0.4}
     with pytest.raises(ValueError, match="2 mel lengths for 3"):
         stats.summarize(lat, [1, 2], batch_size=1, warmup=1, framework="f", precision="fp32")
     with pytest.raises(ValueError, match="positive"):
@@ -71,14 +71,14 @@ def test_dle_a100_row_reproduces_audio_and_rtf():
 
 def test_format_table_columns_in_dle_order():
     a = stats.summarize(LATENCIES, 100, batch_size=2, warmup=2, framework="trtnet engine loop", precision="fp16",
-                        extra={"waveglow_ms": [1.0] * 12, "denoiser_ms": [0.5] * 12})
+                        extra={"vocoder_ms": [1.0] * 12, "denoiser_ms": [0.5] * 12})
     b = stats.summarize(LATENCIES, 100, batch_size=1, warmup=2, framework="per-step loop", precision="fp32",
                         extra={"decoder_ms_per_step": [0.25] * 12})
     lines = stats.format_table([a, b]).splitlines()
     header = [c.strip() for c in lines[0].strip("|").split("|")]
     assert header == ["framework", "bs", "precision", "avg latency (s)", "std (s)", "p50 (s)", "p90 (s)",
                       "p95 (s)", "p99 (s)", "samples/s", "mels", "audio (s)", "RTF",
-                      "decoder ms/step", "WaveGlow ms", "denoiser ms"]
+                      "decoder ms/step", "vocoder ms", "denoiser ms"]
     first = [c.strip() for c in lines[2].strip("|").split("|")]
     assert first[:4] == ["trtnet engine loop", "2", "fp16", "0.5500"]
     assert first[-3:] == ["", "1.000", "0.500"]

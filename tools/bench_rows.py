@@ -29,7 +29,7 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
     settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
                         gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
                         denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise)
-    return Pipeline(sessions, t2_config=t2, wg_config=wg, limits=limits, settings=settings, decoder=decoder)
+    return Pipeline(sessions, t2_config=t2, vocoder_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
 def _done(rows: list) -> list:
@@ -54,7 +54,7 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                 from trtnet.runtime.engine_dir import open_engine_dir
                 with open_engine_dir(args.engine_dir, emulate=emulate) as d:
                     for b in engine_rows:
-                        pipe = _pipeline(d.sessions, d.t2_config, d.wg_config, d.limits, d.defaults, args,
+                        pipe = _pipeline(d.sessions, d.t2_config, d.vocoder_config, d.limits, d.defaults, args,
                                          d.options["dropout"], d.options["noise"], b.split("-")[1])
                         rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup,
                                                 framework=f"trtnet {b}{tag}", precision=d.options["precision"])
@@ -65,20 +65,20 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                 skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
     eager_rows = [b for b in backends if b.startswith("eager")]
     if eager_rows:
-        from trtnet.layers.eager import eager_sessions
         from trtnet.layers.options import NetworkOptions
-        from trtnet.runtime.pipeline import Limits
-        from trtnet.weights.store import WeightStore
-        stores = {a: WeightStore.open(s.h5_path) for a, s in sources.items()}
-        t2, wg = stores["tacotron2"].config, stores["waveglow"].config
-        opts = NetworkOptions(precision=args.precision)
-        names = ("encoder", "decoder-loop", "decoder-step", "postnet", "waveglow", "denoiser")
-        sessions = eager_sessions(stores, opts, names, device=args.device, seed=0)
-        limits = Limits(1 << 16, 1 << 16, t2.max_decoder_steps)
-        for b in eager_rows:
-            pipe = _pipeline(sessions, t2, wg, limits, {}, args, opts.dropout, opts.noise, b.split("-")[1])
-            rows += _done([bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
-                                          precision=args.precision, sync=torch_sync(args.device)) for bs in batches])
+        from .common import open_eager
+        opts = NetworkOptions(precision=args.precision, max_batch=max(max(batches), NetworkOptions.max_batch))
+        backend = open_eager(args, ("encoder", "decoder-loop", "decoder-step", "postnet", "vocoder",
+                                    "vocoder-denoiser"), sources, opts)
+        try:
+            for b in eager_rows:
+                pipe = _pipeline(backend.sessions, backend.t2_config, backend.vocoder_config, backend.limits, {},
+                                 args, opts.dropout, opts.noise, b.split("-")[1])
+                rows += _done([bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
+                                              precision=args.precision, sync=torch_sync(args.device))
+                               for bs in batches])
+        finally:
+            backend.close()
     if "pytorch" in backends:
         if any(s.checkpoint is None for s in sources.values()):
             skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")

@@ -8,11 +8,11 @@ import argparse
 from pathlib import Path
 
 from .argtypes import POSITIVE_INT
-from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults
+from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults, vocoder_arch
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from trtnet.layers.engine_set import DEFAULT_ENGINES
+    from trtnet.layers.engine_set import VOCODER_ENGINES
     from trtnet.layers.networks import NETWORKS
     add_model_args(p)
     p.add_argument("-o", "--output", default="engines", help="engine directory (default: engines)")
@@ -27,8 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", choices=["in-engine", "input"], default="in-engine",
                    help="WaveGlow noise: drawn in the engine, or fed as input z")
     p.add_argument("--alignments", action="store_true", help="decoder loop also outputs alignments")
-    p.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
-                   help=f"comma list from {','.join(NETWORKS)} (default: {','.join(DEFAULT_ENGINES)})")
+    p.add_argument("--engines", default=None,
+                   help=f"comma list from {','.join(NETWORKS)} (default: encoder, decoder-loop, decoder-step, postnet "
+                        f"and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
                    help="TensorRT flavour (auto: tensorrt if importable, else tensorrt_rtx)")
     p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only)")
@@ -45,7 +46,13 @@ def run(args: argparse.Namespace) -> int:
     from trtnet.files import locked_dir
     from trtnet.layers.engine_set import build_engine_set
     from trtnet.layers.options import NetworkOptions
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    from trtnet.layers.engine_set import VOCODER_ENGINES, default_engines
+    vocoder = vocoder_arch(args)
+    engines = [e.strip() for e in (args.engines or ",".join(default_engines(vocoder))).split(",") if e.strip()]
+    other = [e for e in engines if any(e in names for a, names in VOCODER_ENGINES.items() if a != vocoder)]
+    if other:
+        raise ValueError(f"--engines {','.join(other)}: this build's vocoder is {vocoder} (--{vocoder} / --vocoder); "
+                         "an engine directory holds one vocoder")
     if not engines:
         raise ValueError(f"--engines {args.engines!r} names no engine")
     flavor = None if args.flavor == "auto" else args.flavor

@@ -9,7 +9,6 @@ existing output is replaced only with ``--force``.
 from __future__ import annotations
 
 import argparse
-
 from typing import Any, Callable
 
 from ..weights.config import ConfigError, Tacotron2Config, WaveGlowConfig, check_value, field_range
@@ -38,13 +37,16 @@ def _setting(cls: type, name: str) -> Callable[[str], Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="DLE checkpoint (.pt): {'state_dict', 'config', ...} or a bare state_dict")
+    p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow or a HiFi-GAN generator: the formats in "
+                                      "the README's 'Checkpoint formats' table")
     p.add_argument("-o", "--output", required=True,
                    help="HDF5 file to write (atomically); must not be the checkpoint itself")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --output file (default: refuse to overwrite it)")
-    p.add_argument("--model", choices=("auto", "tacotron2", "waveglow"), default="auto",
+    p.add_argument("--model", choices=("auto", "tacotron2", "waveglow", "hifigan"), default="auto",
                    help="expected architecture (default: detect from the keys)")
+    p.add_argument("--ema", action="store_true",
+                   help="HiFi-GAN: extract the generator's EMA weights (gen_ema) instead of 'generator' (default off)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
                         "build-engines/synthesize still refuses it)")
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     overrides = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
     report = extract(args.checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
-                     overrides=overrides, overwrite=args.force)
+                     overrides=overrides, overwrite=args.force, use_ema=args.ema)
     config = report.config
     print(f"{args.checkpoint}: {config.architecture}")
     for name, value in config.to_dict().items():

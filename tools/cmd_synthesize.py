@@ -10,13 +10,13 @@ import re
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits
+from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
 from .triton_client import add_triton_args, synthesize_remote
 
 log = logging.getLogger("trtnet.synthesize")
-PIPELINE = ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")
+PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")   # the vocoder's, by role
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.triton_url:
         return synthesize_remote(args)
     out = Path(args.output)
+    vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
     encode_lines(lines, max_text_len)
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     backend = open_backend(args, PIPELINE)
     try:
         settings = settings_from(args, backend)
-        pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
+        pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
                         limits=backend.limits, settings=settings)
         batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         _writable_dir(out)
         for p in earlier:
             p.unlink(missing_ok=True)
-        rate = backend.wg_config.sampling_rate
+        rate = backend.vocoder_config.sampling_rate
         with progress(len(lines), "lines") as bar:
             for batch in batches:                          # each batch's files are written as soon as it is done
                 for u in batch.utterances:

@@ -15,6 +15,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="DLE Tacotron 2 checkpoint or extracted .h5 (default: built-in demo weights)")
     p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
                    help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
+    p.add_argument("--hifigan", metavar="CKPT_OR_H5", default=None,
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow")
+    p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
+                   help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
+                        "hifigan)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full",
                    help="size of the demo models used when no checkpoint is given (default full)")
     p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
@@ -28,8 +33,21 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
 
 
-def resolve_sources(args: argparse.Namespace, need: Iterable[str] = ("tacotron2", "waveglow")):
-    """The weights of each architecture in ``need``: the given checkpoint / .h5, or the demo, via the cache."""
+def vocoder_arch(args: argparse.Namespace) -> str:
+    """The vocoder these flags select: --hifigan / --waveglow weights, else --vocoder, else WaveGlow."""
+    given = [a for a in ("waveglow", "hifigan") if getattr(args, a, None)]
+    if len(given) > 1:
+        raise ValueError("give one vocoder: --waveglow or --hifigan, not both")
+    chosen = getattr(args, "vocoder", None)
+    if given and chosen and chosen != given[0]:
+        raise ValueError(f"--vocoder {chosen} contradicts --{given[0]} {getattr(args, given[0])}")
+    return given[0] if given else chosen or "waveglow"
+
+
+def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None):
+    """The weights of each architecture in ``need`` (default: Tacotron 2 and the selected vocoder): the given
+    checkpoint / .h5, or the demo, via the cache."""
+    need = ("tacotron2", vocoder_arch(args)) if need is None else tuple(need)
     import logging
 
     from trtnet.weights.cache import cache_dir
@@ -41,10 +59,13 @@ def resolve_sources(args: argparse.Namespace, need: Iterable[str] = ("tacotron2"
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
-    """gate_threshold / max_decoder_steps / sigma / denoiser_strength: flags, else the models' configs."""
+    """gate_threshold / max_decoder_steps and the vocoder's settings (sigma, denoiser_strength): flags, else the
+    models' configs."""
+    from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
     out: dict[str, Any] = {}
-    for arch, fields in (("tacotron2", ("gate_threshold", "max_decoder_steps")), ("waveglow", ("sigma", "denoiser_strength"))):
+    fields_of = {"tacotron2": ("gate_threshold", "max_decoder_steps"), **{a: v.settings for a, v in VOCODERS.items()}}
+    for arch, fields in fields_of.items():
         if arch not in sources:
             continue
         with WeightStore.open(sources[arch].h5_path, arch) as store:
@@ -87,7 +108,7 @@ class Backend:
     kind: str
     sessions: dict
     t2_config: Any
-    wg_config: Any
+    vocoder_config: Any
     limits: Any
     dropout: str
     noise: str
@@ -136,15 +157,22 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
         what = (f"{'emulated TensorRT engines (no speed figures)' if emulate else 'TensorRT engines'} in "
                 f"{args.engine_dir} ({built}{d.options.get('precision', '?')}, dropout {d.options['dropout']}, "
                 f"noise {d.options['noise']})")
-        return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.wg_config, d.limits,
+        return Backend("emulated engine" if emulate else "engine", d.sessions, d.t2_config, d.vocoder_config, d.limits,
                        d.options["dropout"], d.options["noise"], d.defaults, d.close, what)
+    return open_eager(args, names, resolve_sources(args), eager_options(args))
+
+
+def open_eager(args: argparse.Namespace, names: tuple[str, ...], sources: dict, opts: Any) -> Backend:
+    """Eager twins of ``names`` (network names, or the roles "vocoder" / "vocoder-denoiser") over ``sources``;
+    ``close`` closes the weight stores."""
     from trtnet.layers.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
+    from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(args)
+    voc = VOCODERS[vocoder_arch(args)]
+    names = tuple({"vocoder": voc.network, "vocoder-denoiser": voc.denoiser}.get(n, n) for n in names)
     stores = {arch: WeightStore.open(src.h5_path, arch) for arch, src in sources.items()}
-    opts = eager_options(args)
-    t2, wg = stores["tacotron2"].config, stores["waveglow"].config
+    t2, wg = stores["tacotron2"].config, stores[voc.architecture].config
     limits = Limits(max_batch=opts.max_batch, max_text_len=opts.max_text_len, max_decoder_steps=opts.steps_cap(t2))
     sessions = eager_sessions(stores, opts, names, device=args.device, seed=getattr(args, "seed", 0))
 
@@ -152,7 +180,7 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
         for s in stores.values():
             s.close()
     what = (f"eager twin (PyTorch on {args.device}, {opts.precision}, dropout {opts.dropout}, noise {opts.noise})"
-            + ("" if args.backend else ", the default without --engine-dir") + f"; weights: {_source_line(sources)}")
+            + ("" if getattr(args, "backend", None) else ", the default without --engine-dir") + f"; weights: {_source_line(sources)}")
     return Backend("eager", sessions, t2, wg, limits, opts.dropout, opts.noise, runtime_defaults(args, sources), close,
                    what)
 
@@ -160,11 +188,13 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
 def settings_from(args: argparse.Namespace, backend: Backend):
     """Run-time settings: flags, else the engines' build defaults, else the model configs (DLE defaults)."""
     from trtnet.runtime.pipeline import Settings
-    t2, wg, d = backend.t2_config, backend.wg_config, backend.defaults
+    t2, wg, d = backend.t2_config, backend.vocoder_config, backend.defaults
 
     def pick(flag: str, model: Any) -> Any:
+        """The flag, else the engines' build default, else the model's (0 for a setting the model lacks: HiFi-GAN
+        has no sigma)."""
         v = getattr(args, flag, None)
-        return v if v is not None else d.get(flag, getattr(model, flag))
+        return v if v is not None else d.get(flag, getattr(model, flag, 0.0))
     return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)), gate_threshold=float(pick("gate_threshold", t2)),
                     sigma=float(pick("sigma", wg)), denoiser_strength=float(pick("denoiser_strength", wg)),
                     dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0))

@@ -30,13 +30,13 @@ import torch
 
 from ..runtime.text import DEFAULT_TEXT, text_to_sequence
 from .config import ConfigError, Tacotron2Config, WaveGlowConfig
-from .demo_cache import (DEMO_FORMAT, SIZES, content_key, demo_configs, demo_path, is_cached,  # noqa: F401
-                         key_path, key_record)
+from .demo_cache import (DEMO_FORMAT, PAIR, SIZES, content_key, demo_config, demo_configs,  # noqa: F401
+                         demo_path, is_cached, key_path, key_record)
 from .errors import OutputPathError
 from .hdf5 import check_writable_dir
 from .reference import Tacotron2Reference, WaveGlowReference
+from .demo_hifigan import hifigan_checkpoint
 from .reference.waveglow import WeightNormConv1d
-from .demo_hifigan import hifigan_checkpoint  # noqa: F401 (the demo HiFi-GAN generator, DLE layout)
 
 log = logging.getLogger(__name__)
 
@@ -290,20 +290,22 @@ def _atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
-def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed: int = 0) -> dict[str, Path]:
-    """Write ``tacotron2_demo_{size}.pt`` and ``waveglow_demo_{size}.pt`` (atomically) into ``out_dir``.
+def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed: int = 0,
+                           kinds: tuple[str, ...] = PAIR) -> dict[str, Path]:
+    """Write ``<kind>_demo_{size}.pt`` for each of ``kinds`` (default Tacotron 2 and WaveGlow; "hifigan" too)
+    atomically into ``out_dir``.
 
     A file whose ``.key`` record matches (same content key, sha256 of the file's bytes) is reused, not rebuilt.
-    Returns {"tacotron2": path, "waveglow": path}.
+    Returns {kind: path}.
     """
     out = Path(out_dir)
-    tacotron2_cfg, waveglow_cfg = demo_configs(size)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputPathError(str(out), f"cannot create the directory ({e.strerror or e}); choose another") from None
     check_writable_dir(out, demo_path(out, "tacotron2", size).name)  # before minutes of generation
-    jobs = {"tacotron2": (tacotron2_cfg, tacotron2_checkpoint), "waveglow": (waveglow_cfg, waveglow_checkpoint)}
+    builders = {"tacotron2": tacotron2_checkpoint, "waveglow": waveglow_checkpoint, "hifigan": hifigan_checkpoint}
+    jobs = {kind: (demo_config(kind, size), builders[kind]) for kind in kinds}
     paths: dict[str, Path] = {}
     for kind, (cfg, build) in jobs.items():
         path = demo_path(out, kind, size)

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from .checks import file_sha256
-from .config import Tacotron2Config, WaveGlowConfig
+from .config import CONFIG_CLASSES, Tacotron2Config, WaveGlowConfig
 
 DEMO_FORMAT = 2  # bump whenever the generated weights change (part of the cache key)
 SIZES = ("full", "small")
-KINDS = ("tacotron2", "waveglow")
+KINDS = ("tacotron2", "waveglow", "hifigan")
+PAIR = ("tacotron2", "waveglow")          # what a demo run needs unless a vocoder is named
 
 
 def demo_configs(size: str) -> tuple[Tacotron2Config, WaveGlowConfig]:
@@ -23,6 +24,16 @@ def demo_configs(size: str) -> tuple[Tacotron2Config, WaveGlowConfig]:
     if size == "small":
         return Tacotron2Config.small(), WaveGlowConfig.small()
     raise ValueError(f"demo size must be one of {SIZES}, got {size!r}")
+
+
+def demo_config(kind: str, size: str) -> Any:
+    """The config of one demo model: the architecture's defaults ("full") or its ``.small()``."""
+    if kind not in KINDS:
+        raise ValueError(f"demo kind must be one of {KINDS}, got {kind!r}")
+    if size not in SIZES:
+        raise ValueError(f"demo size must be one of {SIZES}, got {size!r}")
+    cls = CONFIG_CLASSES[kind]
+    return cls() if size == "full" else cls.small()
 
 
 def content_key(kind: str, config: Any, seed: int) -> str:
@@ -55,9 +66,9 @@ def is_cached(path: Path, key: str) -> bool:
         return False
 
 
-def cached_demo_checkpoints(out_dir: str | Path, size: str, seed: int = 0) -> dict[str, Path] | None:
-    """Both demo checkpoints when they are already written and current, else None."""
-    configs = dict(zip(KINDS, demo_configs(size)))
-    paths = {k: demo_path(out_dir, k, size) for k in KINDS}
-    ok = all(is_cached(paths[k], content_key(k, configs[k], seed)) for k in KINDS)
+def cached_demo_checkpoints(out_dir: str | Path, size: str, seed: int = 0, kinds: tuple[str, ...] = PAIR
+                            ) -> dict[str, Path] | None:
+    """The demo checkpoints of ``kinds`` when they are all written and current, else None."""
+    paths = {k: demo_path(out_dir, k, size) for k in kinds}
+    ok = all(is_cached(paths[k], content_key(k, demo_config(k, size), seed)) for k in kinds)
     return paths if ok else None

@@ -41,10 +41,10 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     if demo:
         log.info("no %s checkpoint given: using the built-in demo checkpoint (%s size, random weights)",
                  architecture, demo_size)
-        paths = cached_demo_checkpoints(work / "demo", demo_size)
+        paths = cached_demo_checkpoints(work / "demo", demo_size, kinds=(architecture,))
         if paths is None:
             from .demo import write_demo_checkpoints  # imports torch: only when the files must be (re)made
-            paths = write_demo_checkpoints(work / "demo", demo_size)
+            paths = write_demo_checkpoints(work / "demo", demo_size, kinds=(architecture,))
         path = paths[architecture]
     p = Path(path)
     if not p.exists():

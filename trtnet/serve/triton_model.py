@@ -105,7 +105,7 @@ def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedReques
         groups.setdefault(r.settings, []).append(i)
     for (gate, sigma, strength), rows in groups.items():
         settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-        pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, wg_config=backend.wg_config,
+        pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
                               limits=backend.limits, settings=settings)
         for start in range(0, len(rows), backend.limits.max_batch):
             chunk = rows[start:start + backend.limits.max_batch]
