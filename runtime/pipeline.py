@@ -1,7 +1,7 @@
 """Text → WAV over sessions: text → ids → encoder → decoder loop → postnet → WaveGlow → denoiser → trim.
 
 Sessions are anything with ``run(feeds: dict[str, ndarray]) -> dict[str, ndarray]``: TensorRT engine sessions
-(``trtnet.runtime.session.Session``) or the eager twins (``trtnet.layers.eager.EagerNetwork``), keyed by network
+(``trtnet.runtime.session.Session``) or the eager twins (``trtnet.engines.eager.EagerNetwork``), keyed by network
 name.  This module is numpy glue only (no PyTorch).
 
 What each stage sees: per item, exactly the frames of DLE's single-utterance run — every generated frame through
@@ -211,6 +211,18 @@ class Pipeline:
                                  audio[i, :n * hop].astype(np.float32), np.asarray(dec["gate"][i, :f], np.float32),
                                  None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
         return BatchResult(out, n_steps, clock)
+
+    def stream(self, text: str | Sequence[str], *, chunk_frames: int = 32, vocoder_context: int | None = None,
+               dtype: str = "float32", first_index: int = 0) -> Any:
+        """Streaming synthesis (``runtime.streaming.Stream``): iterate for audio chunks as they are ready, each
+        float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
+        ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
+        from .streaming import Stream
+        lines = [text] if isinstance(text, str) else list(text)
+        ids = encode_lines(lines, self.limits.max_text_len)
+        check_batch_size(len(ids), self.limits.max_batch)
+        return Stream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
+                      dtype=dtype)
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,

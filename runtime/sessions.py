@@ -1,7 +1,7 @@
 """What the pipeline and the host loop need of a session: ``run(feeds) -> outputs`` by name, and its I/O spec.
 
 Sessions are TensorRT engine sessions (``trtnet.runtime.session.Session``, I/O from the plan's sidecar) or the
-eager twins (``trtnet.layers.eager.EagerNetwork``, I/O from a declaration run).  Numpy only.
+eager twins (``trtnet.engines.eager.EagerNetwork``, I/O from a declaration run).  Numpy only.
 """
 
 from __future__ import annotations

@@ -59,8 +59,8 @@ def test_loop_stop_step_and_zeroed_tail(tmp_path):
 
 def test_tacotron2_decoder_loop_matches_eager(tmp_path):
     """Small demo Tacotron 2, fed masks: the engine's mel, mel_lengths and stop step equal eager."""
-    from trtnet.layers.eager import EagerNetwork
-    from trtnet.layers.engine_set import build_engine
+    from trtnet.engines.eager import EagerNetwork
+    from trtnet.engines.engine_set import build_engine
     from trtnet.layers.options import NetworkOptions
     from trtnet.runtime.engine import Engine
     from trtnet.weights.sources import resolve

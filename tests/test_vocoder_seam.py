@@ -52,7 +52,7 @@ def test_emulated_hifigan_engines_synthesize_what_the_eager_twin_does(hifigan_di
 
 def test_pipeline_vocodes_with_hifigan_and_masks_each_item(tmp_path):
     """Eager pipeline with HiFi-GAN: a ragged batch of mels gives each item its single run, silence after."""
-    from trtnet.layers.eager import EagerNetwork
+    from trtnet.engines.eager import EagerNetwork
     from trtnet.layers.options import NetworkOptions
     from trtnet.runtime.pipeline import Limits, Pipeline, Settings
     from trtnet.weights.cache import cache_dir

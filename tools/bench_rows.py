@@ -40,7 +40,7 @@ def _done(rows: list) -> list:
 
 
 def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str):
-    from trtnet.layers.bench import bench_pipeline, bench_reference, torch_sync
+    from trtnet.verify.bench import bench_pipeline, bench_reference, torch_sync
     rows, skipped = [], []
     batches = args.batch_size or [1]
     engine_rows = [b for b in backends if b.startswith("engine")]
@@ -82,6 +82,8 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
     if "pytorch" in backends:
         if any(s.checkpoint is None for s in sources.values()):
             skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
+        elif "waveglow" not in sources:
+            skipped.append(f"pytorch: the reference row times DLE's Tacotron 2 + WaveGlow; not {sorted(sources)}")
         else:
             from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference
             t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)

@@ -12,7 +12,7 @@ from .common import add_model_args, add_runtime_args, resolve_sources, runtime_d
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from trtnet.layers.engine_set import VOCODER_ENGINES
+    from trtnet.engines.engine_set import VOCODER_ENGINES
     from trtnet.layers.networks import NETWORKS
     add_model_args(p)
     p.add_argument("-o", "--output", default="engines", help="engine directory (default: engines)")
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from trtnet import flavor as flavor_mod
     from trtnet.build import BuildConfig, check_targets
     from trtnet.files import locked_dir
-    from trtnet.layers.engine_set import build_engine_set
+    from trtnet.engines.engine_set import build_engine_set
     from trtnet.layers.options import NetworkOptions
-    from trtnet.layers.engine_set import VOCODER_ENGINES, default_engines
+    from trtnet.engines.engine_set import VOCODER_ENGINES, default_engines
     vocoder = vocoder_arch(args)
     engines = [e.strip() for e in (args.engines or ",".join(default_engines(vocoder))).split(",") if e.strip()]
     other = [e for e in engines if any(e in names for a, names in VOCODER_ENGINES.items() if a != vocoder)]

@@ -12,7 +12,7 @@ import json
 import math
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
+from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, vocoder_arch
 from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
 
@@ -50,7 +50,7 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.layers.parity import engines_vs_eager, eager_vs_reference
+    from trtnet.verify.parity import engines_vs_eager, eager_vs_reference
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.weights.store import WeightStore
     emulate = check_emulate(args)
@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     for arch, src in sources.items():
         if src.checkpoint is None:
             raise ValueError(f"verify needs the {arch} DLE checkpoint (the reference loads it), not only {src.h5_path}")
-    with WeightStore.open(sources["tacotron2"].h5_path) as t2, WeightStore.open(sources["waveglow"].h5_path) as wg:
-        checks, detail = eager_vs_reference(sources["tacotron2"].checkpoint, sources["waveglow"].checkpoint, t2, wg,
+    voc = vocoder_arch(args)
+    with WeightStore.open(sources["tacotron2"].h5_path) as t2, WeightStore.open(sources[voc].h5_path) as wg:
+        checks, detail = eager_vs_reference(sources["tacotron2"].checkpoint, sources[voc].checkpoint, t2, wg,
                                             text=args.text or DEFAULT_TEXT, seed=args.seed,
                                             steps=args.max_decoder_steps, sigma=args.sigma,
                                             strength=args.denoiser_strength)

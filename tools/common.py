@@ -165,7 +165,7 @@ def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> Backend:
 def open_eager(args: argparse.Namespace, names: tuple[str, ...], sources: dict, opts: Any) -> Backend:
     """Eager twins of ``names`` (network names, or the roles "vocoder" / "vocoder-denoiser") over ``sources``;
     ``close`` closes the weight stores."""
-    from trtnet.layers.eager import eager_sessions
+    from trtnet.engines.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
     from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore

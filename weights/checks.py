@@ -19,7 +19,6 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from ..runtime.text.symbols import SYMBOLS
 from .config import Tacotron2Config, _ConfigBase
 from .errors import SymbolTableError
 
@@ -80,6 +79,7 @@ def nonfinite_counts(arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.n
 
 def check_symbol_table(config: _ConfigBase, source: str) -> None:
     """A Tacotron 2 embedding must have one row per symbol of ``runtime.text`` (token ids index it)."""
+    from ..runtime.text.symbols import SYMBOLS   # the text front end's table (imported only when checking)
     if isinstance(config, Tacotron2Config) and config.n_symbols != len(SYMBOLS):
         raise SymbolTableError(source, config.n_symbols, len(SYMBOLS))
 

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
-from .config import ConfigError, _ConfigBase, check_value
+from .config_base import ConfigError, _ConfigBase, check_value
 
 RESBLOCK_KINDS = ("1", "2")
 INT_LISTS = ("upsample_rates", "upsample_kernel_sizes", "resblock_kernel_sizes")

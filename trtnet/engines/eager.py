@@ -17,8 +17,8 @@ from trtnet.graph import Graph
 from trtnet.iospec import IOSpec
 from trtnet.weights.store import WeightStore
 
-from . import networks
-from .options import NetworkOptions
+from trtnet.layers import networks
+from trtnet.layers.options import NetworkOptions
 
 
 class EagerNetwork:

@@ -1,7 +1,9 @@
 """Parity checks behind ``trtnet verify``: eager twin vs the independent PyTorch reference, and engines vs eager.
 
-Deterministic mode throughout: prenet dropout from fed keep masks, WaveGlow noise fed, the same for every side.
-Errors are relative to the signal scale: max |a − b| / max |b|.
+Deterministic mode throughout: prenet dropout from fed keep masks, the vocoder's noise fed (WaveGlow), the same
+for every side and drawn as ``synthesize --seed`` draws them (``runtime.fed``).  Works for every vocoder of the
+seam (``runtime.vocoder``): its independent reference comes from ``REFERENCES``.  Errors are relative to the
+signal scale: max |a − b| / max |b|.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from trtnet.engines.eager import EagerNetwork
+from trtnet.layers.options import NetworkOptions
+from trtnet.runtime.fed import item_rng, prenet_keep_masks
 from trtnet.runtime.text import text_to_sequence
-from trtnet.runtime.fed import item_rng, prenet_keep_masks, waveglow_z
-from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference
+from trtnet.runtime.vocoder import Vocoder, VocoderRun, vocoder_for
+from trtnet.weights.reference import Tacotron2Reference
 from trtnet.weights.store import WeightStore
 
-from .eager import EagerNetwork
-from .options import NetworkOptions
+from .references import vocoder_reference
 
 log = logging.getLogger(__name__)
 
@@ -75,27 +79,37 @@ def make_case(text: str, t2_config: Any, steps: int, seed: int = 0) -> Case:
     return Case(ids, np.array([ids.shape[1]], np.int32), masks, seed)
 
 
-def z_for(wg_config: Any, batch: int, frames: int, seed: int) -> np.ndarray:
-    """z in the engine layout [B, G, T, stride/G] (= reference [B, G, T·stride/G]) as the pipeline draws it."""
-    return waveglow_z(_rng_for(seed), range(batch), frames, wg_config.n_group, wg_config.upsample_stride)
+@dataclass(frozen=True)
+class _Fed:
+    """The settings a vocoder's feeds read (``runtime.vocoder.VocoderRun``), deterministic: fed noise."""
+
+    sigma: float
+    noise: str = "input"
+
+
+def vocoder_feeds(vocoder: Vocoder, config: Any, mel: np.ndarray, *, sigma: float, seed: int) -> dict[str, Any]:
+    """The vocoder network's feeds for a single utterance's mel [1, n_mel, T], as the pipeline makes them."""
+    run = VocoderRun(config, _Fed(sigma), _rng_for(seed))
+    return vocoder.feeds(run, np.asarray(mel, np.float32), np.array([mel.shape[-1]], np.int32), [0])
 
 
 @torch.no_grad()
-def reference_run(t2_ref: Tacotron2Reference, wg_ref: WaveGlowReference, case: Case, *, gate_threshold: float,
+def reference_run(t2_ref: Tacotron2Reference, voc_ref: Any, voc_config: Any, case: Case, *, gate_threshold: float,
                   sigma: float, strength: float, steps: int) -> dict[str, np.ndarray]:
-    """The reference in float64: Tacotron 2 with the fed masks, WaveGlow with the fed z, the denoiser."""
-    t2, wg = t2_ref.double(), wg_ref.double()
+    """The reference in float64: Tacotron 2 with the fed masks, the vocoder with the fed noise, its denoiser."""
+    t2 = t2_ref.double()
     out = t2.infer(torch.from_numpy(case.tokens).long(), torch.from_numpy(case.lengths).long(),
                    dropout=torch.from_numpy(case.masks).double(), max_decoder_steps=steps, gate_threshold=gate_threshold)
     post = out["mel_postnet"]
-    z = z_for(wg.config, post.shape[0], post.shape[-1], case.seed)
-    audio = wg.infer(post, sigma=sigma, z=torch.from_numpy(z).double().reshape(z.shape[0], z.shape[1], -1))
-    den = Denoiser.from_config(wg).double()(audio, strength).squeeze(1)
+    feeds = vocoder_feeds(vocoder_for(voc_config), voc_config, post.numpy(), sigma=sigma, seed=case.seed)
+    audio = voc_ref.vocode(post, feeds)
+    den = voc_ref.denoise(audio, strength)
     return {"mel": out["mel"].numpy(), "mel_postnet": post.numpy(), "mel_lengths": out["mel_lengths"].numpy(),
-            "n_steps": np.array(out["n_steps"]), "audio": audio.numpy(), "audio_denoised": den.numpy(), "z": z}
+            "n_steps": np.array(out["n_steps"]), "audio": audio.numpy(), "audio_denoised": den.numpy(),
+            "vocoder_feeds": feeds}
 
 
-def network_feeds(case: Case, ref: Mapping[str, np.ndarray], *, gate_threshold: float, sigma: float,
+def network_feeds(case: Case, ref: Mapping[str, np.ndarray], vocoder: Vocoder, *, gate_threshold: float,
                   strength: float, steps: int, encoded: Mapping[str, np.ndarray]) -> dict[str, dict[str, Any]]:
     """Each network's feeds for this case; downstream networks get the reference's upstream outputs, so every
     network is checked on its own."""
@@ -106,10 +120,9 @@ def network_feeds(case: Case, ref: Mapping[str, np.ndarray], *, gate_threshold: 
         "decoder-loop": {**encoded, "lengths": case.lengths, "max_decoder_steps": np.array(steps, np.int32),
                          "gate_threshold": np.array(gate_threshold, np.float32), "prenet_masks": case.masks},
         "postnet": {"mel": f32(ref["mel"]), "frames": width(ref["mel"])},
-        "waveglow": {"mel": f32(ref["mel_postnet"]), "frames": width(ref["mel_postnet"]),
-                     "sigma": np.array(sigma, np.float32), "z": ref["z"]},
-        "denoiser": {"audio": f32(ref["audio"]), "samples": width(ref["audio"]),
-                     "strength": np.array(strength, np.float32)},
+        vocoder.network: ref["vocoder_feeds"],
+        vocoder.denoiser: {"audio": f32(ref["audio"]), "samples": width(ref["audio"]),
+                           "strength": np.array(strength, np.float32)},
     }
 
 
@@ -132,30 +145,33 @@ def compare(name: str, outputs: Mapping[str, np.ndarray], ref: Mapping[str, np.n
 
 
 @torch.no_grad()
-def eager_vs_reference(t2_ckpt: Any, wg_ckpt: Any, t2_store: WeightStore, wg_store: WeightStore, *, text: str,
+def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_store: WeightStore, *, text: str,
                        seed: int = 0, steps: int | None = None, gate_threshold: float | None = None,
                        sigma: float = 0.6, strength: float = 0.01) -> tuple[list[Check], dict[str, Any]]:
     """Every network's eager twin (FP32) against the independent reference on one deterministic case."""
     t2_ref = Tacotron2Reference.from_checkpoint(t2_ckpt)
-    wg_ref = WaveGlowReference.from_checkpoint(wg_ckpt)
+    voc_cfg = voc_store.config
+    vocoder = vocoder_for(voc_cfg)
+    voc_ref = vocoder_reference(voc_ckpt, voc_cfg)
     cfg = t2_store.config
     steps = int(steps or cfg.max_decoder_steps)
     thr = cfg.gate_threshold if gate_threshold is None else gate_threshold
     case = make_case(text, cfg, steps, seed)
-    ref = reference_run(t2_ref, wg_ref, case, gate_threshold=thr, sigma=sigma, strength=strength, steps=steps)
+    ref = reference_run(t2_ref, voc_ref, voc_cfg, case, gate_threshold=thr, sigma=sigma, strength=strength,
+                        steps=steps)
     opts = NetworkOptions(precision="fp32", dropout="input", noise="input")
-    nets = {n: EagerNetwork(n, t2_store if n in ("encoder", "decoder-loop", "postnet") else wg_store, opts)
-            for n in ("encoder", "decoder-loop", "postnet", "waveglow", "denoiser")}
+    names = ("encoder", "decoder-loop", "postnet", vocoder.network, vocoder.denoiser)
+    nets = {n: EagerNetwork(n, t2_store if n in names[:3] else voc_store, opts) for n in names}
     enc = nets["encoder"].run({"tokens": case.tokens, "lengths": case.lengths})
     t2_ref_enc = t2_ref.double().encode(torch.from_numpy(case.tokens).long(), torch.from_numpy(case.lengths).long())
     checks = [Check("encoder: memory rel. error", rel_err(enc["memory"], t2_ref_enc[0].numpy()), THRESHOLDS["mel"]),
               Check("encoder: NaN/Inf count", nonfinite(enc), 0)]
-    feeds = network_feeds(case, ref, gate_threshold=thr, sigma=sigma, strength=strength, steps=steps, encoded=enc)
+    feeds = network_feeds(case, ref, vocoder, gate_threshold=thr, strength=strength, steps=steps, encoded=enc)
     outputs = {"encoder": enc}
-    for name in ("decoder-loop", "postnet", "waveglow", "denoiser"):
+    for name in names[1:]:
         outputs[name] = nets[name].run(feeds[name])
         checks += compare(name, outputs[name], ref)
-    return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds}
+    return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds, "vocoder": vocoder}
 
 
 ENGINE_SCALE = {"fp32": 10.0, "fp16": 200.0}   # engines vs eager: TF32/FP16 arithmetic, relative to the FP32 limits
@@ -174,7 +190,7 @@ def engines_vs_eager(sessions: Mapping[str, Any], sidecars: Mapping[str, Any], o
         if name == "decoder-loop" and options["dropout"] == "in-engine":
             skipped.append(f"{name}: built with in-engine dropout (random); rebuild with --dropout input to compare")
             continue
-        if name == "waveglow" and options["noise"] == "in-engine":
+        if name == detail["vocoder"].network and options["noise"] == "in-engine" and "z" in feeds_all[name]:
             skipped.append(f"{name}: built with in-engine noise; rebuild with --noise input to compare")
             continue
         io = sidecars[name].io

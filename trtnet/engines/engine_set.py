@@ -26,8 +26,8 @@ from trtnet.version import __version__
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
 
-from . import networks
-from .options import NetworkOptions
+from trtnet.layers import networks
+from trtnet.layers.options import NetworkOptions
 
 log = logging.getLogger(__name__)
 
