@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SOURCES = ["trtnet/backends/trt.py", "trtnet/backends/loop_trt.py", "trtnet/backends/trt_logger.py",
+SOURCES = ["trtnet/backends/trt.py", "trtnet/backends/control_trt.py", "trtnet/backends/trt_logger.py",
            "trtnet/ops/control.py", "trtnet/build.py", "trtnet/dtypes.py", "trtnet/flavor.py",
            "runtime/engine.py", "runtime/session.py", "tools/cmd_inspect.py", "trtnet/interpret/readback.py",
            "trtnet/interpret/plan.py"]
@@ -44,7 +44,9 @@ def _rtx_module() -> bytes:
 
 def used_names() -> set[str]:
     """Names in trtnet's TensorRT-facing sources that the TensorRT-RTX bindings define."""
-    text = "\n".join((ROOT / s).read_text() for s in SOURCES if (ROOT / s).exists())
+    missing = [s for s in SOURCES if not (ROOT / s).exists()]
+    assert not missing, f"TensorRT-facing sources moved or gone: {missing}; update SOURCES"
+    text = "\n".join((ROOT / s).read_text() for s in SOURCES)
     found = set(re.findall(r"\.([A-Za-z_]\w*)", text))
     found |= set(re.findall(r'"(I[A-Z]\w+|[A-Z][A-Z0-9_]{2,})"', text))
     found |= {"add_" + k for k in re.findall(r'(?:self|be)\.(?:add|out)\(\s*[\w.]+,\s*"(\w+)"', text)}
