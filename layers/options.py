@@ -42,6 +42,13 @@ class NetworkOptions:
         for name in ("max_batch", "max_text_len", "opt_batch", "opt_text_len", "opt_decoder_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_decoder_steps is not None and self.max_decoder_steps < 1:
+            raise ValueError(f"max_decoder_steps must be >= 1, got {self.max_decoder_steps}")
+        # the one place opt values are clamped to their max (an optimization profile needs min ≤ opt ≤ max)
+        object.__setattr__(self, "opt_batch", min(self.opt_batch, self.max_batch))
+        object.__setattr__(self, "opt_text_len", min(self.opt_text_len, self.max_text_len))
+        if self.max_decoder_steps is not None:
+            object.__setattr__(self, "opt_decoder_steps", min(self.opt_decoder_steps, self.max_decoder_steps))
 
     @property
     def dtype(self) -> DType:

@@ -1,4 +1,4 @@
-"""trtnet bench: the in-engine loop vs the per-step host loop (the seeds' design) vs PyTorch, in DLE's table.
+"""trtnet bench: the in-engine loop vs the per-step host loop (one engine call per frame) vs PyTorch, in DLE's table.
 
 Percentiles follow DLE's rule (the max of the lowest p % of the sorted latencies, not interpolated), so with
 few iterations p90 can be below the average; use --iterations ≥ 10 for a meaningful p90.

@@ -14,30 +14,35 @@ from .common import add_model_args, add_runtime_args, resolve_sources, runtime_d
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from trtnet.engines.engine_set import VOCODER_ENGINES
     from trtnet.layers.networks import NETWORKS
+    from trtnet.layers.options import NetworkOptions
     add_model_args(p)
     p.add_argument("-o", "--output", default="engines", help="engine directory (default: engines)")
-    p.add_argument("--precision", choices=["fp16", "fp32"], default="fp16", help="strongly typed precision")
-    p.add_argument("--max-batch", type=POSITIVE_INT, default=8, help="profile max batch (default 8)")
-    p.add_argument("--max-text-len", type=POSITIVE_INT, default=256, help="profile max tokens per line (default 256)")
+    d = NetworkOptions()
+    p.add_argument("--precision", choices=["fp16", "fp32"], default=d.precision,
+                   help=f"strongly typed precision (default {d.precision})")
+    p.add_argument("--max-batch", type=POSITIVE_INT, default=d.max_batch, help=f"profile max batch (default {d.max_batch})")
+    p.add_argument("--max-text-len", type=POSITIVE_INT, default=d.max_text_len,
+                   help=f"profile max tokens per line (default {d.max_text_len})")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="decoder step cap = profile max mel frames (default: the model's, DLE 2000)")
     add_runtime_args(p)
-    p.add_argument("--dropout", choices=["in-engine", "input", "off"], default="in-engine",
-                   help="prenet dropout: in-engine random (DLE behaviour), masks fed as an input, or off")
-    p.add_argument("--noise", choices=["in-engine", "input"], default="in-engine",
-                   help="WaveGlow noise: drawn in the engine, or fed as input z")
-    p.add_argument("--alignments", action="store_true", help="decoder loop also outputs alignments")
+    p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=d.dropout,
+                   help=f"prenet dropout: in-engine random (DLE behaviour), masks fed as an input, or off "
+                        f"(default {d.dropout})")
+    p.add_argument("--noise", choices=["in-engine", "input"], default=d.noise,
+                   help=f"WaveGlow noise: drawn in the engine, or fed as input z (default {d.noise})")
+    p.add_argument("--alignments", action="store_true", help="decoder loop also outputs alignments (default off)")
     p.add_argument("--engines", default=None,
                    help=f"comma list from {','.join(NETWORKS)} (default: encoder, decoder-loop, decoder-step, postnet "
                         f"and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
                    help="TensorRT flavour (auto: tensorrt if importable, else tensorrt_rtx)")
-    p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only)")
+    p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only; default none)")
     p.add_argument("--compute-capability", action="append", default=[], metavar="SMxx",
                    help="TensorRT-RTX target (repeatable; default SM80 SM86 SM89 SM120)")
-    p.add_argument("--optimization-level", type=int, default=3, choices=range(6), help="builder level 0..5")
-    p.add_argument("--workspace-mib", type=POSITIVE_INT, default=None, help="workspace pool limit in MiB")
-    p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches")
+    p.add_argument("--optimization-level", type=int, default=3, choices=range(6), help="builder level 0..5 (default 3; 0 builds fastest)")
+    p.add_argument("--workspace-mib", type=POSITIVE_INT, default=None, help="workspace pool limit in MiB (default: TensorRT's, the device memory)")
+    p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches (default: reuse it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     check_targets(flavor_mod.resolve(flavor), config)          # before any extraction or build work
     need = {_arch(e) for e in engines}
     opts = NetworkOptions(precision=args.precision, max_batch=args.max_batch, max_text_len=args.max_text_len,
-                          opt_text_len=min(128, args.max_text_len), max_decoder_steps=args.max_decoder_steps,
-                          opt_decoder_steps=min(600, args.max_decoder_steps or 600), dropout=args.dropout,
+                          max_decoder_steps=args.max_decoder_steps, dropout=args.dropout,
                           noise=args.noise, alignments=args.alignments)
     with locked_dir(args.output, "trtnet build-engines"):
         sources = resolve_sources(args, need=need)

@@ -28,9 +28,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (DLE 0.5)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (DLE inference.py 0.9)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength (DLE 0.01; 0 = off)")
+    p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
+    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
 
 
 def vocoder_arch(args: argparse.Namespace) -> str:

@@ -1,6 +1,6 @@
 """Architecture and hyper-parameters from tensor shapes alone (DLE issues #365/#986: configs drift, shapes don't).
 
-Each architecture field is read off one tensor (spec §1.3, §2.2), e.g. WN channels C from
+Each architecture field is read off one tensor, e.g. WN channels C from
 ``WN.0.start.weight_v`` [C, n_group/2, 1], early outputs from where ``convinv.{k}`` [Ck, Ck, 1] shrinks.
 A ``config`` stored in the checkpoint (DLE constructor kwargs) is cross-checked field by field; ``overrides``
 set what shapes cannot tell (runtime settings, ``upsample_stride``, STFT sizes) and must agree with the rest.

@@ -19,10 +19,6 @@ from .errors import WeightKeysError
 
 Shapes = dict[str, tuple[int, ...]]
 
-# Sub-modules of each WN whose Conv1d carries torch weight norm in DLE (``WaveGlow.remove_weightnorm``).
-WEIGHT_NORM_PARTS = ("start", "in_layers", "cond_layers", "res_skip_layers")
-
-
 def _conv_bn(s: Shapes, prefix: str, c_in: int, c_out: int, k: int) -> None:
     """``nn.Sequential(ConvNorm, BatchNorm1d)``: ``{prefix}.0.conv.{weight,bias}`` + ``{prefix}.1.*`` BN."""
     s[f"{prefix}.0.conv.weight"] = (c_out, c_in, k)
@@ -40,7 +36,7 @@ def _lstm(s: Shapes, prefix: str, n_in: int, hidden: int, suffix: str = "") -> N
 
 
 def tacotron2_shapes(c: Tacotron2Config) -> Shapes:
-    """Every DLE Tacotron 2 tensor (spec §1.3) but ``num_batches_tracked``; identical in DLE and HDF5 layouts."""
+    """Every DLE Tacotron 2 tensor but ``num_batches_tracked``; identical in DLE and HDF5 layouts."""
     e, a, d, p = c.encoder_embedding_dim, c.attention_rnn_dim, c.decoder_rnn_dim, c.prenet_dim
     s: Shapes = {"embedding.weight": (c.n_symbols, c.symbols_embedding_dim)}
     for i in range(c.encoder_n_convolutions):

@@ -1,4 +1,4 @@
-"""Text front end: DLE's symbol table, ``english_cleaners`` and ``text_to_sequence`` (spec §4), pure Python.
+"""Text front end: DLE's symbol table, ``english_cleaners`` and ``text_to_sequence``, pure Python.
 
 ARPAbet goes in braces: ``"{HH AH0 L OW1} world"``.  Characters outside the table are dropped like DLE does,
 or, with ``strict=True``, reported in a :class:`TextError`.

@@ -1,4 +1,4 @@
-"""DLE ``english_cleaners`` (spec §4): convert_to_ascii → lowercase → expand_numbers → expand_abbreviations
+"""DLE ``english_cleaners``: convert_to_ascii → lowercase → expand_numbers → expand_abbreviations
 → collapse_whitespace.  Pure Python (stdlib only).
 """
 

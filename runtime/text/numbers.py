@@ -1,4 +1,4 @@
-"""Number normalisation of DLE's ``english_cleaners`` (spec §4), without the ``inflect`` dependency.
+"""Number normalisation of DLE's ``english_cleaners``, without the ``inflect`` dependency.
 
 ``cardinal`` and ``ordinal`` reproduce ``inflect.engine().number_to_words`` for 0 ≤ n < 10³⁶: groups of three
 digits separated by ", ", "hundred <andword> <tens>" inside a group, and a last group below 100 joined with

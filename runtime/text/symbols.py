@@ -1,4 +1,4 @@
-"""DLE's 148-symbol table (spec §4), in id order.
+"""DLE's 148-symbol table, in id order.
 
 id 0 ``_`` (pad), id 1 ``-``, ids 2–11 ``! ' ( ) , . : ; ?`` and space, ids 12–37 ``A``–``Z``,
 ids 38–63 ``a``–``z``, ids 64–147 the 84 CMUdict ARPAbet phones prefixed with ``@`` (alphabetical).

@@ -28,12 +28,10 @@ def _make(trt: Any) -> Any:
         def __init__(self) -> None:
             trt.ILogger.__init__(self)
             self.messages: list[str] = []
-            self.cpu_only_noise = 0
 
         def log(self, severity: Any, msg: str) -> None:
             S = trt.ILogger.Severity
             if any(s in msg for s in _CPU_ONLY_NOISE):
-                self.cpu_only_noise += 1
                 log.debug("%s", msg)
                 return
             if severity in (S.INTERNAL_ERROR, S.ERROR):

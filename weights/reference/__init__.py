@@ -1,7 +1,7 @@
 """Independent plain-PyTorch reference of DLE Tacotron 2 + WaveGlow (+ STFT, denoiser) and HiFi-GAN.
 
-Written from the spec (``shared/reference/tacotron2_waveglow.md``) with ``torch.nn`` only; it is the ground truth
-for layer tests and the PyTorch baseline for benchmarks.  Everything runs in float64 after ``.double()``.
+Written from DLE's published model definitions and inference math with ``torch.nn`` only (no trtnet code); it is
+the ground truth for layer tests and the PyTorch baseline for benchmarks.  Everything runs in float64 after ``.double()``.
 """
 
 from ._common import ReferenceLoadError, read_checkpoint

@@ -1,4 +1,4 @@
-"""Tacotron 2 decoder pieces (spec §1.4): prenet, location-sensitive attention, one decoder step.
+"""Tacotron 2 decoder pieces: prenet, location-sensitive attention, one decoder step.
 
 Shapes: B batch, T_in encoder steps, E = encoder_embedding_dim, A = attention_dim, P = prenet_dim,
 H_att = attention_rnn_dim, H_dec = decoder_rnn_dim, M = n_mel_channels · n_frames_per_step.

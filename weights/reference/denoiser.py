@@ -1,4 +1,4 @@
-"""WaveGlow bias denoiser (DLE ``waveglow/denoiser.py``, spec §3).
+"""WaveGlow bias denoiser (DLE ``waveglow/denoiser.py``).
 
 bias_spec [1, F, 1] = |STFT| (first frame only) of ``waveglow.infer(zeros(1, n_mel, bias_frames), sigma=0)``.
 forward(audio, strength): |X| − strength·bias_spec, clamped ≥ 0, recombined with the phase of X, inverse STFT.

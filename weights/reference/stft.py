@@ -1,4 +1,4 @@
-"""STFT of DLE's ``tacotron2_common/stft.py`` (spec §3), written from the math with numpy only.
+"""STFT of DLE's ``tacotron2_common/stft.py``, written from the math with numpy only.
 
 N = filter_length, H = hop_length, F = N/2 + 1 frequency bins.
 forward basis [2F, 1, N]: rows = (Re | Im) of the first F rows of the N-point DFT matrix e^{-2πi·k·n/N},

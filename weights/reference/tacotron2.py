@@ -1,4 +1,4 @@
-"""Plain-PyTorch Tacotron 2 (DLE inference semantics, spec §1), the ground truth for layer tests.
+"""Plain-PyTorch Tacotron 2 (DLE inference semantics), the ground truth for layer tests.
 
 Submodule names equal DLE's, so ``state_dict()`` has exactly the DLE checkpoint keys.  Differences from
 DLE, all output-neutral per item: ragged batches may come in any order (``enforce_sorted=False``); the
@@ -142,7 +142,7 @@ class Tacotron2Reference(nn.Module):
     def infer(self, tokens: torch.Tensor, lengths: torch.Tensor, *, dropout: str | torch.Tensor = "on",
               max_decoder_steps: int | None = None, gate_threshold: float | None = None,
               generator: torch.Generator | None = None, early_stopping: bool = True) -> dict[str, Any]:
-        """DLE ``Tacotron2.infer`` (spec §1.5).
+        """DLE ``Tacotron2.infer``.
 
         dropout: "on" (DLE default: F.dropout on the global RNG, or masks drawn from ``generator``),
         "off", or fed keep masks [≥ n_steps, B, 2, P].  Returns mel / mel_postnet [B, n_mel, T],

@@ -1,4 +1,4 @@
-"""Plain-PyTorch WaveGlow (DLE ``waveglow/model.py`` inference semantics, spec §2).
+"""Plain-PyTorch WaveGlow (DLE ``waveglow/model.py`` inference semantics).
 
 Shapes: B batch, T mel frames, S = upsample_stride, G = n_group, T' = S·T/G grouped time steps,
 C = wn_n_channels, c_k = audio channels still flowing at flow k, h_k = c_k / 2.
