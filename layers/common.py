@@ -22,6 +22,23 @@ def valid_positions(lengths: Tensor, width: Any) -> Tensor:
     return ops.less(ops.unsqueeze(pos, 0), ops.unsqueeze(lengths, 1), name="valid")
 
 
+def keep_steps(lengths: Tensor, x: Tensor, rate: Any = 1) -> Tensor:
+    """The padding mask of a channel-major x [B, C, W] or [B, C, W, 1]: [B, 1, W] (or [B, 1, W, 1]) bool,
+    True where w < rate·lengths[b] (``rate`` an int or a 0-D int tensor).  One per resolution and network,
+    shared by every layer at it.  TRT: IFillLayer LINSPACE, IShuffleLayer (placeholders), IElementWiseLayer
+    PROD, LESS."""
+    width = ops.dims(x)[2]
+    pos = ops.arange(lengths.graph, width, DType.int32, name="positions")
+    n = lengths if isinstance(rate, int) and rate == 1 else lengths * rate
+    tail = [1] * (x.ndim - 3)
+    return ops.less(ops.reshape(pos, [1, 1, -1, *tail]), ops.reshape(n, [0, 1, 1, *tail]), name="keep")
+
+
+def with_unit_axis(w: np.ndarray) -> np.ndarray:
+    """A conv kernel [O, C, K] → [O, C, K, 1], TensorRT's own layout (no reshape layer per conv)."""
+    return w[..., None]
+
+
 def zero_padding(x: Tensor, keep: Tensor, *, name: str = "mask_padding") -> Tensor:
     """x where ``keep`` (bool, broadcast against x), else 0: padded positions of a ragged batch become exactly
     the zeros a single run's convolution padding reads.  TRT: ISelectLayer."""
@@ -31,10 +48,14 @@ def zero_padding(x: Tensor, keep: Tensor, *, name: str = "mask_padding") -> Tens
 def lstm_update(gates: Tensor, c: Tensor, dtype: Any) -> tuple[Tensor, Tensor]:
     """PyTorch LSTM math on pre-activations gates [..., 4H] (order i, f, g, o) and cell c [..., H]:
     c' = σ(f)⊙c + σ(i)⊙tanh(g), h' = σ(o)⊙tanh(c').  Returns (h' cast to ``dtype``, c' in c's dtype).
-    TRT: ISliceLayer, IActivationLayer, IElementWiseLayer."""
-    i, f, g, o = ops.split(gates, 4, axis=-1, name="gate")
-    c2 = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    h2 = ops.sigmoid(o) * ops.tanh(c2)
+    σ runs once over all 4H pre-activations (one layer, not three) and the gates are static channel slices.
+    TRT: IActivationLayer, ISliceLayer (``axes``: no shape tensors), IElementWiseLayer."""
+    hidden = gates.static_dim(-1) // 4
+    sig = ops.sigmoid(gates)
+    i, f, o = (ops.slice_axis(sig, -1, k * hidden, (k + 1) * hidden, name="gate") for k in (0, 1, 3))
+    g = ops.slice_axis(gates, -1, 2 * hidden, 3 * hidden, name="gate")
+    c2 = f * c + i * ops.tanh(g)
+    h2 = o * ops.tanh(c2)
     return ops.cast(h2, dtype), c2
 
 
@@ -73,6 +94,11 @@ def param(g: Graph, store: WeightStore, key: str, dtype: Any, *, shape: Sequence
     """The constant for weight ``key`` (checked against ``shape``, optionally transformed by a module-level
     function), named after the key inside the current scope: :func:`derived` of one weight."""
     return derived(g, store, name or key.rsplit(".", 1)[-1], dtype, {key: shape}, transform or same)
+
+
+def as_row(b: np.ndarray) -> np.ndarray:
+    """A bias [N] as a [1, N] row: it adds to [B, N] without a reshape layer."""
+    return b[None, :]
 
 
 def same(x: np.ndarray) -> np.ndarray:

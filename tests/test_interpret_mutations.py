@@ -54,11 +54,11 @@ def slice_start(mp):
     """ISliceLayer: the first positive static start one lower (still inside the input)."""
     orig = TrtBackend.op_slice
 
-    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None):
+    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
         if isinstance(start, tuple) and any(s > 0 for s in start):
             i = next(i for i, s in enumerate(start) if s > 0)
             start = start[:i] + (start[i] - 1,) + start[i + 1:]
-        return orig(self, name, x, start=start, size=size, stride=stride, mode=mode, fill=fill)
+        return orig(self, name, x, start=start, size=size, stride=stride, mode=mode, fill=fill, axes=axes)
     mp.setattr(TrtBackend, "op_slice", op_slice)
 
 

@@ -41,7 +41,17 @@ def loop_layers(side: Any) -> tuple[dict[str, Counter], str | None]:
     return loop_layer_counts(plan_network(g.backend.network)), None
 
 
+def network_layer_counts(network: Any) -> Counter:
+    """Every layer of a TensorRT network definition by type (``CONSTANT``, ``SHAPE``, ...), loop bodies included."""
+    return Counter(str(network.get_layer(i).type).rsplit(".", 1)[-1] for i in range(network.num_layers))
+
+
 def print_loop_layers(side: Any) -> dict[str, dict[str, int]]:
+    g, _, _, why = define_from_sidecar(side)
+    if g is not None:
+        total = network_layer_counts(g.backend.network)
+        print(f"network: {sum(total.values())} layers, {sum(total.values()) - total['CONSTANT']} not constant: "
+              + ", ".join(f"{k} {v}" for k, v in total.most_common()))
     counts, reason = loop_layers(side)
     if reason:
         print(f"loops: not counted ({reason})")

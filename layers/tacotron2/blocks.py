@@ -50,7 +50,7 @@ def conv_bn(g: Graph, store: WeightStore, prefix: str, x: Tensor, c_in: int, c_o
 @dataclass
 class LSTMParams:
     """A PyTorch LSTM(Cell) with the four gates (i, f, g, o) fused: ``weight_t`` [in(+H), 4H] in the network
-    dtype, ``bias`` [4H] float32 = b_ih + b_hh."""
+    dtype, ``bias`` [1, 4H] float32 = b_ih + b_hh."""
 
     weight_t: Tensor
     bias: Tensor
@@ -66,8 +66,9 @@ def _cat_t(w_ih, w_hh, b_ih, b_hh):
     return np.concatenate([w_ih.T, w_hh.T])
 
 
-def _bias_sum(w_ih, w_hh, b_ih, b_hh):
-    return b_ih + b_hh
+def _bias_sum_row(w_ih, w_hh, b_ih, b_hh):
+    """b_ih + b_hh as a [1, 4H] row: it adds to the [B, 4H] gates without a reshape layer."""
+    return (b_ih + b_hh)[None, :]
 
 
 def lstm_cell_params(g: Graph, store: WeightStore, prefix: str, n_in: int, hidden: int, dtype: DType
@@ -75,7 +76,8 @@ def lstm_cell_params(g: Graph, store: WeightStore, prefix: str, n_in: int, hidde
     """An LSTMCell at ``prefix`` for one GEMM per step on [x, h]: weight [W_ih | W_hh]ᵀ [in + H, 4H]."""
     with module(g, store, prefix) as w:
         keys = lstm_keys(n_in, hidden)
-        return LSTMParams(derived(g, w, "weight_cat_t", dtype, keys, _cat_t), derived(g, w, "bias_sum", F32, keys, _bias_sum))
+        return LSTMParams(derived(g, w, "weight_cat_t", dtype, keys, _cat_t),
+                          derived(g, w, "bias_sum", F32, keys, _bias_sum_row))
 
 
 def lstm_cell(p: LSTMParams, xh: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:

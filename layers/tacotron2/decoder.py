@@ -29,10 +29,10 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import Tacotron2Config
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param
+from ..common import as_row, module, param
 from .attention import AttentionMemory, AttentionParams, attend, attention_params
 from .blocks import LSTMParams, lstm_cell, lstm_cell_params
-from .prenet import PrenetParams, prenet, prenet_params
+from .prenet import PrenetParams, prenet, prenet_params, split_keep
 
 
 
@@ -79,9 +79,9 @@ class DecoderParams:
     attention: AttentionParams
     decoder_rnn: LSTMParams
     projection_t: Tensor    # [H_dec + E, M] dtype
-    projection_b: Tensor    # [M] dtype
+    projection_b: Tensor    # [1, M] dtype
     gate_t: Tensor          # [H_dec + E, 1] float32
-    gate_b: Tensor          # [1] float32
+    gate_b: Tensor          # [1, 1] float32
     dtype: DType
     config: Tacotron2Config
 
@@ -97,24 +97,30 @@ def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
                                dtype)
     with module(g, store, "decoder.linear_projection.linear_layer") as w:
         proj_t = param(g, w, "weight", dtype, shape=(cfg.frame_dim, z), transform=np.transpose)
-        proj_b = param(g, w, "bias", dtype, shape=(cfg.frame_dim,))
+        proj_b = param(g, w, "bias", dtype, shape=(cfg.frame_dim,), transform=as_row)
     with module(g, store, "decoder.gate_layer.linear_layer") as w:
         gate_t = param(g, w, "weight", F32, shape=(1, z), transform=np.transpose)
-        gate_b = param(g, w, "bias", F32, shape=(1,))
+        gate_b = param(g, w, "bias", F32, shape=(1,), transform=as_row)
     return DecoderParams(prenet_params(g, store, dtype), att_rnn, attention_params(g, store, dtype), dec_rnn,
                          proj_t, proj_b, gate_t, gate_b, dtype, cfg)
 
 
 def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> DecoderState:
-    """The all-zero decoder state; batch / t_in ints or 0-D tensors.  TRT: IFillLayer (or constants)."""
-    sizes = {"T_in": t_in}
-    return DecoderState(**{k: ops.zeros(g, [batch, *(sizes.get(n, n) for n in shape)], dt, name=f"init_{k}")
-                           for k, (shape, dt) in state_layout(cfg, dtype).items()})
+    """The all-zero decoder state; batch / t_in ints or 0-D tensors.  Fields of one shape and dtype share one
+    zero tensor (a recurrence only reads its initial value).  TRT: IConstantLayer + ISliceLayer stride 0."""
+    sizes, made = {"T_in": t_in}, {}
+    fields = {}
+    for k, (shape, dt) in state_layout(cfg, dtype).items():
+        if (shape, dt) not in made:
+            made[(shape, dt)] = ops.zeros(g, [batch, *(sizes.get(n, n) for n in shape)], dt, name=f"init_{k}")
+        fields[k] = made[(shape, dt)]
+    return DecoderState(**fields)
 
 
 def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Tensor | None
                  ) -> tuple[StepState, Tensor]:
-    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask [B, 2, P] or None.
+    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask [B, 2, P], or one [B, P]
+    mask per prenet layer, or None.
     Returns (next state with the new frame [B, M], gate logit [B] float32).  Layer scopes follow the keys
     under ``decoder.`` (the caller opens the ``decoder`` scope)."""
     g = s.frame.graph
@@ -184,7 +190,8 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
            ) -> DecodeResult:
     """DLE's inference loop as one ILoop (COUNT max_steps, WHILE some item not finished), from ``init`` (default
     the all-zero start state) to the returned ``state``: decoding N more steps from a state is this call again.
-    keep_masks: scaled prenet keep masks [≥ S, B, 2, P] iterated per step (TRT: IIteratorLayer), or None.
+    keep_masks: scaled prenet keep masks [≥ S, B, 2, P], split per layer once before the loop and iterated
+    per step (TRT: IIteratorLayer), or None.
     Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
     g = mem.memory.graph
     if init is None:
@@ -193,7 +200,8 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
             init = initial_state(g, p.config, batch, t_in, p.dtype)
 
     def body(s: DecoderState, it: dict):
-        state, out = step(p, mem, s, it.get("keep"), threshold)
+        keep = [it[k] for k in sorted(it) if k.startswith("keep")] or None
+        state, out = step(p, mem, s, keep, threshold)
         with g.scope("stop"):
             keep_going = ops.less(ops.reduce_min(state.finished, None), 1, name="keep_going")
         emits = {"mel": out.mel, "gate": out.gate}
@@ -201,7 +209,10 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
             emits["alignments"] = out.alignment
         return state, emits, keep_going
 
-    seqs = {"keep": keep_masks} if keep_masks is not None else {}
+    seqs = {}
+    if keep_masks is not None:
+        with g.scope("decoder/invariants"):
+            seqs = {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks))}     # [S, B, P] per layer
     r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder")   # its body runs in scope decoder/
     out = r.collected
     with g.scope("decoder/outputs"):

@@ -43,13 +43,23 @@ def prenet_params(g: Graph, store: WeightStore, dtype: DType) -> PrenetParams:
     return PrenetParams(weights, 1.0 - p_drop, 0.0 if p_drop >= 1.0 else 1.0 / (1.0 - p_drop), cfg.prenet_dim)
 
 
-def prenet(p: PrenetParams, x: Tensor, keep: Tensor | None) -> Tensor:
-    """x [B, M] → [B, P]: per layer relu(x·Wᵀ) ⊙ keep[:, layer].  TRT: IMatrixMultiplyLayer, IActivationLayer."""
+def prenet(p: PrenetParams, x: Tensor, keep: Tensor | Sequence[Tensor] | None) -> Tensor:
+    """x [B, M] → [B, P]: per layer relu(x·Wᵀ) ⊙ keep_layer, ``keep`` [B, n_layers, P] or one [B, P] mask per
+    layer (split outside the loop: :func:`split_keep`) or None.  TRT: IMatrixMultiplyLayer, IActivationLayer."""
+    masks = split_keep(keep) if isinstance(keep, Tensor) else keep
     for i, w_t in enumerate(p.weights_t):
         x = ops.relu(ops.matmul(x, w_t, name=f"layer{i}"))
-        if keep is not None:
-            x = x * ops.squeeze(ops.slice_axis(keep, 1, i, i + 1), 1)
+        if masks is not None:
+            x = x * masks[i]
     return x
+
+
+def split_keep(keep: Tensor) -> list[Tensor]:
+    """Keep masks [..., n_layers, P] → one [..., P] per layer: a reshape to [..., n_layers·P] and static
+    slices of the last axis.  TRT: IShuffleLayer (placeholders), ISliceLayer (``axes``)."""
+    n, dim = keep.static_dim(-2), keep.static_dim(-1)
+    flat = ops.reshape(keep, [0] * (keep.ndim - 2) + [n * dim], name="keep_layers")
+    return [ops.slice_axis(flat, -1, i * dim, (i + 1) * dim, name=f"keep{i}") for i in range(n)]
 
 
 def random_keep(p: PrenetParams, lead: Sequence, dtype: DType) -> Tensor:

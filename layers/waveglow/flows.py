@@ -2,7 +2,9 @@
 
 G = n_group, T' = S·T/G grouped time steps, c_k audio channels at flow k, h = c_k/2.  The audio state is
 float32 throughout (it is at most G channels wide); WN convs run in the conv dtype (the network's precision)
-and their output (b ‖ s) is cast to float32 before the coupling a1 ← (a1 − b)·exp(−s).
+and their output (b ‖ s) is cast to float32 before the coupling a1 ← (a1 − b)·exp(−s).  From the grouping on,
+every tensor is [B, ·, T', 1] (TensorRT's convolution layout: no reshape per convolution); the audio goes back to
+[B, S·T] once, at the end.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param, valid_positions, zero_padding
+from ..common import keep_steps, module, param, valid_positions, zero_padding
 from .upsample import conditioning
 from .wn import wn
 
@@ -47,18 +49,18 @@ def noise(g: Graph, mel: Tensor, sigma: Tensor, z: Tensor | None, cfg: WaveGlowC
         return ops.random_normal(g, [ops.dim_size(mel, 0), cfg.n_group, steps], 0.0, sigma, F32, name="z")
 
 
-def _as_conv_kernel(w: np.ndarray) -> np.ndarray:
-    """[C, C] → a 1-wide conv1d kernel [C, C, 1]."""
-    return w[:, :, None]
+def _as_1x1_kernel(w: np.ndarray) -> np.ndarray:
+    """[C, C] → a 1-wide conv kernel in TensorRT's layout [C, C, 1, 1]."""
+    return w[:, :, None, None]
 
 
 def inverse_1x1(g: Graph, store: WeightStore, k: int, audio: Tensor, cfg: WaveGlowConfig) -> Tensor:
-    """audio [B, c_k, T'] → W⁻¹·audio with the stored ``convinv.k.W_inverse`` (float32), checked against
+    """audio [B, c_k, T', 1] → W⁻¹·audio with the stored ``convinv.k.W_inverse`` (float32), checked against
     ``convinv.k.conv.weight``.  TRT: IConvolutionLayer 1×1."""
     ck = cfg.remaining_channels(k)
     with module(g, store, f"convinv.{k}") as c:
         w = c.get("conv.weight", shape=(ck, ck, 1))[:, :, 0].astype(np.float64)
-        w_inv = param(g, c, "W_inverse", F32, shape=(ck, ck), transform=_as_conv_kernel)
+        w_inv = param(g, c, "W_inverse", F32, shape=(ck, ck), transform=_as_1x1_kernel)
         err = float(np.abs(c.get("W_inverse").astype(np.float64) @ w - np.eye(ck)).max())
         if err > INVERSE_TOLERANCE:
             raise ValueError(f"{store.name}: convinv.{k}.W_inverse is not the inverse of conv.weight "
@@ -68,9 +70,9 @@ def inverse_1x1(g: Graph, store: WeightStore, k: int, audio: Tensor, cfg: WaveGl
 
 def flow_inverse(g: Graph, store: WeightStore, k: int, audio: Tensor, spect: Tensor, keep: Tensor,
                  cfg: WaveGlowConfig) -> Tensor:
-    """Inverse of flow k: audio [B, c_k, T'] float32, spect [B, n_mel·G, T'] (conv dtype), keep [B, 1, T'] bool
-    → [B, c_k, T'] float32.  a0, a1 = halves; (b ‖ s) = WN_k(a0, spect); a1 ← (a1 − b)·exp(−s);
-    audio ← W⁻¹·(a0 ‖ a1)."""
+    """Inverse of flow k: audio [B, c_k, T', 1] float32, spect [B, n_mel·G, T', 1] (conv dtype), keep
+    [B, 1, T', 1] bool → [B, c_k, T', 1] float32.  a0, a1 = halves; (b ‖ s) = WN_k(a0, spect);
+    a1 ← (a1 − b)·exp(−s); audio ← W⁻¹·(a0 ‖ a1)."""
     h = cfg.remaining_channels(k) // 2
     with g.scope(f"flow.{k}"):
         a0, a1 = ops.split(audio, 2, axis=1, name="halves")
@@ -93,13 +95,13 @@ def infer(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, sigma: Tens
     convs, coupling, inverse 1×1 convs) is per time step."""
     s, grp = cfg.upsample_stride, cfg.n_group
     with g.scope("padding"):
-        mel = zero_padding(mel, ops.unsqueeze(valid_positions(frames, ops.dims(mel)[2]), 1, name="keep_frames"))
-    spect = conditioning(g, store, mel, cfg)  # [B, n_mel·G, T']
+        mel = zero_padding(mel, keep_steps(frames, mel))
+    spect = ops.unsqueeze(conditioning(g, store, mel, cfg), 3, name="to_conv_layout")  # [B, n_mel·G, T', 1]
     with g.scope("padding"):
-        keep = ops.unsqueeze(valid_positions(frames * (s // grp), ops.dims(spect)[2]), 1, name="keep_steps")
+        keep = keep_steps(frames, spect, s // grp)  # [B, 1, T', 1], shared by every WN layer
     parts = noise_parts(cfg)
-    zs = ops.split(noise(g, mel, sigma, z, cfg), parts, axis=1, name="noise_parts")
-    audio, pending = zs[0], list(zs[1:])  # [B, n_remaining, T']
+    zs = ops.split(ops.unsqueeze(noise(g, mel, sigma, z, cfg), 3), parts, axis=1, name="noise_parts")
+    audio, pending = zs[0], list(zs[1:])  # [B, n_remaining, T', 1]
     injections = set(injection_flows(cfg))
     for k in reversed(range(cfg.n_flows)):
         audio = flow_inverse(g, store, k, audio, spect, keep, cfg)
@@ -107,5 +109,5 @@ def infer(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, sigma: Tens
             with g.scope(f"flow.{k}"):
                 audio = ops.concat([pending.pop(0), audio], axis=1, name="inject")  # early channels first
     with g.scope("audio"):
-        audio = ops.reshape(ops.permute(audio, (0, 2, 1)), [0, -1])  # [B, T', G] → [B, S·T]
+        audio = ops.reshape(ops.permute(audio, (0, 2, 1, 3)), [0, -1])  # [B, T', G, 1] → [B, S·T]
         return zero_padding(audio, valid_positions(frames * s, ops.dims(audio)[1]), name="mask_output")

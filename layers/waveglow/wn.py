@@ -4,6 +4,9 @@ C = wn_n_channels, L = wn_n_layers, K = wn_kernel_size, h = half of the audio ch
 T' grouped time steps.  Layer i: t = in_layers[i](x) (dilation 2^i) + cond_layers[i](spect);
 acts = tanh(t[:C])·σ(t[C:]); rs = res_skip_layers[i](acts); x += rs[:C] (i < L−1); skip += rs[C:] (rs at i = L−1);
 output end(skip) = (b ‖ s) [B, 2h, T'].
+
+Tensors are channel-major with a trailing unit axis, [B, ·, T', 1] (TensorRT's convolution layout), so the 8·4
+convolutions of a WN and the pointwise math between them need no reshapes; splits name only the channel axis.
 """
 
 from __future__ import annotations
@@ -15,15 +18,16 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param, zero_padding
+from ..common import module, param, with_unit_axis, zero_padding
 
 
 def conv(g: Graph, store: WeightStore, prefix: str, x: Tensor, dtype: DType, shape: tuple[int, int, int], *,
          dilation: int = 1, transpose: bool = False, stride: int = 1) -> Tensor:
     """The Conv1d (or ConvTranspose1d) of weights ``prefix.weight`` ``shape`` and ``prefix.bias``; plain convs
-    get 'same' padding d·(K−1)/2.  TRT: IConvolutionLayer / IDeconvolutionLayer."""
+    get 'same' padding d·(K−1)/2.  x [B, C, T] or [B, C, T, 1] (then the kernel is stored [·, ·, K, 1] and the
+    output keeps the unit axis).  TRT: IConvolutionLayer / IDeconvolutionLayer."""
     with module(g, store, prefix) as w:
-        weight = param(g, w, "weight", dtype, shape=shape)
+        weight = param(g, w, "weight", dtype, shape=shape, transform=with_unit_axis if x.ndim == 4 else None)
         bias = param(g, w, "bias", dtype, shape=(shape[1] if transpose else shape[0],))
         if transpose:
             return ops.conv_transpose1d(x, weight, bias, stride=stride)
@@ -32,8 +36,8 @@ def conv(g: Graph, store: WeightStore, prefix: str, x: Tensor, dtype: DType, sha
 
 def gated_layer(g: Graph, store: WeightStore, i: int, x: Tensor, spect: Tensor, keep: Tensor,
                 cfg: WaveGlowConfig) -> Tensor:
-    """acts = tanh(t[:, :C]) · σ(t[:, C:]) with t = in_layers[i](x·keep) + cond_layers[i](spect): [B, C, T'].
-    keep [B, 1, T'] bool masks each item's padded steps to the zeros its single run's conv padding reads (the
+    """acts = tanh(t[:, :C]) · σ(t[:, C:]) with t = in_layers[i](x·keep) + cond_layers[i](spect): [B, C, T', 1].
+    keep [B, 1, T', 1] bool masks each item's padded steps to the zeros its single run's conv padding reads (the
     dilated conv is the only one that mixes time steps).  The cond conv reads only the grouped spectrogram,
     never the flow state.  TRT: ISelectLayer, 2 convolutions, IElementWise, IActivation (TANH, SIGMOID)."""
     c, dt = cfg.wn_n_channels, x.dtype
@@ -48,8 +52,8 @@ def gated_layer(g: Graph, store: WeightStore, i: int, x: Tensor, spect: Tensor, 
 
 def wn(g: Graph, store: WeightStore, k: int, a0: Tensor, spect: Tensor, keep: Tensor, cfg: WaveGlowConfig
        ) -> Tensor:
-    """WN k: a0 [B, h, T'], spect [B, n_mel·G, T'] (both the conv dtype), keep [B, 1, T'] bool (valid steps)
-    → (b ‖ s) [B, 2h, T'] in that dtype."""
+    """WN k: a0 [B, h, T', 1], spect [B, n_mel·G, T', 1] (both the conv dtype), keep [B, 1, T', 1] bool (valid
+    steps) → (b ‖ s) [B, 2h, T', 1] in that dtype."""
     c, n_layers, h = cfg.wn_n_channels, cfg.wn_n_layers, cfg.remaining_channels(k) // 2
     dt = a0.dtype
     with module(g, store, f"WN.{k}") as w:

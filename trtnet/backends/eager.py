@@ -140,10 +140,14 @@ class EagerBackend:
         return [REDUCE[op](x, dim=tuple(axes), keepdim=keepdims)]
 
     def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
+        """PyTorch conv1d / conv_transpose1d; rank-4 x [B, C, T, 1] and w [O, C, K, 1] drop the unit axis
+        around it (the same 1-D convolution)."""
         b = bias[0] if bias else None
-        if transpose:
-            return [F.conv_transpose1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
-        return [F.conv1d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)]
+        four, x = x.dim() == 4, x.squeeze(3) if x.dim() == 4 else x
+        w = w.squeeze(3) if w.dim() == 4 else w
+        fn = F.conv_transpose1d if transpose else F.conv1d
+        y = fn(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+        return [y.unsqueeze(3) if four else y]
 
     def op_argmax(self, name, x, *, axis):
         """ITopKLayer MAX, k=1: int32 indices, the reduced axis kept with size 1 (first index on ties)."""
@@ -179,13 +183,22 @@ class EagerBackend:
     def op_concat(self, name, *xs, axis):
         return [torch.cat(xs, dim=axis)]
 
-    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None):
-        """ISliceLayer: out[i] = x[start + i·stride] per axis; out-of-range follows ``mode``."""
+    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
+        """ISliceLayer: out[i] = x[start + i·stride] per axis (or per listed axis; the others whole);
+        out-of-range follows ``mode``."""
         start, size, stride = (tuple(int(v) for v in p.tolist()) if isinstance(p, torch.Tensor) else p
                                for p in (start, size, stride))
+        if axes is not None:
+            full = [[0] * x.dim(), list(x.shape), [1] * x.dim()]
+            for j, ax in enumerate(axes):
+                for vec, part in zip(full, (start, size, stride)):
+                    vec[ax] = int(part[j])
+            start, size, stride = full
         out, valid = x, None
         for axis, (s, n, st) in enumerate(zip(start, size, stride)):
             dim = x.shape[axis]
+            if s == 0 and n == dim and st == 1:
+                continue                                    # the whole axis: nothing to select
             idx = s + st * torch.arange(n, device=x.device)
             inside = (idx >= 0) & (idx < dim)
             if mode == "strict" and not bool(inside.all()):

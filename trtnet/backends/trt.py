@@ -147,9 +147,10 @@ class TrtBackend:
         return [self.out(name, "reduce", x, getattr(self.trt.ReduceOperation, REDUCE[op]), mask, keepdims)]
 
     def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
-        """[B, C, T] → [B, C, T, 1] → (de)convolution with kernel (K, 1) → [B, O, T']."""
-        x4 = self._reshape(name, x, (0, 0, 0, 1), "to4d")
-        w4 = self._reshape(name, w, (0, 0, 0, 1), "kernel4d")
+        """[B, C, T] → [B, C, T, 1] → (de)convolution with kernel (K, 1) → [B, O, T']; rank-4 x ([B, C, T, 1])
+        and weights ([O, C, K, 1]) are used as they are, and a rank-4 x gives the rank-4 output."""
+        x4 = x if len(x.shape) == 4 else self._reshape(name, x, (0, 0, 0, 1), "to4d")
+        w4 = w if len(w.shape) == 4 else self._reshape(name, w, (0, 0, 0, 1), "kernel4d")
         k = int(w.shape[2])
         empty = self.trt.Weights(to_trt(as_dtype(x.dtype), self.trt))
         kind = "deconvolution_nd" if transpose else "convolution_nd"
@@ -159,6 +160,8 @@ class TrtBackend:
         layer.set_input(1, w4)
         if bias:
             layer.set_input(2, bias[0])
+        if len(x.shape) == 4:
+            return [layer.get_output(0)]
         return [self._reshape(name, layer.get_output(0), (0, 0, 0), "to3d")]
 
     def op_argmax(self, name, x, *, axis):
@@ -188,10 +191,13 @@ class TrtBackend:
     def op_concat(self, name, *xs, axis):
         return [self.out(name, "concatenation", list(xs), axis=axis)]
 
-    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None):
-        """ISliceLayer; each of start/size/stride is a static tuple or a 1-D int64 handle."""
-        static = [v if isinstance(v, tuple) else (0,) * len(x.shape) for v in (start, size, stride)]
-        layer = self.add(name, "slice", x, *static, mode=getattr(self.trt.SampleMode, SAMPLE_MODE[mode]))
+    def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
+        """ISliceLayer; each of start/size/stride is a static tuple or a 1-D int64 handle, with one entry per
+        axis of x, or per listed axis when ``axes`` is given (set as the layer's static ``axes``)."""
+        n = len(x.shape) if axes is None else len(axes)
+        static = [v if isinstance(v, tuple) else (0,) * n for v in (start, size, stride)]
+        props = {} if axes is None else {"axes": tuple(axes)}
+        layer = self.add(name, "slice", x, *static, mode=getattr(self.trt.SampleMode, SAMPLE_MODE[mode]), **props)
         for i, v in enumerate((start, size, stride), 1):
             if not isinstance(v, tuple):
                 layer.set_input(i, v)

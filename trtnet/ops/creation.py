@@ -10,7 +10,7 @@ import numpy as np
 from ..dtypes import DType, as_dtype
 from ..errors import DTypeError
 from ..tensor import Tensor
-from .shape import Size, broadcast_to, size_vector
+from .shape import Size, _memo, broadcast_to, size_vector
 
 
 def constant(g, value: Any, *, dtype: Any = None, name: str | None = None) -> Tensor:
@@ -19,13 +19,15 @@ def constant(g, value: Any, *, dtype: Any = None, name: str | None = None) -> Te
 
 
 def full(g, sizes: Sequence[Size], value: float, dtype: Any, *, name=None) -> Tensor:
-    """A tensor of ``sizes`` (ints and/or 0-D tensors) filled with ``value``."""
+    """A tensor of ``sizes`` (ints and/or 0-D tensors) filled with ``value``: a one-element constant repeated
+    along the static axes, then along the run-time ones (so no size vector mixes the two: no concatenation).
+    TRT: IConstantLayer + ISliceLayer stride 0 (one per kind of axis that needs it)."""
     dt = as_dtype(dtype)
-    scalar = g.constant(np.full((1,) * len(sizes), value, dtype=np.float32 if dt is DType.bfloat16 else dt.numpy),
+    filled = g.constant(np.full((1,) * len(sizes), value, dtype=np.float32 if dt is DType.bfloat16 else dt.numpy),
                         dtype=dt, name=name)
-    if all(isinstance(s, int) and s == 1 for s in sizes):
-        return scalar
-    return broadcast_to(scalar, sizes, name=name or "full")
+    static = [s if isinstance(s, (int, np.integer)) else 1 for s in sizes]
+    filled = broadcast_to(filled, static, name=name or "full")
+    return broadcast_to(filled, sizes, name=name or "full")
 
 
 def zeros(g, sizes: Sequence[Size], dtype: Any, *, name=None) -> Tensor:
@@ -34,8 +36,11 @@ def zeros(g, sizes: Sequence[Size], dtype: Any, *, name=None) -> Tensor:
 
 
 def arange(g, n: Size, dtype: Any = DType.int32, *, name=None) -> Tensor:
-    """[0, 1, …, n−1]; n an int or a 0-D int tensor.  TRT: IFillLayer LINSPACE."""
-    return _fill(g, [n], "linspace", 0, 1, dtype, name or "arange")
+    """[0, 1, …, n−1]; n an int or a 0-D int tensor.  One per graph for the same n and dtype (a deterministic
+    fill: every mask at one resolution shares it).  TRT: IFillLayer LINSPACE."""
+    key = ("arange", ("t", id(n)) if isinstance(n, Tensor) else int(n), str(as_dtype(dtype)))
+    return _memo(g, key, [n] if isinstance(n, Tensor) else [], lambda: _fill(g, [n], "linspace", 0, 1, dtype,
+                                                                              name or "arange"))
 
 
 def random_uniform(g, sizes: Sequence[Size], low: float = 0.0, high: float = 1.0, dtype: Any = DType.float32,

@@ -82,8 +82,10 @@ def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, *, transpose: bool, st
     ops_in = [x, weight] + ([bias] if bias is not None else [])
     check_same_dtype(name, *ops_in)
     check_dtype(name, x, float_types())
-    if x.ndim != 3 or weight.ndim != 3:
-        raise ShapeError(f"{name}: input [B, C, T] and weight of rank 3 needed, got {x.shape} and {weight.shape}")
+    if x.ndim not in (3, 4) or weight.ndim not in (3, 4) or (x.ndim == 4 and x.shape[3] != 1) or (
+            weight.ndim == 4 and weight.shape[3] != 1):
+        raise ShapeError(f"{name}: input [B, C, T] or [B, C, T, 1] and weight [·, ·, K] or [·, ·, K, 1] needed, "
+                         f"got {x.shape} and {weight.shape}")
     c_in = x.shape[1]
     w_in = weight.static_dim(0) if transpose else weight.static_dim(1) * groups
     if isinstance(c_in, int) and c_in != w_in:
@@ -99,7 +101,9 @@ def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, *, transpose: bool, st
 def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: int = 1, padding: int = 0,
            dilation: int = 1, groups: int = 1, name=None) -> Tensor:
     """PyTorch conv1d: x [B, C, T], weight [O, C/groups, K], bias [O] → [B, O, T'] with
-    T' = ⌊(T + 2p − d(K−1) − 1)/s⌋ + 1.  TRT: IConvolutionLayer, kernel (K, 1) on [B, C, T, 1]."""
+    T' = ⌊(T + 2p − d(K−1) − 1)/s⌋ + 1.  TRT: IConvolutionLayer, kernel (K, 1) on [B, C, T, 1].
+    x may be given as [B, C, T, 1] (then the output is [B, O, T', 1]) and the weight as [O, C/groups, K, 1]:
+    TensorRT's own layout, so chains of convolutions and pointwise ops need no reshapes between them."""
     return _conv(x, weight, bias, transpose=False, stride=stride, padding=padding, dilation=dilation,
                  groups=groups, name=name or "conv1d")
 
@@ -107,7 +111,7 @@ def conv1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: int
 def conv_transpose1d(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride: int = 1, padding: int = 0,
                      dilation: int = 1, groups: int = 1, name=None) -> Tensor:
     """PyTorch conv_transpose1d: weight [C, O/groups, K] → T' = (T−1)s − 2p + d(K−1) + 1.
-    TRT: IDeconvolutionLayer, kernel (K, 1)."""
+    TRT: IDeconvolutionLayer, kernel (K, 1).  Rank-4 x / weight as in :func:`conv1d`."""
     return _conv(x, weight, bias, transpose=True, stride=stride, padding=padding, dilation=dilation,
                  groups=groups, name=name or "conv_transpose1d")
 

@@ -2,10 +2,17 @@
 
 TRT layers: IShapeLayer, IShuffleLayer (reshape/transpose), IConcatenationLayer, ISliceLayer (slices, pads,
 broadcasts), IGatherLayer.
+
+Shape plumbing is kept to what the sizes need: slices, splits, pads and broadcasts name only the axes they
+change (ISliceLayer ``axes``: the other axes pass whole, so a split along a static axis needs no shape tensor),
+squeeze/unsqueeze use reshape placeholders (0 copies an aligned axis, −1 infers one other), and each tensor's
+IShapeLayer, each (tensor, axis) size and each size vector is built once per graph (:func:`_memo`), however
+many ops ask for it.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
 import numpy as np
@@ -18,33 +25,60 @@ from ._util import check_same_dtype, graph_of, norm_axis
 Size = Any  # int | 0-D int Tensor
 
 
+def _memo(g, key: tuple, refs: Sequence[Tensor], make) -> Tensor:
+    """``make()`` once per graph for ``key`` (built from the ids of ``refs``): the entry holds weak references
+    to ``refs``, is used only while they are the same live tensors and is dropped when one dies (eager loop
+    bodies make new tensors every step).  On TensorRT graphs a layer sits where its dataflow puts it, so a size
+    built from loop invariants is built once, outside the loop, even when a loop body asks for it."""
+    memo = g.__dict__.setdefault("_shape_memo", {})
+    hit = memo.get(key)
+    if hit is not None and all(r() is t for r, t in zip(hit[0], refs)):
+        return hit[1]
+    value = make()
+    memo[key] = (tuple(weakref.ref(t) for t in refs), value)
+    for t in refs:
+        weakref.finalize(t, memo.pop, key, None)
+    return value
+
+
 def shape(x: Tensor, *, name=None) -> Tensor:
-    """The shape of x as a 1-D int64 tensor.  TRT: IShapeLayer."""
-    return x.graph.apply("shape", [x], name=name or "shape")
+    """The shape of x as a 1-D int64 tensor, one per tensor and network.  TRT: IShapeLayer."""
+    return _memo(x.graph, ("shape", id(x)), [x], lambda: x.graph.apply("shape", [x], name=name or "shape"))
 
 
 def dim_size(x: Tensor, axis: int, *, name=None) -> Tensor:
-    """Size of one axis as a 0-D int64 tensor (a constant when the size is static)."""
+    """Size of one axis as a 0-D int64 tensor (a constant when the size is static; one IShapeLayer +
+    IGatherLayer per tensor and axis otherwise)."""
     axis = norm_axis(axis, x.ndim, "dim_size")
     d = x.shape[axis]
     if isinstance(d, int):
         return x.graph.constant(np.array(d, np.int64), dtype=DType.int64)
-    idx = x.graph.constant(np.array(axis, np.int64))
-    return gather(shape(x), idx, axis=0, name=name or "dim_size")
+
+    def make() -> Tensor:
+        idx = x.graph.constant(np.array(axis, np.int64))
+        return gather(shape(x), idx, axis=0, name=name or "dim_size")
+    return _memo(x.graph, ("dim", id(x), axis), [x], make)
 
 
 def size_vector(g, items: Sequence[Size]) -> tuple[int, ...] | Tensor:
-    """A static tuple when every item is an int, else a 1-D int64 tensor built by concatenation."""
+    """A static tuple when every item is an int, else a 1-D int64 tensor (one entry: a reshape; more: a
+    concatenation), built once per network for the same items."""
     if all(isinstance(v, (int, np.integer)) for v in items):
         return tuple(int(v) for v in items)
-    parts = []
-    for v in items:
-        if isinstance(v, Tensor):
-            from .unary import cast
-            parts.append(reshape(cast(v, DType.int64), (1,)))
-        else:
-            parts.append(g.constant(np.array([int(v)], np.int64)))
-    return concat(parts, axis=0, name="size_vector")
+    tensors = [v for v in items if isinstance(v, Tensor)]
+
+    def make() -> Tensor:
+        from .unary import cast
+        parts = []
+        for v in items:
+            if isinstance(v, Tensor):
+                v = v if v.dtype is DType.int64 else cast(v, DType.int64)
+                parts.append(reshape(v, (1,)) if v.ndim == 0 else v)
+            else:
+                parts.append(g.constant(np.array([int(v)], np.int64)))
+        return parts[0] if len(parts) == 1 else concat(parts, axis=0, name="size_vector")
+    key = ("vec",) + tuple(("t", id(v)) if isinstance(v, Tensor) else int(v) for v in items)
+    return _memo(g, key, tensors, make)
 
 
 def dims(x: Tensor) -> list[Size]:
@@ -60,12 +94,14 @@ def reshape(x: Tensor, new_shape: Sequence[Size] | Tensor, *, name=None) -> Tens
 
 
 def _shape_like(x: Tensor, picks: Sequence[int | None]) -> Sequence[Size]:
-    """Output sizes taking input axis ``p`` where p is an int, and 1 where None; uses placeholders when
-    they line up so static and simple dynamic cases need no shape tensors."""
-    if all(p is None or isinstance(x.shape[p], int) for p in picks):
-        return [1 if p is None else x.shape[p] for p in picks]
-    if all(p is None or p == i for i, p in enumerate(picks)):
-        return [1 if p is None else 0 for p in picks]
+    """Output sizes taking input axis ``p`` where p is an int, and 1 where None: static sizes as ints, a
+    run-time size at its own index as the placeholder 0 and one other run-time size as −1, so squeeze and
+    unsqueeze need no shape tensors unless two run-time axes move."""
+    out: list[Size] = []
+    for i, p in enumerate(picks):
+        out.append(1 if p is None else x.shape[p] if isinstance(x.shape[p], int) else 0 if p == i else -1)
+    if out.count(-1) <= 1:
+        return out
     sizes = dims(x)
     return [1 if p is None else sizes[p] for p in picks]
 
@@ -119,38 +155,38 @@ def concat(xs: Sequence[Tensor], axis: int = 0, *, name=None) -> Tensor:
 
 
 def slice(x: Tensor, start: Sequence[Size], size: Sequence[Size], stride: Sequence[Size] | None = None,
-          *, mode: str = "strict", fill: Tensor | None = None, name=None) -> Tensor:  # noqa: A001
-    """out[i] = x[start + i·stride] on every axis; ``mode`` strict|fill|reflect|clamp|wrap for positions outside
-    x (fill uses ``fill``, default 0).  TRT: ISliceLayer."""
+          *, axes: Sequence[int] | None = None, mode: str = "strict", fill: Tensor | None = None,
+          name=None) -> Tensor:  # noqa: A001
+    """out[i] = x[start + i·stride] on every axis, or only on ``axes`` (start/size/stride then have one entry
+    per listed axis; the other axes pass whole); ``mode`` strict|fill|reflect|clamp|wrap for positions outside
+    x (fill uses ``fill``, default 0).  TRT: ISliceLayer (``axes`` set when given)."""
     g = x.graph
-    stride = [1] * x.ndim if stride is None else stride
-    if not len(start) == len(size) == len(stride) == x.ndim:
-        raise ShapeError(f"slice: start/size/stride need {x.ndim} entries for {x.name}")
+    if axes is not None:
+        axes = tuple(norm_axis(a, x.ndim, "slice") for a in axes)
+        if len(set(axes)) != len(axes):
+            raise ShapeError(f"slice: axes {axes} repeat an axis ({x.name})")
+    n = x.ndim if axes is None else len(axes)
+    stride = [1] * n if stride is None else stride
+    if not len(start) == len(size) == len(stride) == n:
+        raise ShapeError(f"slice: start/size/stride need {n} entries for {x.name}")
     vecs = [size_vector(g, list(v)) for v in (start, size, stride)]
-    inputs = [x]
-    return g.apply("slice", inputs, start=vecs[0], size=vecs[1], stride=vecs[2], mode=mode, fill=fill,
+    return g.apply("slice", [x], start=vecs[0], size=vecs[1], stride=vecs[2], mode=mode, fill=fill, axes=axes,
                    name=name or "slice")
 
 
 def slice_axis(x: Tensor, axis: int, start: Size, stop: Size | None = None, step: int = 1, *, name=None) -> Tensor:
     """x[..., start:stop:step, ...] on one axis; start/stop may be 0-D tensors (run-time slices)."""
     axis = norm_axis(axis, x.ndim, "slice_axis")
-    sizes = dims(x)
-    full = sizes[axis]
+    full = x.shape[axis]
     if stop is None:
-        stop = full
+        stop = full if isinstance(full, int) else dim_size(x, axis)
     if isinstance(start, int) and isinstance(stop, int):
         if isinstance(full, int):
             start, stop = _clip(start, full), _clip(stop, full)
         length: Size = max(0, -(-(stop - start) // step))
     else:
         length = (stop - start + (step - 1)) / step if step != 1 else stop - start
-    starts = [0] * x.ndim
-    starts[axis] = start
-    sizes[axis] = length
-    strides = [1] * x.ndim
-    strides[axis] = step
-    return slice(x, starts, sizes, strides, name=name or "slice")
+    return slice(x, [start], [length], [step], axes=[axis], name=name or "slice")
 
 
 def _clip(i: int, n: int) -> int:
@@ -179,23 +215,29 @@ def pad(x: Tensor, pads: Sequence[tuple[int, int]], mode: str = "constant", valu
     if mode not in ("constant", "reflect"):
         raise ValueError(f"pad: mode {mode!r} is not constant or reflect")
     lead = x.ndim - len(pads)
-    full = [(0, 0)] * lead + [tuple(p) for p in pads]
-    sizes = dims(x)
-    start = [-b for b, _ in full]
-    size = [s + b + a if (b or a) else s for s, (b, a) in zip(sizes, full)]
+    axes = [lead + i for i, (b, a) in enumerate(pads) if b or a]
+    if not axes:
+        return x
+    start = [-pads[ax - lead][0] for ax in axes]
+    size = [(x.shape[ax] if isinstance(x.shape[ax], int) else dim_size(x, ax)) + sum(pads[ax - lead])
+            for ax in axes]
     fill = None
     if mode == "constant" and value != 0:
         fill = x.graph.constant(np.array(value), dtype=x.dtype)
-    return slice(x, start, size, None, mode="fill" if mode == "constant" else "reflect", fill=fill,
+    return slice(x, start, size, None, axes=axes, mode="fill" if mode == "constant" else "reflect", fill=fill,
                  name=name or "pad")
 
 
 def broadcast_to(x: Tensor, sizes: Sequence[Size], *, name=None) -> Tensor:
-    """Repeat size-1 axes of x (same rank) up to ``sizes``.  TRT: ISliceLayer with stride 0."""
+    """Repeat size-1 axes of x (same rank) up to ``sizes``; other axes keep their size.  TRT: ISliceLayer with
+    stride 0 on the repeated axes only."""
     if len(sizes) != x.ndim:
         raise ShapeError(f"broadcast_to: {x.name} has rank {x.ndim}, target has {len(sizes)}")
-    stride = [0 if d == 1 else 1 for d in x.shape]
-    return slice(x, [0] * x.ndim, list(sizes), stride, name=name or "broadcast")
+    axes = [i for i, (d, s) in enumerate(zip(x.shape, sizes)) if d == 1 and not (isinstance(s, int) and s == 1)]
+    if not axes:
+        return x
+    return slice(x, [0] * len(axes), [sizes[i] for i in axes], [0] * len(axes), axes=axes,
+                 name=name or "broadcast")
 
 
 def gather(data: Tensor, indices: Tensor, axis: int = 0, *, name=None) -> Tensor:
