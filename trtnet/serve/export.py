@@ -49,19 +49,22 @@ class ExportOptions:
 def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts]:
     """What the model instances open (the ``open_backend`` arguments), and the facts the config needs, from the
     CLI's backend flags.  Eager weights are resolved (demo checkpoints written, checkpoints extracted) now."""
-    from trtnet.tools.common import check_emulate, eager_options, resolve_sources
+    from trtnet.runtime.vocoder import VOCODERS, vocoder_architecture
+    from trtnet.tools.common import check_emulate, eager_options, resolve_sources, vocoder_arch
     if check_emulate(args):
         raise ValueError("--emulate-engines is for trying the engine path here; Triton serves real engines")
     if args.engine_dir:
         from trtnet.runtime.engine_dir import read_build_config
-        from trtnet.weights.config import WaveGlowConfig
+        from trtnet.weights.config import CONFIG_CLASSES
         root = Path(args.engine_dir).resolve()
         cfg = read_build_config(root)
-        for name in ("encoder", "decoder-loop", "postnet", "waveglow"):
+        arch = vocoder_architecture(cfg["hparams"])
+        needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
+        for name in needed:
             if name not in cfg["engines"]:
                 raise ValueError(f"{root} has no {name} engine (built: {sorted(cfg['engines'])}); the server runs "
-                                 "encoder, decoder-loop, postnet, waveglow (+ denoiser)")
-        wg = WaveGlowConfig.from_dict(cfg["hparams"]["waveglow"])
+                                 f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
+        wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
         spec = {"engine_dir": str(root)}
         return spec, BackendFacts("engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate,
@@ -69,10 +72,11 @@ def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts
     from trtnet.weights.store import WeightStore
     sources = resolve_sources(args)
     opts = eager_options(args)
-    with WeightStore.open(sources["waveglow"].h5_path, "waveglow") as store:
+    arch = vocoder_arch(args)
+    with WeightStore.open(sources[arch].h5_path, arch) as store:
         wg = store.config
     spec = {"backend": "eager", "tacotron2": str(Path(sources["tacotron2"].h5_path).resolve()),
-            "waveglow": str(Path(sources["waveglow"].h5_path).resolve()), "vocoder": "waveglow",
+            arch: str(Path(sources[arch].h5_path).resolve()), "vocoder": arch,
             "cache_dir": None if args.cache_dir is None else str(Path(args.cache_dir).resolve()),
             "device": args.device, "precision": args.precision, "dropout": opts.dropout, "noise": opts.noise,
             **{k: getattr(args, k) for k in ("gate_threshold", "sigma", "denoiser_strength")

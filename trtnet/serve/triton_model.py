@@ -128,7 +128,7 @@ def open_from_spec(spec: Mapping[str, Any]):
     from trtnet.tools.common import open_backend, settings_from
     from trtnet.tools.cmd_synthesize import PIPELINE
     args = argparse.Namespace(**{"engine_dir": None, "backend": None, "emulate_engines": False, "tacotron2": None,
-                                 "waveglow": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
+                                 "waveglow": None, "hifigan": None, "vocoder": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
                                  "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
                                  "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
                                  **spec})
