@@ -249,6 +249,16 @@ def test_verify_of_an_engine_dir_without_an_index_is_an_error(work, tmp_path, ca
     assert f"{tmp_path}: no build_config.json" in capsys.readouterr().err
 
 
+def test_inspect_engine_info_says_why_it_is_missing_and_prints_the_rest(work, capsys):
+    from trtnet.runtime.gpu import engine_runtime_status
+    if engine_runtime_status()[0]:
+        pytest.skip("this machine runs engines: the inspector works here")
+    assert main(["inspect", str(work / "engines" / "postnet.plan"), "--engine-info"]) == 0
+    out = capsys.readouterr().out
+    assert "input  mel" in out and "engine layers after fusion: not available here (" in out
+    assert "no CUDA GPU found" in out
+
+
 def test_inspect_groups_layers_by_scope(work, capsys):
     assert main(["inspect", str(work / "engines" / "decoder-loop.plan")]) == 0
     out = capsys.readouterr().out

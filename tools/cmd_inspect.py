@@ -40,10 +40,10 @@ def run(args: argparse.Namespace) -> int:
     lp = layers_path(plan)
     rows = json.loads(lp.read_text()) if lp.exists() else []
     groups = group_layers(rows, args.depth)
-    info = _engine_info(plan) if args.engine_info else None
+    info, why_not = _engine_info(plan) if args.engine_info else (None, None)
     if args.json:
         print(json.dumps({"sidecar": side.to_json(), "layers_by_scope": {k: dict(v) for k, v in groups.items()},
-                          "engine_info": info}, indent=2, default=str))
+                          "engine_info": info, "engine_info_unavailable": why_not}, indent=2, default=str))
         return 0
     print(f"{plan}: network {side.network}, {side.flavor} {side.trt_version}, trtnet {side.trtnet_version}, "
           f"{plan.stat().st_size / 1e6:.1f} MB, built in {side.build_seconds} s")
@@ -58,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     for scope, counts in groups.items():
         print(f"  {scope:40s} {sum(counts.values()):5d}  " + ", ".join(f"{t} {n}" for t, n in counts.most_common(5)))
     print_loop_layers(side)
+    if why_not:
+        print(f"engine layers after fusion: not available here ({why_not})")
     if info is not None:
         engine_rows = [{"name": str(layer.get("Name", layer)) if isinstance(layer, dict) else str(layer),
                         "type": str(layer.get("LayerType", "?")) if isinstance(layer, dict) else "?"}
@@ -68,9 +70,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_info(plan: Path):
-    from trtnet.runtime.engine import Engine
-    with Engine.load(plan) as engine:
-        trt = engine.trt
-        insp = engine.trt_engine.create_engine_inspector()
-        return json.loads(insp.get_engine_information(trt.LayerInformationFormat.JSON))
+def _engine_info(plan: Path) -> tuple[dict | None, str | None]:
+    """(TensorRT's engine inspector JSON, None), or (None, why not) where the plan cannot be loaded here (no GPU,
+    another flavour): the rest of ``inspect`` still prints."""
+    from trtnet.runtime.engine import Engine, EngineLoadError
+    try:
+        with Engine.load(plan) as engine:
+            trt = engine.trt
+            insp = engine.trt_engine.create_engine_inspector()
+            return json.loads(insp.get_engine_information(trt.LayerInformationFormat.JSON)), None
+    except EngineLoadError as e:
+        return None, str(e)
