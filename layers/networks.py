@@ -44,6 +44,8 @@ NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
                "the whole autoregressive decode in one ILoop"),
     NetworkDef("decoder-step", "tacotron2", f"{_T2}:define_decoder_step", _DECODER,
                "one decoder step, state in and out (the per-step host-loop design, for comparison)"),
+    NetworkDef("decoder-chunk", "tacotron2", f"{_T2}:define_decoder_chunk", _DECODER,
+               "the decoder loop resumed from a state for at most `chunk` steps (streaming)"),
     NetworkDef("postnet", "tacotron2", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
     NetworkDef("fused", "tacotron2", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),
                "encoder + decoder loop + postnet in one engine"),

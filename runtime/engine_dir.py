@@ -68,6 +68,7 @@ def read_build_config(path: Path) -> dict[str, Any]:
 
 
 VOCODER_ROLES = ("vocoder", "vocoder-denoiser")
+LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture
 
 
 def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
@@ -99,7 +100,7 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
                 raise EngineLoadError(f"{root}: no {name} engine (built: {sorted(cfg['engines'])})")
             plan = root / cfg["engines"][name]["plan"]
             engine = stack.enter_context(Engine.load(plan, emulate=emulate))
-            sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name != "decoder-loop"))
+            sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name not in LOOPS))
             sidecars[name] = Sidecar.read(sidecar_path(plan))
     except BaseException:
         stack.close()

@@ -13,6 +13,7 @@ from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
+from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
 from .triton_client import add_triton_args, synthesize_remote
 
 log = logging.getLogger("trtnet.synthesize")
@@ -22,7 +23,8 @@ PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-i", "--input", required=True, help="UTF-8 text file, one utterance per line (split on \\n only)")
     p.add_argument("-o", "--output", required=True,
-                   help="output directory: audio_<n>.wav (and audio_<n>.mel.npy) for line n, counted from 0")
+                   help="output directory: audio_<n>.wav (and audio_<n>.mel.npy) for line n, counted from 0; "
+                        "with --stream, '-' writes raw 16-bit PCM to stdout")
     add_backend_args(p)
     add_runtime_args(p)
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
@@ -33,8 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
     p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",
                    help="WAV sample format (default pcm16)")
-    p.add_argument("--normalize", choices=["peak", "none"], default="peak",
-                   help="peak-normalise each utterance as DLE's inference.py does (default), or write raw")
+    p.add_argument("--normalize", choices=["peak", "none"], default=None,
+                   help="peak-normalise each utterance as DLE's inference.py does (default; with --stream: none), "
+                        "or write raw")
     p.add_argument("--plot", action="store_true",
                    help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
                         "stop gate (needs the [plot] extra)")
@@ -42,6 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
+    add_stream_arguments(p)
     add_triton_args(p)
 
 
@@ -101,8 +105,11 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
     from trtnet.runtime.text import sequence_to_text
+    if args.normalize is None:
+        args.normalize = "none" if args.stream else "peak"
     if args.triton_url:
         return synthesize_remote(args)
+    check_stream_args(args)
     out = Path(args.output)
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
@@ -111,12 +118,15 @@ def run(args: argparse.Namespace) -> int:
     check_batch_size(args.batch_size, max_batch)
     if args.plot:
         require_matplotlib()
-    earlier = _earlier_outputs(out, args.overwrite)
-    backend = open_backend(args, PIPELINE)
+    to_stdout = args.stream and args.output == "-"
+    earlier = [] if to_stdout else _earlier_outputs(out, args.overwrite)
+    backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()))
     try:
         settings = settings_from(args, backend)
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
                         limits=backend.limits, settings=settings)
+        if to_stdout:
+            return run_stream(args, pipe, lines, None)
         batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
                  "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
@@ -124,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
         _writable_dir(out)
         for p in earlier:
             p.unlink(missing_ok=True)
+        if args.stream:
+            return run_stream(args, pipe, lines, out)
         rate = backend.vocoder_config.sampling_rate
         with progress(len(lines), "lines") as bar:
             for batch in batches:                          # each batch's files are written as soon as it is done

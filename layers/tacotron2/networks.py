@@ -1,6 +1,7 @@
-"""The Tacotron 2 networks (``trtnet.layers.networks`` registry): encoder, decoder-loop, decoder-step, postnet,
-fused.  Each ``define_*(g, store, opts)`` declares its inputs with profile ranges from ``opts``, computes with
-the layer code, and marks its outputs; the same function builds the engine and runs the eager twin.
+"""The Tacotron 2 networks (``trtnet.layers.networks`` registry): encoder, decoder-loop, decoder-step,
+decoder-chunk, postnet, fused.  Each ``define_*(g, store, opts)`` declares its inputs with profile ranges from
+``opts``, computes with the layer code, and marks its outputs; the same function builds the engine and runs the
+eager twin.
 
 Dimensions: ``B`` [1, opt_batch, max_batch], ``T_in`` [1, opt_text_len, max_text_len], decoder steps up to
 ``cap = opts.steps_cap(config)`` (``max_decoder_steps`` shape input, ``S`` fed-mask steps, ``T`` postnet frames).
@@ -113,7 +114,7 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     ``next_finished`` is 1."""
     cfg = store.config
     _batch_and_text(g, opts)
-    state = DecoderState(**{k: g.input(k, dt, ("B", *shape)) for k, (shape, dt) in state_layout(cfg, opts.dtype).items()})
+    state = _state_inputs(g, cfg, opts)
     memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
     processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
     lengths = g.input("lengths", I32, ("B",))
@@ -131,6 +132,50 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     g.output("gate", out.gate)
     if opts.alignments:
         g.output("alignment", out.alignment)
+
+
+OPT_CHUNK = 32     # the decoder-chunk profile's opt ``chunk`` (trtnet synthesize --stream's default chunk)
+
+
+def _state_inputs(g: Graph, cfg, opts: NetworkOptions) -> DecoderState:
+    """Every :class:`DecoderState` field as an input [B, ·] (``state_layout``; all-zero at the start)."""
+    return DecoderState(**{k: g.input(k, dt, ("B", *shape)) for k, (shape, dt) in state_layout(cfg, opts.dtype).items()})
+
+
+def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
+    """The decoder loop resumed from a given state for at most ``chunk`` steps (streaming): every
+    :class:`DecoderState` field, memory, processed_memory, lengths, gate_threshold, ``chunk`` (0-D shape input,
+    the COUNT limit, 1..cap) (+ prenet_masks [S ≥ chunk, B, 2, P], the chunk's own steps) → mel [B, M, chunk]
+    and gate float32 [B, chunk] (0 for steps after an item stopped and past n_steps), n_steps int32 [] (steps
+    run: < chunk when every item stopped first, the WHILE limit), ``next_<field>`` for every field (the state to
+    resume from) (+ alignments [B, chunk, T_in]).  The same :func:`decode` as decoder-loop, from ``init``, so
+    chunks of any sizes concatenate to the decoder-loop's frames.  TRT: one ILoop (COUNT + WHILE), its
+    IRecurrenceLayer initial values the state inputs, ILoopOutputLayer LAST_VALUE for ``next_<field>``."""
+    cfg = store.config
+    opt, cap = _steps_range(opts, cfg)
+    _batch_and_text(g, opts)
+    state = _state_inputs(g, cfg, opts)
+    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
+    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
+    lengths = g.input("lengths", I32, ("B",))
+    threshold = g.input("gate_threshold", F32, ())
+    chunk = g.shape_input("chunk", 1, min(OPT_CHUNK, cap), cap)
+    masks = None
+    if opts.dropout == "input":
+        g.dim("S", 1, min(OPT_CHUNK, cap), cap)
+        masks = g.input("prenet_masks", opts.dtype, ("S", "B", N_LAYERS, cfg.prenet_dim))
+    p = decoder_params(g, store, opts.dtype)
+    with g.scope("decoder/invariants"):
+        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        keep = _prenet_keep(opts, p, masks, [chunk, ops.dims(memory)[0]])
+    res = decode(p, mem, chunk, threshold, keep, alignments=opts.alignments, init=state)
+    g.output("mel", res.mel)
+    g.output("gate", res.gate)
+    g.output("n_steps", res.n_steps)
+    if res.alignments is not None:
+        g.output("alignments", res.alignments)
+    for k in STATE_FIELDS:
+        g.output(f"next_{k}", getattr(res.state, k))
 
 
 def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

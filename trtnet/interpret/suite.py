@@ -20,13 +20,14 @@ STEPS = 60          # the step cap fed to the decoder networks (the profile max 
 TEXT = 13           # an odd text length
 FRAMES = 9          # mel frames of the WaveGlow inputs
 BATCH = 3
+CHUNK = 25          # decoder-chunk's step count (not the profile's opt)
 
 
 def dims_for(config: Any, steps: int = STEPS) -> dict[str, int]:
     """Sizes of every named dimension (and the step-cap shape input) of the registry networks."""
     stride = getattr(config, "upsample_stride", 1)
     return {"B": BATCH, "T_in": TEXT, "T": 17, "T_mel": FRAMES, "L": FRAMES * stride - 5,
-            "max_decoder_steps": steps, "S": steps}
+            "max_decoder_steps": steps, "S": steps, "chunk": min(CHUNK, steps)}
 
 
 def options(precision: str, steps: int = STEPS) -> NetworkOptions:
@@ -40,7 +41,7 @@ def run_case(network: str, precision: str, store: Any, seed: int = 0, steps: int
     networks.define(network, g, store, opts)
     rng = np.random.default_rng(seed)
     feeds = make_feeds(g.inputs, dims_for(store.config, steps), store.config, rng)
-    if network in ("decoder-loop", "decoder-step"):
+    if network in ("decoder-loop", "decoder-step", "decoder-chunk"):
         enc = Graph.eager({"tokens": rng.integers(1, store.config.n_symbols, (BATCH, TEXT)).astype(np.int32),
                            "lengths": feeds["lengths"]}, "encoder", cast_floats=True)
         networks.define("encoder", enc, store, opts)
