@@ -47,7 +47,12 @@ class LoopSpec:
     max_steps: int | Tensor
     sequences: dict[str, Tensor]
     reverse: frozenset[str]
+    final: frozenset[str] | None = None   # carried fields whose last value is returned (None: all; others None)
     kind: str = "loop"
+
+    def wants_final(self, key: str) -> bool:
+        """Whether the last value of carried leaf ``key`` (or of a field it is a part of) is returned."""
+        return self.final is None or key in self.final or key.split(".", 1)[0] in self.final
 
     @property
     def graph(self) -> Any:

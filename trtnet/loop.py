@@ -29,8 +29,10 @@ from .tensor import Tensor
 
 
 def loop(body: Callable, init: Any, *, max_steps: int | Tensor, sequences: Mapping[str, Tensor] | None = None,
-         reverse: Sequence[str] = (), name: str = "loop") -> LoopResult:
+         reverse: Sequence[str] = (), name: str = "loop", final: Sequence[str] | None = None) -> LoopResult:
     """Run ``body`` until it returns keep_going False or ``max_steps`` steps ran (see the module docstring).
+    ``final``: the carried fields whose last value the caller reads (default all); the others come back as None
+    and cost no loop output (one ILoopOutputLayer per field otherwise).
     The contract is checked in :mod:`trtnet.control_flow`; the graph's backend lowers the loop
     (:meth:`Graph.control`).  TRT: ILoop with COUNT (+ WHILE) trip limits, IRecurrenceLayer, IIteratorLayer,
     ILoopOutputLayer."""
@@ -42,7 +44,11 @@ def loop(body: Callable, init: Any, *, max_steps: int | Tensor, sequences: Mappi
     if not values or not all(isinstance(v, Tensor) for v in values):
         raise LoopError(f"loop '{name}': the carried state must be Tensors (fields {keys})")
     check_max_steps(name, max_steps)
-    spec = LoopSpec(name, body, keys, values, rebuild, max_steps, sequences, frozenset(reverse))
+    fields = {k.split(".", 1)[0] for k in keys}
+    if final is not None and not set(final) <= fields:
+        raise LoopError(f"loop '{name}': final names {sorted(set(final) - fields)} are not carried fields {sorted(fields)}")
+    spec = LoopSpec(name, body, keys, values, rebuild, max_steps, sequences, frozenset(reverse),
+                    None if final is None else frozenset(final))
     return spec.graph.control(spec)
 
 

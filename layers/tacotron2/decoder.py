@@ -186,10 +186,11 @@ class DecodeResult:
 
 
 def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold: Tensor,
-           keep_masks: Tensor | None, *, alignments: bool = False, init: DecoderState | None = None
-           ) -> DecodeResult:
+           keep_masks: Tensor | None, *, alignments: bool = False, init: DecoderState | None = None,
+           final_state: bool = True) -> DecodeResult:
     """DLE's inference loop as one ILoop (COUNT max_steps, WHILE some item not finished), from ``init`` (default
     the all-zero start state) to the returned ``state``: decoding N more steps from a state is this call again.
+    ``final_state`` False: only ``mel_lengths`` of the last state is produced (one loop output, not one per field).
     keep_masks: scaled prenet keep masks [≥ S, B, 2, P], split per layer once before the loop and iterated
     per step (TRT: IIteratorLayer), or None.
     Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
@@ -213,7 +214,8 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
     if keep_masks is not None:
         with g.scope("decoder/invariants"):
             seqs = {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks))}     # [S, B, P] per layer
-    r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder")   # its body runs in scope decoder/
+    r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder",   # its body runs in scope decoder/
+             final=None if final_state else ("mel_lengths",))
     out = r.collected
     with g.scope("decoder/outputs"):
         return DecodeResult(mel=ops.permute(out["mel"], (1, 2, 0)), mel_lengths=r.state.mel_lengths,

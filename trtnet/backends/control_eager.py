@@ -47,7 +47,8 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
         pad = torch.zeros((limit - n,) + tuple(stacked.shape[1:]), dtype=stacked.dtype, device=stacked.device)
         collected[k] = g.wrap(torch.cat([stacked, pad]), f"{name}/collect/{k}")
     n_steps = g.wrap(torch.tensor(n, dtype=torch.int32, device=device), f"{name}/n_steps")
-    return LoopResult(spec.rebuild([g.wrap(v.handle, f"{name}/last/{k}") for k, v in zip(spec.keys, state_vals)]),
+    return LoopResult(spec.rebuild([g.wrap(v.handle, f"{name}/last/{k}") if spec.wants_final(k) else None
+                                    for k, v in zip(spec.keys, state_vals)]),
                       collected, n_steps)
 
 

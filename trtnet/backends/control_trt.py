@@ -48,7 +48,8 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
         return be.add(lname, "loop_output", rec.get_output(0), trt.LoopOutput.LAST_VALUE, 0, owner=lp,
                       part=f"last/{part}").get_output(0)
 
-    final = [g.wrap(last(r, k), f"{lname}/last/{k}") for r, k in zip(recs, spec.keys)]
+    final = [g.wrap(last(r, k), f"{lname}/last/{k}") if spec.wants_final(k) else None
+             for r, k in zip(recs, spec.keys)]
     n_steps = g.wrap(last(step_rec, "n_steps"), f"{lname}/n_steps")
     collected = {}
     for k, v in out.collected.items():
