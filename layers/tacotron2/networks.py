@@ -63,7 +63,7 @@ def _decode(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, 
     with g.scope("decoder/invariants"):
         mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
         keep = _prenet_keep(opts, p, masks, [max_steps, ops.dims(memory)[0]])
-    return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments)
+    return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments, final_state=False)
 
 
 def _prenet_keep(opts: NetworkOptions, p: DecoderParams, fed: Tensor | None, lead: list) -> Tensor | None:
