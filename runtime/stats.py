@@ -27,7 +27,8 @@ HOP_LENGTH = 256
 PERCENTILES = (50, 90, 95, 99)
 # extra per-stage columns: key → header (values are per-iteration means, in ms)
 EXTRA_COLUMNS = {"decoder_ms_per_step": "decoder ms/step", "vocoder_ms": "vocoder ms",
-                 "denoiser_ms": "denoiser ms"}
+                 "denoiser_ms": "denoiser ms", "ttfa_ms": "TTFA ms", "ttfa_fraction": "TTFA / total",
+                 "rt_margin_min": "min RT margin"}
 
 
 def drop_warmup(values: Sequence[float], warmup: int) -> list[float]:

@@ -97,3 +97,16 @@ def test_emulated_engines_stream_the_chunk_state_on_the_device(lines, tmp_path, 
         b, _ = read_wav(tmp_path / "eager" / f"audio_{i}.wav")
         assert a.shape == b.shape == (120 * 16,)
         np.testing.assert_allclose(a, b, atol=1e-4 * np.abs(b).max())   # 120 interpreted FP32 steps
+
+
+def test_bench_stream_rows_report_ttfa_and_the_real_time_margin(tmp_path, capsys):
+    import json
+    out = tmp_path / "b.json"
+    assert main(["bench", "--demo-size", "small", "--vocoder", "hifigan", "--backends", "eager-stream,eager-loop",
+                 "--iterations", "2", "--warmup", "1", "--chunk-frames", "8", "--json", str(out)]) == 0
+    assert "TTFA ms" in capsys.readouterr().out
+    rows = {r["framework"]: r for r in json.loads(out.read_text())["rows"]}
+    stream, loop = rows["trtnet eager-stream"], rows["trtnet eager-loop"]
+    assert stream["mels"] == loop["mels"] > 1 + 30
+    assert 0 < stream["ttfa_ms"] < 1e3 * stream["latency_avg_s"] and 0 < stream["ttfa_fraction"] < 1
+    assert stream["rt_margin_min"] > 0 and "ttfa_ms" not in loop

@@ -39,8 +39,21 @@ def _done(rows: list) -> list:
     return rows
 
 
+def _decoder(backend: str) -> str:
+    """The Pipeline decoder of a row: loop / step; stream rows stream over decoder-chunk (the loop is unused)."""
+    kind = backend.split("-")[1]
+    return "loop" if kind == "stream" else kind
+
+
+def _bench(backend: str, pipe, text: str, batch: int, args: argparse.Namespace, **kw):
+    from trtnet.verify.bench import bench_pipeline, bench_stream
+    if backend.endswith("-stream"):
+        return bench_stream(pipe, text, batch, args.iterations, args.warmup, chunk_frames=args.chunk_frames, **kw)
+    return bench_pipeline(pipe, text, batch, args.iterations, args.warmup, **kw)
+
+
 def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str):
-    from trtnet.verify.bench import bench_pipeline, bench_reference, torch_sync
+    from trtnet.verify.bench import bench_reference, torch_sync
     rows, skipped = [], []
     batches = args.batch_size or [1]
     engine_rows = [b for b in backends if b.startswith("engine")]
@@ -55,10 +68,9 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                 with open_engine_dir(args.engine_dir, emulate=emulate) as d:
                     for b in engine_rows:
                         pipe = _pipeline(d.sessions, d.t2_config, d.vocoder_config, d.limits, d.defaults, args,
-                                         d.options["dropout"], d.options["noise"], b.split("-")[1])
-                        rows += [bench_pipeline(pipe, text, bs, args.iterations, args.warmup,
-                                                framework=f"trtnet {b}{tag}", precision=d.options["precision"])
-                                 for bs in batches]
+                                         d.options["dropout"], d.options["noise"], _decoder(b))
+                        rows += [_bench(b, pipe, text, bs, args, framework=f"trtnet {b}{tag}",
+                                        precision=d.options["precision"]) for bs in batches]
             except (OSError, RuntimeError, ImportError, KeyError) as e:
                 if emulate:      # asked for: an emulator failure is an error, never a skip
                     raise
@@ -68,15 +80,14 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
         from trtnet.layers.options import NetworkOptions
         from .common import open_eager
         opts = NetworkOptions(precision=args.precision, max_batch=max(max(batches), NetworkOptions.max_batch))
-        backend = open_eager(args, ("encoder", "decoder-loop", "decoder-step", "postnet", "vocoder",
+        backend = open_eager(args, ("encoder", "decoder-loop", "decoder-step", "decoder-chunk", "postnet", "vocoder",
                                     "vocoder-denoiser"), sources, opts)
         try:
             for b in eager_rows:
                 pipe = _pipeline(backend.sessions, backend.t2_config, backend.vocoder_config, backend.limits, {},
-                                 args, opts.dropout, opts.noise, b.split("-")[1])
-                rows += _done([bench_pipeline(pipe, text, bs, args.iterations, args.warmup, framework=f"trtnet {b}",
-                                              precision=args.precision, sync=torch_sync(args.device))
-                               for bs in batches])
+                                 args, opts.dropout, opts.noise, _decoder(b))
+                rows += _done([_bench(b, pipe, text, bs, args, framework=f"trtnet {b}", precision=args.precision,
+                                      sync=torch_sync(args.device)) for bs in batches])
         finally:
             backend.close()
     if "pytorch" in backends:

@@ -4,7 +4,9 @@ Percentiles follow DLE's rule (the max of the lowest p % of the sorted latencies
 few iterations p90 can be below the average; use --iterations ≥ 10 for a meaningful p90.
 
 Rows: engine-loop / engine-step (with --engine-dir, on a GPU that runs the engines), eager-loop / eager-step
-(the trtnet eager twin, same networks), and the PyTorch reference.  Whatever can't run here is listed as
+(the trtnet eager twin, same networks), *-stream (streaming synthesis over decoder-chunk, or decoder-step in an
+engine directory without it: adds TTFA and the per-chunk real-time margin), and the PyTorch reference.
+Whatever can't run here is listed as
 skipped with the reason.  Warm-up iterations are excluded."""
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sour
 from .triton_client import add_triton_args, bench_remote
 
 log = logging.getLogger("trtnet.bench")
-BACKENDS = ("engine-loop", "engine-step", "eager-loop", "eager-step", "pytorch")
+BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-step", "eager-stream", "pytorch")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,6 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
+    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=32,
+                   help="*-stream rows: decoder steps per chunk (default 32); those rows add TTFA (time to the first "
+                        "audio chunk), TTFA / total latency and the least per-chunk real-time margin (chunk audio "
+                        "seconds ÷ its compute seconds)")
     p.add_argument("--json", default=None, help="also write the rows and context to this JSON file (default: none)")
     add_triton_args(p)
     p.add_argument("--concurrency", default="1,4,16",

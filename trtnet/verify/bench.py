@@ -42,6 +42,34 @@ def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmu
                 wg_config=pipe.vocoder_config)
 
 
+def bench_stream(pipe: Pipeline, text: str, batch: int, iterations: int, warmup: int, *, chunk_frames: int,
+                 framework: str, precision: str, sync: Callable[[], None] = lambda: None) -> BenchRow:
+    """Time streaming synthesis (``Pipeline.stream``) of ``batch`` copies of ``text``: latency = until the last
+    chunk; extra columns ``ttfa_ms`` (until the first audio chunk), ``ttfa_fraction`` (TTFA / total latency) and
+    ``rt_margin_min`` (the least, over chunks, of the chunk's audio seconds ÷ its compute seconds: > 1 means
+    every chunk was ready before the previous one finished playing)."""
+    rate = pipe.vocoder_config.sampling_rate
+    lat, mels, extra = [], [], {"ttfa_ms": [], "ttfa_fraction": [], "rt_margin_min": []}
+    for _ in range(warmup + iterations):
+        sync()
+        t0 = time.perf_counter()
+        stream = pipe.stream([text] * batch, chunk_frames=chunk_frames)
+        first, margin = None, float("inf")
+        for c in stream:
+            if c.audio.size:
+                sync()
+                first = first if first is not None else time.perf_counter() - t0
+                margin = min(margin, c.audio.size / rate / max(c.seconds, 1e-9))
+        sync()
+        lat.append(time.perf_counter() - t0)
+        mels.append(max(sum(m.shape[-1] for m in item.mel) for item in stream.items))
+        extra["ttfa_ms"].append(1e3 * (first if first is not None else lat[-1]))
+        extra["ttfa_fraction"].append(extra["ttfa_ms"][-1] / 1e3 / lat[-1])
+        extra["rt_margin_min"].append(margin if margin != float("inf") else 0.0)
+    return _row(lat, mels, extra, framework=framework, batch=batch, precision=precision, warmup=warmup,
+                wg_config=pipe.vocoder_config)
+
+
 def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: int, iterations: int, warmup: int,
                     *, device: str, precision: str, sigma: float, strength: float) -> BenchRow:
     """The independent PyTorch reference, eager, as DLE's test_infer.py runs it (prenet dropout on); Tacotron 2
