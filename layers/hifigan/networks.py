@@ -17,17 +17,15 @@ is float32 (``STREAM``), as is conv_post's tanh; the denoiser is float32.
 
 from __future__ import annotations
 
-from trtnet.dtypes import DType
+from trtnet.dtypes import F32
 from trtnet.graph import Graph
 from trtnet.weights.config import HiFiGANConfig
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
-from ..waveglow.denoiser import denoise
+from ..vocoder_io import define_stft_denoiser, mel_inputs
 from .generator import infer
 
-F32 = DType.float32
-BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
 STREAM = F32  # residual-stream dtype in every precision (measured: see README "HiFi-GAN")
 
 
@@ -37,28 +35,13 @@ def _config(store: WeightStore) -> HiFiGANConfig:
     return store.config
 
 
-def _frame_range(opts: NetworkOptions, cfg: HiFiGANConfig) -> tuple[int, int, int]:
-    cap = opts.steps_cap(cfg)
-    return 1, min(opts.opt_decoder_steps, cap), cap
-
-
 def define_hifigan(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """mel → audio; I/O in the module docstring."""
     cfg = _config(store)
-    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
-    g.dim(FRAMES, *_frame_range(opts, cfg))
-    mel = g.input("mel", opts.dtype, (BATCH, cfg.n_mel_channels, FRAMES))
-    frames = g.input("frames", DType.int32, (BATCH,))
+    mel, frames = mel_inputs(g, opts, cfg)
     g.output("audio", infer(g, store, mel, frames, cfg, STREAM), F32)
 
 
 def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
-    """audio → audio_denoised with the HiFi-GAN bias spectrum; I/O in the module docstring."""
-    cfg = _config(store)
-    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
-    hop = cfg.upsample_stride
-    g.dim(SAMPLES, *(hop * n for n in _frame_range(opts, cfg)))
-    audio = g.input("audio", F32, (BATCH, SAMPLES))
-    samples = g.input("samples", DType.int32, (BATCH,))
-    strength = g.input("strength", F32, ())
-    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
+    """audio → audio_denoised with the HiFi-GAN bias spectrum (``layers.vocoder_io.define_stft_denoiser``)."""
+    define_stft_denoiser(g, store, opts, _config(store))

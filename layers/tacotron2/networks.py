@@ -113,12 +113,7 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     already finished) (+ ``alignment`` [B, T_in]).  A host loop feeds ``next_<field>`` back until every
     ``next_finished`` is 1."""
     cfg = store.config
-    _batch_and_text(g, opts)
-    state = _state_inputs(g, cfg, opts)
-    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
-    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
-    lengths = g.input("lengths", I32, ("B",))
-    threshold = g.input("gate_threshold", F32, ())
+    state, memory, processed, lengths, threshold = _resume_inputs(g, cfg, opts)
     mask = g.input("prenet_mask", opts.dtype, ("B", N_LAYERS, cfg.prenet_dim)) if opts.dropout == "input" else None
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
@@ -137,9 +132,14 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
 OPT_CHUNK = 32     # the decoder-chunk profile's opt ``chunk`` (trtnet synthesize --stream's default chunk)
 
 
-def _state_inputs(g: Graph, cfg, opts: NetworkOptions) -> DecoderState:
-    """Every :class:`DecoderState` field as an input [B, ·] (``state_layout``; all-zero at the start)."""
-    return DecoderState(**{k: g.input(k, dt, ("B", *shape)) for k, (shape, dt) in state_layout(cfg, opts.dtype).items()})
+def _resume_inputs(g: Graph, cfg, opts: NetworkOptions) -> tuple[DecoderState, Tensor, Tensor, Tensor, Tensor]:
+    """What a network resuming the decoder takes: every :class:`DecoderState` field as an input [B, ·]
+    (``state_layout``; all-zero at the start), memory, processed_memory, lengths and gate_threshold."""
+    _batch_and_text(g, opts)
+    state = DecoderState(**{k: g.input(k, dt, ("B", *shape)) for k, (shape, dt) in state_layout(cfg, opts.dtype).items()})
+    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
+    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
+    return state, memory, processed, g.input("lengths", I32, ("B",)), g.input("gate_threshold", F32, ())
 
 
 def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
@@ -153,12 +153,7 @@ def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> 
     IRecurrenceLayer initial values the state inputs, ILoopOutputLayer LAST_VALUE for ``next_<field>``."""
     cfg = store.config
     opt, cap = _steps_range(opts, cfg)
-    _batch_and_text(g, opts)
-    state = _state_inputs(g, cfg, opts)
-    memory = g.input("memory", opts.dtype, ("B", "T_in", cfg.encoder_embedding_dim))
-    processed = g.input("processed_memory", opts.dtype, ("B", "T_in", cfg.attention_dim))
-    lengths = g.input("lengths", I32, ("B",))
-    threshold = g.input("gate_threshold", F32, ())
+    state, memory, processed, lengths, threshold = _resume_inputs(g, cfg, opts)
     chunk = g.shape_input("chunk", 1, min(OPT_CHUNK, cap), cap)
     masks = None
     if opts.dropout == "input":

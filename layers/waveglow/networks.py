@@ -18,16 +18,16 @@ and the denoiser run in float32.
 
 from __future__ import annotations
 
-from trtnet.dtypes import DType, F32
+from trtnet.dtypes import F32
 from trtnet.graph import Graph
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
+from ..vocoder_io import BATCH, FRAMES, define_stft_denoiser, mel_inputs
 from .denoiser import denoise
 from .flows import infer
 
-BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
 
 
 def _config(store: WeightStore) -> WaveGlowConfig:
@@ -36,22 +36,10 @@ def _config(store: WeightStore) -> WaveGlowConfig:
     return store.config
 
 
-def _declare_batch(g: Graph, opts: NetworkOptions) -> None:
-    g.dim(BATCH, 1, min(opts.opt_batch, opts.max_batch), opts.max_batch)
-
-
-def _frame_range(opts: NetworkOptions, cfg: WaveGlowConfig) -> tuple[int, int, int]:
-    cap = opts.steps_cap(cfg)
-    return 1, min(opts.opt_decoder_steps, cap), cap
-
-
 def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """mel → audio (and audio_denoised when ``opts.fuse_denoiser``); I/O in the module docstring."""
     cfg = _config(store)
-    _declare_batch(g, opts)
-    g.dim(FRAMES, *_frame_range(opts, cfg))
-    mel = g.input("mel", opts.dtype, (BATCH, cfg.n_mel_channels, FRAMES))
-    frames = g.input("frames", DType.int32, (BATCH,))
+    mel, frames = mel_inputs(g, opts, cfg)
     sigma = g.input("sigma", F32, ())
     z = None
     if opts.noise == "input":
@@ -64,12 +52,5 @@ def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
 
 
 def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
-    """audio → audio_denoised; I/O in the module docstring."""
-    cfg = _config(store)
-    _declare_batch(g, opts)
-    s = cfg.upsample_stride
-    g.dim(SAMPLES, *(s * n for n in _frame_range(opts, cfg)))
-    audio = g.input("audio", F32, (BATCH, SAMPLES))
-    samples = g.input("samples", DType.int32, (BATCH,))
-    strength = g.input("strength", F32, ())
-    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
+    """audio → audio_denoised (``layers.vocoder_io.define_stft_denoiser``); I/O in the module docstring."""
+    define_stft_denoiser(g, store, opts, _config(store))
