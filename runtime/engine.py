@@ -26,7 +26,7 @@ import numpy as np
 from packaging.version import InvalidVersion, Version
 
 from .. import flavor as flavor_mod
-from ..backends.trt_logger import CapturingLogger
+from ..trt_logger import CapturingLogger
 from ..iospec import IOSpec
 from ..sidecar import Sidecar, SidecarError, sidecar_path
 from . import gpu as gpu_mod

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 import numpy as np
 
 from ..iospec import SpecError
-from ..sidecar import atomic_write_bytes
+from ..files import atomic_write_bytes
 from .cuda import CudaError, DeviceBuffer, Event, Graph, PinnedBuffer, Stream, time_ms
 from .feeds import (Shapes, check_dtypes, feed_shapes, input_capacities, max_input_shapes, nbytes, new_errors,
                     numpy_dtype, validate_shapes, with_log)

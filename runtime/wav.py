@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..sidecar import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from trtnet import __version__
 from trtnet import flavor as flavor_mod
-from trtnet.backends.trt_logger import CapturingLogger
+from trtnet.trt_logger import CapturingLogger
 from trtnet.iospec import DimRange, IOSpec, SpecError, TensorSpec
 from trtnet.runtime import engine as engine_mod
 from trtnet.runtime.cuda import CudaError, cuda_available

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-SOURCES = ["trtnet/backends/trt.py", "trtnet/backends/control_trt.py", "trtnet/backends/trt_logger.py",
+SOURCES = ["trtnet/backends/trt.py", "trtnet/backends/control_trt.py", "trtnet/trt_logger.py",
            "trtnet/ops/control.py", "trtnet/build.py", "trtnet/dtypes.py", "trtnet/flavor.py",
            "runtime/engine.py", "runtime/session.py", "tools/cmd_inspect.py", "trtnet/interpret/readback.py",
            "trtnet/interpret/plan.py"]

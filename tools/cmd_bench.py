@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         print("note: '(emulated)' rows time the TensorRT emulator (the interpreter on this CPU), not engine speed")
     print("context: " + ", ".join(f"{k}={v}" for k, v in context.items()))
     if args.json:
-        from trtnet.sidecar import atomic_write_bytes
+        from trtnet.files import atomic_write_bytes
         from pathlib import Path
         atomic_write_bytes(Path(args.json), (to_json(rows, skipped=skipped, **context) + "\n").encode())
     return 0

@@ -89,7 +89,7 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
     import numpy as np
 
     from trtnet.runtime.wav import write_wav
-    from trtnet.sidecar import atomic_write_bytes
+    from trtnet.files import atomic_write_bytes
     audio = u.audio
     if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
         audio = audio / np.abs(audio).max()

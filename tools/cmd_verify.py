@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from pathlib import Path
 
-        from trtnet.sidecar import atomic_write_bytes
+        from trtnet.files import atomic_write_bytes
         doc = {"checks": [{"name": c.name, "value": c.value if math.isfinite(c.value) else None,
                            "threshold": c.threshold, "passed": c.passed} for c in checks], "not_checked": skipped}
         atomic_write_bytes(Path(args.json), (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())

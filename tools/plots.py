@@ -27,7 +27,7 @@ def plot_utterance(u: Any, threshold: float, path: Path) -> Path:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from trtnet.sidecar import atomic_write_bytes
+    from trtnet.files import atomic_write_bytes
     panels = 3 if u.alignment is not None else 2
     fig = Figure(figsize=(9, 2.4 * panels), constrained_layout=True)
     axes = fig.subplots(panels, 1)

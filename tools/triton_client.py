@@ -88,7 +88,7 @@ def bench_remote(args: argparse.Namespace) -> int:
     print(f"context: triton {args.triton_url} ({args.triton_protocol}), {args.iterations} request(s) per client after "
           f"{args.warmup} warm-up, text {len(text)} characters, sigma {args.sigma}, denoiser {args.denoiser_strength}")
     if args.json:
-        from trtnet.sidecar import atomic_write_bytes
+        from trtnet.files import atomic_write_bytes
         atomic_write_bytes(Path(args.json), (json.dumps({"rows": rows, "triton_url": args.triton_url,
                                                          "protocol": args.triton_protocol, "text": text}, indent=1)
                                              + "\n").encode())

@@ -22,7 +22,8 @@ from . import manifest
 from .errors import BuildError, GraphError
 from .graph import Graph
 from .iospec import DimRange
-from .sidecar import Sidecar, atomic_write_bytes, sidecar_path
+from .files import atomic_write_bytes
+from .sidecar import Sidecar, sidecar_path
 from .version import __version__
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
-"""Directory-level file safety: an exclusive lock per output directory, and clean-up of the temp files that a
-killed writer leaves behind (``atomic_write_bytes`` writes ``.<name>.tmp-<pid>`` and renames)."""
+"""File safety for everything that writes: atomic writes (``atomic_write_bytes``: ``.<name>.tmp-<pid>`` then a
+rename), an exclusive lock per output directory, and clean-up of the temp files a killed writer leaves behind."""
 
 from __future__ import annotations
 
@@ -81,3 +81,18 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write to ``path.tmp-<pid>`` then rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .files import atomic_write_bytes
 from .iospec import IOSpec
 
 SIDECAR_FORMAT = 1
@@ -135,18 +136,3 @@ def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
 def sidecar_path(plan_path: str | os.PathLike) -> Path:
     """``engines/decoder_loop.plan`` → ``engines/decoder_loop.json``."""
     return Path(plan_path).with_suffix(".json")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to ``path.tmp-<pid>`` then rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -18,7 +18,7 @@ from ..dtypes import DType, as_dtype, to_trt
 from ..errors import GraphError
 from ..iospec import TensorSpec
 from . import control_trt
-from .trt_logger import CapturingLogger
+from ..trt_logger import CapturingLogger
 
 log = logging.getLogger(__name__)
 

@@ -64,7 +64,7 @@ class CudaGraphStrategy(enum.Enum):
 
 
 class ILogger:
-    """Base class of loggers (``trtnet.backends.trt_logger`` subclasses it, as it does TensorRT's)."""
+    """Base class of loggers (``trtnet.trt_logger`` subclasses it, as it does TensorRT's)."""
 
     class Severity(enum.Enum):
         INTERNAL_ERROR = 0

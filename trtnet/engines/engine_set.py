@@ -21,7 +21,8 @@ from trtnet import flavor as flavor_mod
 from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
-from trtnet.sidecar import Sidecar, SidecarError, atomic_write_bytes, sidecar_path, verified_sidecar
+from trtnet.files import atomic_write_bytes
+from trtnet.sidecar import Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore

@@ -229,15 +229,24 @@ def pad(x: Tensor, pads: Sequence[tuple[int, int]], mode: str = "constant", valu
 
 
 def broadcast_to(x: Tensor, sizes: Sequence[Size], *, name=None) -> Tensor:
-    """Repeat size-1 axes of x (same rank) up to ``sizes``; other axes keep their size.  TRT: ISliceLayer with
-    stride 0 on the repeated axes only."""
+    """Repeat size-1 axes of x (same rank) up to ``sizes``; an axis already of that size is left alone, a static
+    one of another size is an error, a run-time one is sliced to the size (TensorRT checks its bounds).
+    TRT: ISliceLayer with stride 0 on the repeated axes (1 on the checked ones), naming only those axes."""
     if len(sizes) != x.ndim:
         raise ShapeError(f"broadcast_to: {x.name} has rank {x.ndim}, target has {len(sizes)}")
-    axes = [i for i, (d, s) in enumerate(zip(x.shape, sizes)) if d == 1 and not (isinstance(s, int) and s == 1)]
+    axes, strides = [], []
+    for i, (d, s) in enumerate(zip(x.shape, sizes)):
+        if isinstance(s, int) and (d == s or s == 1 and d == 1):
+            continue                                    # already that size
+        if d == 1:
+            axes.append(i), strides.append(0)           # repeated
+        elif isinstance(d, int) and isinstance(s, int):
+            raise ShapeError(f"broadcast_to: {x.name} axis {i} has size {d}, not 1: cannot become {s}")
+        elif s is not d:
+            axes.append(i), strides.append(1)           # a run-time size: TensorRT checks the bounds
     if not axes:
         return x
-    return slice(x, [0] * len(axes), [sizes[i] for i in axes], [0] * len(axes), axes=axes,
-                 name=name or "broadcast")
+    return slice(x, [0] * len(axes), [sizes[i] for i in axes], strides, axes=axes, name=name or "broadcast")
 
 
 def gather(data: Tensor, indices: Tensor, axis: int = 0, *, name=None) -> Tensor:
