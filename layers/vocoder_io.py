@@ -43,4 +43,4 @@ def define_stft_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions, cfg
     audio = g.input("audio", F32, (BATCH, SAMPLES))
     samples = g.input("samples", I32, (BATCH,))
     strength = g.input("strength", F32, ())
-    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
+    g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32, dims=(BATCH, SAMPLES))

@@ -91,3 +91,16 @@ def test_output_can_cast_and_can_be_an_input():
     g.output("x_out", x, dtype="float32")
     g.output("same", x)
     assert g.outputs["x_out"][0].dtype == "float32" and g.outputs["same"][0].dtype == "float16"
+
+
+def test_output_dims_name_run_time_axes_and_static_ones_must_agree():
+    from trtnet import ops
+    g = Graph.trt("dims")
+    g.dim("B", 1, 2, 4)
+    x = g.input("x", "float32", ("B", 3))
+    g.output("y", ops.concat([x, x], axis=0), dims=("2·B", 3))
+    assert g.outputs["y"][0].shape == ("2·B", 3)
+    with pytest.raises(GraphError, match="axis 1: size 3, declared 4"):
+        g.output("z", ops.relu(x), dims=("B", 4))
+    with pytest.raises(GraphError, match="name 1 axes, the tensor has 2"):
+        g.output("w", ops.tanh(x), dims=("B",))

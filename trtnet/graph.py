@@ -21,7 +21,7 @@ import numpy as np
 
 from .dtypes import DType, as_dtype
 from .errors import GraphError
-from .iospec import DimRange, IOSpec, SpecError, TensorSpec
+from .iospec import DimRange, IOSpec, TensorSpec
 from .manifest import WeightEntry, args_json, transform_name
 from .tensor import Tensor
 
@@ -179,8 +179,11 @@ class Graph:
         self.input_tensors[spec.name] = t
         return t
 
-    def output(self, name: str, tensor: Tensor, dtype: Any = None) -> Tensor:
-        """Mark ``tensor`` (cast to ``dtype`` if given) as the network output ``name``."""
+    def output(self, name: str, tensor: Tensor, dtype: Any = None, *, dims: Sequence[int | str] | None = None
+               ) -> Tensor:
+        """Mark ``tensor`` (cast to ``dtype`` if given) as the network output ``name``.  ``dims`` names its axes
+        for the I/O spec (declared dimension names, or expressions such as ``"256·T_mel"``) where TensorRT knows
+        a size only at run time; a static size must equal the one given."""
         if name in self.outputs or name in self.inputs:
             raise GraphError(f"output name '{name}' is already used")
         if tensor.graph is not self:
@@ -190,8 +193,10 @@ class Graph:
             tensor = ops.cast(tensor, dtype)
         self.backend.mark_output(tensor, name)
         tensor.name = name
-        spec = TensorSpec(name, tensor.dtype.value, tuple(self.backend.output_shape(tensor, self)))
-        self.outputs[name] = (spec, tensor)
+        shape = tuple(self.backend.output_shape(tensor, self))
+        if dims is not None:
+            shape = _named_dims(name, shape, tuple(dims))
+        self.outputs[name] = (TensorSpec(name, tensor.dtype.value, shape), tensor)
         return tensor
 
     def io_spec(self, profiles: Sequence[Mapping[str, DimRange]] = ()) -> IOSpec:
@@ -286,3 +291,13 @@ class Graph:
 
     def wrap(self, handle: Any, name: str) -> Tensor:
         return Tensor(self, handle, self.backend.dtype_of(handle), name)
+
+
+def _named_dims(name: str, shape: tuple, dims: tuple) -> tuple:
+    """``shape`` with its run-time sizes ("?") replaced by the names in ``dims``; static sizes must agree."""
+    if len(dims) != len(shape):
+        raise GraphError(f"output '{name}': dims {list(dims)} name {len(dims)} axes, the tensor has {len(shape)}")
+    for axis, (have, want) in enumerate(zip(shape, dims)):
+        if isinstance(have, int) and isinstance(want, int) and have != want:
+            raise GraphError(f"output '{name}' axis {axis}: size {have}, declared {want}")
+    return tuple(want if have == "?" else have for have, want in zip(shape, dims))

@@ -23,7 +23,7 @@ from trtnet.weights.config import HiFiGANConfig
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
-from ..vocoder_io import define_stft_denoiser, mel_inputs
+from ..vocoder_io import BATCH, FRAMES, define_stft_denoiser, mel_inputs
 from .generator import infer
 
 STREAM = F32  # residual-stream dtype in every precision (measured: see README "HiFi-GAN")
@@ -39,7 +39,7 @@ def define_hifigan(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """mel → audio; I/O in the module docstring."""
     cfg = _config(store)
     mel, frames = mel_inputs(g, opts, cfg)
-    g.output("audio", infer(g, store, mel, frames, cfg, STREAM), F32)
+    g.output("audio", infer(g, store, mel, frames, cfg, STREAM), F32, dims=(BATCH, f"{cfg.upsample_stride}·{FRAMES}"))
 
 
 def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

@@ -77,21 +77,23 @@ def _prenet_keep(opts: NetworkOptions, p: DecoderParams, fed: Tensor | None, lea
     return None
 
 
-def _decode_outputs(g: Graph, res: DecodeResult, mel_name: str, mel: Tensor) -> None:
-    g.output(mel_name, mel)
-    g.output("mel_lengths", res.mel_lengths)
-    g.output("gate", res.gate)
+def _decode_outputs(g: Graph, res: DecodeResult, mel_name: str, mel: Tensor, steps: str = "max_decoder_steps"
+                    ) -> None:
+    """The decoder's outputs, their run-time axes named (``steps``: the COUNT input that sizes them)."""
+    g.output(mel_name, mel, dims=("B", mel.shape[1], steps))
+    g.output("mel_lengths", res.mel_lengths, dims=("B",))
+    g.output("gate", res.gate, dims=("B", steps))
     g.output("n_steps", res.n_steps)
     if res.alignments is not None:
-        g.output("alignments", res.alignments)
+        g.output("alignments", res.alignments, dims=("B", steps, "T_in"))
 
 
 def define_encoder(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """tokens int32 [B, T_in], lengths int32 [B] → memory [B, T_in, E], processed_memory [B, T_in, A]."""
     _batch_and_text(g, opts)
     memory, processed = encode(g, store, *_text_inputs(g), opts.dtype)
-    g.output("memory", memory)
-    g.output("processed_memory", processed)
+    g.output("memory", memory, dims=("B", "T_in", memory.shape[2]))
+    g.output("processed_memory", processed, dims=("B", "T_in", processed.shape[2]))
 
 
 def define_decoder_loop(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
@@ -122,11 +124,11 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     with g.scope("decoder"):
         nxt, out = step(p, mem, state, keep, threshold)
     for k in STATE_FIELDS:
-        g.output(f"next_{k}", getattr(nxt, k))
-    g.output("mel", out.mel)
-    g.output("gate", out.gate)
+        g.output(f"next_{k}", getattr(nxt, k), dims=g.inputs[k].shape)
+    g.output("mel", out.mel, dims=("B", out.mel.shape[1]))
+    g.output("gate", out.gate, dims=("B",))
     if opts.alignments:
-        g.output("alignment", out.alignment)
+        g.output("alignment", out.alignment, dims=("B", "T_in"))
 
 
 OPT_CHUNK = 32     # the decoder-chunk profile's opt ``chunk`` (trtnet synthesize --stream's default chunk)
@@ -164,13 +166,13 @@ def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> 
         mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
         keep = _prenet_keep(opts, p, masks, [chunk, ops.dims(memory)[0]])
     res = decode(p, mem, chunk, threshold, keep, alignments=opts.alignments, init=state)
-    g.output("mel", res.mel)
-    g.output("gate", res.gate)
+    g.output("mel", res.mel, dims=("B", res.mel.shape[1], "chunk"))
+    g.output("gate", res.gate, dims=("B", "chunk"))
     g.output("n_steps", res.n_steps)
     if res.alignments is not None:
-        g.output("alignments", res.alignments)
+        g.output("alignments", res.alignments, dims=("B", "chunk", "T_in"))
     for k in STATE_FIELDS:
-        g.output(f"next_{k}", getattr(res.state, k))
+        g.output(f"next_{k}", getattr(res.state, k), dims=g.inputs[k].shape)
 
 
 def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
@@ -182,7 +184,7 @@ def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     g.dim("T", 1, opt, cap)
     mel = g.input("mel", opts.dtype, ("B", cfg.n_mel_channels, "T"))
     frames = g.input("frames", I32, ("B",))
-    g.output("mel_postnet", postnet(g, store, mel, frames, opts.dtype))
+    g.output("mel_postnet", postnet(g, store, mel, frames, opts.dtype), dims=("B", cfg.n_mel_channels, "T"))
 
 
 def define_fused(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

@@ -45,10 +45,11 @@ def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     if opts.noise == "input":
         z = g.input("z", F32, (BATCH, cfg.n_group, FRAMES, cfg.upsample_stride // cfg.n_group))
     strength = g.input("strength", F32, ()) if opts.fuse_denoiser else None
-    audio = g.output("audio", infer(g, store, mel, frames, sigma, z, cfg), F32)
+    length = f"{cfg.upsample_stride}·{FRAMES}"
+    audio = g.output("audio", infer(g, store, mel, frames, sigma, z, cfg), F32, dims=(BATCH, length))
     if strength is not None:
-        samples = frames * cfg.upsample_stride
-        g.output("audio_denoised", denoise(g, store, audio, samples, strength, cfg), F32)
+        g.output("audio_denoised", denoise(g, store, audio, frames * cfg.upsample_stride, strength, cfg), F32,
+                 dims=(BATCH, length))
 
 
 def define_denoiser(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
