@@ -21,6 +21,13 @@ from .waveglow.denoiser import denoise
 BATCH, FRAMES, SAMPLES = "B", "T_mel", "L"
 
 
+def config_of(store: WeightStore, cls: type) -> Any:
+    """``store.config`` when it is a ``cls`` (the network's architecture), else a TypeError naming both."""
+    if not isinstance(store.config, cls):
+        raise TypeError(f"{store.name}: these networks need a {cls.__name__}, got {type(store.config).__name__}")
+    return store.config
+
+
 def frame_range(opts: NetworkOptions, cfg: Any) -> tuple[int, int, int]:
     """(min, opt, max) mel frames; opt clamped to the cap."""
     cap = opts.steps_cap(cfg)

@@ -100,3 +100,13 @@ def check_against(define: Define, feeds: Mapping[str, np.ndarray], reference: Ca
         res = build_plan(trt_graph(define, feeds, static=False, dyn_axes=dyn_axes), tmp_path)
         assert res.plan_bytes > 0
     return out
+
+
+def garbage_padded(x: np.ndarray, valid: list[int], seed: int) -> np.ndarray:
+    """x with every position at or past valid[b] (last axis) replaced by large random values, so only the masks
+    inside a network can make a ragged batch's items equal their single runs."""
+    rng = np.random.default_rng(seed)
+    out = x.copy()
+    for b, n in enumerate(valid):
+        out[b, ..., n:] = rng.standard_normal(out[b, ..., n:].shape).astype(x.dtype) * 5.0
+    return out

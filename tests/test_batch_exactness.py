@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_helpers import garbage_padded
 from fixtures_tacotron2 import (fused_feeds, ragged, reference_infer, rel_err, t2_full, t2_small,  # noqa: F401
                                 tacotron2_pipeline, text_ids)
 from fixtures_waveglow import run_network, waveglow_audio, wg_full, wg_small  # noqa: F401 (fixtures)
@@ -75,21 +76,12 @@ def test_fused_outputs_are_zero_after_each_stop_frame_and_equal_the_single_runs(
         assert rel_err(fused["mel_postnet"][b, :, :n], single["mel_postnet"][0]) < TOL, b
 
 
-def _garbage_padded(x: np.ndarray, valid: list[int], seed: int) -> np.ndarray:
-    """x with every position at or past valid[b] (last axis) replaced by large random values."""
-    rng = np.random.default_rng(seed)
-    out = x.copy()
-    for b, n in enumerate(valid):
-        out[b, ..., n:] = rng.standard_normal(out[b, ..., n:].shape).astype(x.dtype) * 5.0
-    return out
-
-
 @pytest.mark.parametrize("size,valid", [("small", [18, 30, 7, 1, 23]), ("full", [5, 9, 2])])
 def test_waveglow_items_equal_their_single_runs_and_the_reference(size, valid, request):
     """Mel frames ragged (one item of 18 frames padded to 30, the case that leaked from frame 15 on), fed z."""
     model = request.getfixturevalue(f"wg_{size}")
     s, width, sigma = model.config.upsample_stride, max(valid), 0.6
-    mel = _garbage_padded(model.mel(len(valid), width), valid, seed=1)
+    mel = garbage_padded(model.mel(len(valid), width), valid, seed=1)
     z = model.z(len(valid), width)
     audio = waveglow_audio(model, mel, sigma, z, frames=np.array(valid, np.int32))
     for b, n in enumerate(valid):
@@ -118,7 +110,7 @@ def test_denoiser_items_equal_their_single_runs(size, request):
     model = request.getfixturevalue(f"wg_{size}")
     hop, n_fft = model.config.stft_hop_length, model.config.stft_filter_length
     valid = [20 * hop, 7 * hop, 20 * hop - 3, n_fft // 2 - 1, 12 * hop + 5]
-    audio = _garbage_padded(_audio(len(valid), max(valid), seed=2), valid, seed=3)
+    audio = garbage_padded(_audio(len(valid), max(valid), seed=2), valid, seed=3)
     got = _denoise(model, audio, valid, 0.1)
     assert float((got[0] - torch.from_numpy(audio[0])).abs().max()) > 1e-4   # the strength changes the audio
     for b, n in enumerate(valid):
@@ -131,7 +123,7 @@ def test_denoiser_items_equal_the_reference_single_runs(wg_small):
     """DLE's Denoiser (reference, float64, its own bias spectrum) on each item alone, whole-hop lengths."""
     hop = wg_small.config.stft_hop_length
     valid = [40 * hop, 9 * hop, 25 * hop]
-    audio = _garbage_padded(_audio(3, max(valid), seed=4), valid, seed=5)
+    audio = garbage_padded(_audio(3, max(valid), seed=4), valid, seed=5)
     got = _denoise(wg_small, audio, valid, 0.1)
     reference = Denoiser.from_config(wg_small.reference)
     for b, n in enumerate(valid):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_helpers import garbage_padded
 from fixtures_hifigan import hg_full, hg_small, hifigan_audio, relative_error, run_network  # noqa: F401
 from fixtures_waveglow import wg_small  # noqa: F401 (fixture)
 from trtnet.graph import Graph
@@ -45,20 +46,12 @@ def test_fp16_convs_stay_close_to_the_reference(model):
     assert got.dtype == torch.float32 and 1e-6 < err < FP16_TOLERANCE, err
 
 
-def _garbage_padded(x: np.ndarray, valid: list[int], seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = x.copy()
-    for b, n in enumerate(valid):
-        out[b, ..., n:] = rng.standard_normal(out[b, ..., n:].shape).astype(x.dtype) * 5.0
-    return out
-
-
 @pytest.mark.parametrize("size,valid", [("small", [18, 30, 7, 1, 23]), ("full", [5, 9, 2])])
 def test_ragged_items_equal_their_single_runs_and_the_reference(size, valid, request):
     """Garbage in every padded frame; each item equals a separate run at its own width, and 0 past it."""
     m = request.getfixturevalue(f"hg_{size}")
     hop = m.config.upsample_stride
-    mel = _garbage_padded(m.mel(len(valid), max(valid)), valid, seed=3)
+    mel = garbage_padded(m.mel(len(valid), max(valid)), valid, seed=3)
     audio = hifigan_audio(m, mel, frames=np.array(valid, np.int32))
     for b, n in enumerate(valid):
         single = hifigan_audio(m, mel[b:b + 1, :, :n])

@@ -23,16 +23,14 @@ from trtnet.weights.config import HiFiGANConfig
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
-from ..vocoder_io import BATCH, FRAMES, define_stft_denoiser, mel_inputs
+from ..vocoder_io import BATCH, FRAMES, config_of, define_stft_denoiser, mel_inputs
 from .generator import infer
 
 STREAM = F32  # residual-stream dtype in every precision (measured: see README "HiFi-GAN")
 
 
 def _config(store: WeightStore) -> HiFiGANConfig:
-    if not isinstance(store.config, HiFiGANConfig):
-        raise TypeError(f"{store.name}: HiFi-GAN networks need a HiFiGANConfig, got {type(store.config).__name__}")
-    return store.config
+    return config_of(store, HiFiGANConfig)
 
 
 def define_hifigan(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

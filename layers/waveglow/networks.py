@@ -24,16 +24,14 @@ from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
 from ..options import NetworkOptions
-from ..vocoder_io import BATCH, FRAMES, define_stft_denoiser, mel_inputs
+from ..vocoder_io import BATCH, FRAMES, config_of, define_stft_denoiser, mel_inputs
 from .denoiser import denoise
 from .flows import infer
 
 
 
 def _config(store: WeightStore) -> WaveGlowConfig:
-    if not isinstance(store.config, WaveGlowConfig):
-        raise TypeError(f"{store.name}: WaveGlow networks need a WaveGlowConfig, got {type(store.config).__name__}")
-    return store.config
+    return config_of(store, WaveGlowConfig)
 
 
 def define_waveglow(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
