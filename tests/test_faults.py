@@ -85,6 +85,19 @@ def test_inspect_refuses_a_plan_that_is_not_the_one_its_sidecar_describes(built,
     assert str(plan) in err and ("empty plan" if damage == "empty" else "differs from its sidecar") in err
 
 
+def test_a_sidecar_edited_to_claim_other_shapes_is_refused(built, tmp_path, capsys):
+    d = copy_dir(built, tmp_path / "e")
+    side = d / "postnet.json"
+    doc = json.loads(side.read_text())
+    doc["io"]["dims"]["B"] = [1, 1, 64]          # claims a batch of 64 the plan was not built for
+    side.write_text(json.dumps(doc, indent=2))
+    assert main(["inspect", str(d / "postnet.plan")]) == 2
+    assert f"{side}: differs from the sidecar {d / 'build_config.json'} records for postnet.plan" \
+        in capsys.readouterr().err
+    assert build(d, "postnet") == 0 and plan_matches_sidecar(d / "postnet.plan")   # the cache rebuilds it
+    assert main(["inspect", str(d / "postnet.plan")]) == 0
+
+
 def test_a_build_killed_midway_leaves_nothing_that_a_rebuild_trusts(built, tmp_path):
     """SIGKILL while the WaveGlow engine is being built, then a rebuild: every indexed plan matches its sidecar,
     no temp file survives, and the lock was released by the kernel."""

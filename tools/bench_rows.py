@@ -93,14 +93,17 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
     if "pytorch" in backends:
         if any(s.checkpoint is None for s in sources.values()):
             skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
-        elif "waveglow" not in sources:
-            skipped.append(f"pytorch: the reference row times DLE's Tacotron 2 + WaveGlow; not {sorted(sources)}")
         else:
-            from trtnet.weights.reference import Denoiser, Tacotron2Reference, WaveGlowReference
+            from trtnet.verify.references import timing_reference
+            from trtnet.weights.reference import Tacotron2Reference
+            from trtnet.weights.store import WeightStore
+            from .common import vocoder_arch
+            arch = vocoder_arch(args)
+            with WeightStore.open(sources[arch].h5_path, arch) as store:
+                voc_cfg = store.config
             t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
-            wgr = WaveGlowReference.from_checkpoint(sources["waveglow"].checkpoint)
-            den = Denoiser.from_config(wgr)
-            rows += _done([bench_reference(t2r, wgr, den, text, bs, args.iterations, args.warmup, device=args.device,
-                                           precision=args.precision, sigma=args.sigma, strength=args.denoiser_strength)
-                           for bs in batches])
+            voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
+            rows += _done([bench_reference(t2r, voc, vocode, den, text, bs, args.iterations, args.warmup,
+                                           device=args.device, precision=args.precision,
+                                           strength=args.denoiser_strength) for bs in batches])
     return rows, skipped, _context(args)

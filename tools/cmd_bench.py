@@ -15,7 +15,7 @@ import argparse
 import logging
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources
+from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, vocoder_arch
 from .triton_client import add_triton_args, bench_remote
 
 log = logging.getLogger("trtnet.bench")
@@ -62,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown backends {unknown}; choose from {BACKENDS}")
+    log.info("bench: rows %s at batch sizes %s, %d measured iterations after %d warm-up; eager/PyTorch rows on %s "
+             "in %s%s; vocoder %s", ",".join(backends), ",".join(map(str, args.batch_size or [1])), args.iterations,
+             args.warmup, args.device, args.precision, f"; engines in {args.engine_dir}" if args.engine_dir else "",
+             vocoder_arch(args))
     sources = resolve_sources(args)
     rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT)
     print(format_table(rows) if rows else "(no rows ran)")

@@ -95,7 +95,7 @@ class Sidecar:
         return cls.from_json(data, str(p))
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """sha256 of a file, remembered per (path, size, mtime_ns, inode) within this process."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
@@ -113,8 +113,9 @@ _DIGESTS: dict[tuple, str] = {}
 
 def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
     """The sidecar of ``plan_path`` after checking that the plan is the one it describes (its sha256 equals the
-    sidecar's ``plan_sha256``).  SidecarError names the plan when it is missing, empty, truncated, replaced
-    (e.g. by a build killed between writing the plan and its sidecar) or has no recorded hash."""
+    sidecar's ``plan_sha256``) and, where the directory's index records it, that the sidecar is the one written
+    by the build.  SidecarError names the file when it is missing, empty, truncated, replaced (e.g. by a build
+    killed between writing the plan and its sidecar), edited, or has no recorded hash."""
     plan = Path(plan_path)
     side = Sidecar.read(sidecar_path(plan))
     try:
@@ -126,11 +127,31 @@ def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
     if not side.plan_sha256:
         raise SidecarError(f"{sidecar_path(plan)}: records no plan_sha256, so {plan.name} cannot be checked; "
                            "rebuild it")
-    digest = _file_digest(plan)
+    digest = file_digest(plan)
     if digest != side.plan_sha256:
         raise SidecarError(f"{plan}: sha256 {digest[:12]}… differs from its sidecar's {side.plan_sha256[:12]}… "
                            "(truncated, edited, or a build was interrupted); rebuild it")
+    recorded = _indexed_sidecar_sha256(plan)
+    if recorded is not None and recorded != file_digest(sidecar_path(plan)):
+        raise SidecarError(f"{sidecar_path(plan)}: differs from the sidecar {plan.parent / INDEX} records for "
+                           f"{plan.name} (edited after the build, or a build was interrupted); rebuild it")
     return side
+
+
+INDEX = "build_config.json"   # an engine directory's index (trtnet.engines.engine_set) records each sidecar's hash
+
+
+def _indexed_sidecar_sha256(plan: Path) -> str | None:
+    """The sidecar hash the directory's index records for ``plan``, or None when there is no such record."""
+    try:
+        index = json.loads((plan.parent / INDEX).read_text())
+    except (OSError, ValueError):
+        return None
+    engines = index.get("engines") if isinstance(index, dict) else None
+    for entry in (engines or {}).values():
+        if isinstance(entry, dict) and entry.get("plan") == plan.name:
+            return entry.get("sidecar_sha256")
+    return None
 
 
 def sidecar_path(plan_path: str | os.PathLike) -> Path:

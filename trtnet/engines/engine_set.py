@@ -22,7 +22,7 @@ from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes
-from trtnet.sidecar import Sidecar, SidecarError, sidecar_path, verified_sidecar
+from trtnet.sidecar import Sidecar, SidecarError, file_digest, sidecar_path, verified_sidecar
 from trtnet.version import __version__
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
@@ -196,7 +196,8 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
         "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
         "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
-        "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name, "cached": r.cached,
+        "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name,
+                             "sidecar_sha256": file_digest(sidecar_path(r.plan)), "cached": r.cached,
                              "build_seconds": round(r.seconds, 2), "plan_bytes": r.plan_bytes,
                              "inputs": [s.to_json() for s in r.sidecar.io.inputs],
                              "outputs": [s.to_json() for s in r.sidecar.io.outputs]} for r in records},

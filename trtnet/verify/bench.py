@@ -70,13 +70,15 @@ def bench_stream(pipe: Pipeline, text: str, batch: int, iterations: int, warmup:
                 wg_config=pipe.vocoder_config)
 
 
-def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: int, iterations: int, warmup: int,
-                    *, device: str, precision: str, sigma: float, strength: float) -> BenchRow:
+def bench_reference(t2_ref: Any, voc_ref: Any, vocode: Callable[[Any, Any], Any], denoiser: Any, text: str,
+                    batch: int, iterations: int, warmup: int, *, device: str, precision: str, strength: float
+                    ) -> BenchRow:
     """The independent PyTorch reference, eager, as DLE's test_infer.py runs it (prenet dropout on); Tacotron 2
-    and WaveGlow in ``precision``, the denoiser's STFT always in FP32 (an FP16 1024-tap strided conv at batch 1
-    takes a pathological cuDNN path; the engines keep it in FP32 too)."""
+    and the vocoder (``vocode(model, mel)``: WaveGlow or HiFi-GAN) in ``precision``, the denoiser's STFT always in
+    FP32 (an FP16 1024-tap strided conv at batch 1 takes a pathological cuDNN path; the engines keep it in FP32
+    too)."""
     dtype = torch.float16 if precision == "fp16" else torch.float32
-    t2, wg = (m.to(device=device, dtype=dtype).eval() for m in (t2_ref, wg_ref))
+    t2, wg = (m.to(device=device, dtype=dtype).eval() for m in (t2_ref, voc_ref))
     den = denoiser.to(device=device, dtype=torch.float32).eval()   # the STFT in FP32, as the engines run it
     ids = encode_lines([text], 1 << 16)[0]
     tokens = torch.tensor([ids] * batch, dtype=torch.long, device=device)
@@ -89,7 +91,7 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
             out = t2.infer(tokens, lengths)
             _sync(device)
             t1 = time.perf_counter()
-            audio = wg.infer(out["mel_postnet"], sigma=sigma)
+            audio = vocode(wg, out["mel_postnet"])
             _sync(device)
             t2_ = time.perf_counter()
             den(audio.float(), strength)
@@ -101,7 +103,7 @@ def bench_reference(t2_ref: Any, wg_ref: Any, denoiser: Any, text: str, batch: i
             extra["vocoder_ms"].append(1e3 * (t2_ - t1))
             extra["denoiser_ms"].append(1e3 * (t3 - t2_))
     return _row(lat, mels, extra, framework="PyTorch reference", batch=batch, precision=precision, warmup=warmup,
-                wg_config=wg_ref.config)
+                wg_config=voc_ref.config)
 
 
 def torch_sync(device: str) -> Callable[[], None]:

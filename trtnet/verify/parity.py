@@ -157,6 +157,8 @@ def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_s
     steps = int(steps or cfg.max_decoder_steps)
     thr = cfg.gate_threshold if gate_threshold is None else gate_threshold
     case = make_case(text, cfg, steps, seed)
+    log.info("verify: the independent reference (float64) on %d tokens, up to %d decoder steps", case.tokens.shape[1],
+             steps)
     ref = reference_run(t2_ref, voc_ref, voc_cfg, case, gate_threshold=thr, sigma=sigma, strength=strength,
                         steps=steps)
     opts = NetworkOptions(precision="fp32", dropout="input", noise="input")
@@ -168,7 +170,8 @@ def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_s
               Check("encoder: NaN/Inf count", nonfinite(enc), 0)]
     feeds = network_feeds(case, ref, vocoder, gate_threshold=thr, strength=strength, steps=steps, encoded=enc)
     outputs = {"encoder": enc}
-    for name in names[1:]:
+    for i, name in enumerate(names[1:], 2):
+        log.info("verify: [%d/%d] %s, eager twin vs reference", i, len(names), name)
         outputs[name] = nets[name].run(feeds[name])
         checks += compare(name, outputs[name], ref)
     return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds, "vocoder": vocoder}

@@ -39,3 +39,15 @@ REFERENCES: dict[str, Callable[[Any, Any], VocoderReference]] = {"waveglow": _wa
 def vocoder_reference(ckpt: Any, config: Any) -> VocoderReference:
     """The reference of the vocoder that ``config`` (its architecture) describes, from its checkpoint."""
     return REFERENCES[config.architecture](ckpt, config)
+
+
+def timing_reference(ckpt: Any, config: Any, sigma: float) -> tuple[Any, Callable[[Any, Any], Any], Any]:
+    """(vocoder module, ``vocode(module, mel)``, denoiser module) of the reference in float32, for the PyTorch
+    row of ``trtnet bench`` (the vocoder's own noise drawn in it, as DLE's scripts do)."""
+    if config.architecture == "waveglow":
+        from trtnet.weights.reference import Denoiser, WaveGlowReference
+        model = WaveGlowReference.from_checkpoint(ckpt)
+        return model, lambda m, mel: m.infer(mel, sigma=sigma), Denoiser.from_config(model)
+    from trtnet.weights.reference import HiFiGANDenoiser, HiFiGANReference
+    model = HiFiGANReference.from_checkpoint(ckpt, config)
+    return model, lambda m, mel: m.infer(mel), HiFiGANDenoiser(model, config)
