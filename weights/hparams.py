@@ -13,24 +13,14 @@ import logging
 from dataclasses import fields
 from typing import Any, Mapping
 
+from .architectures import ARCHITECTURES
 from .config import ConfigError, Tacotron2Config, WaveGlowConfig, _ConfigBase
 from .errors import ArchitectureError, HParamMismatchError, WeightKeysError
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURE_PREFIXES = {
-    "tacotron2": ("embedding.", "encoder.", "decoder.", "postnet."),
-    "waveglow": ("upsample.", "WN.", "convinv."),
-    "hifigan": ("conv_pre.", "ups.", "resblocks.", "conv_post."),
-}
-# Fields no tensor shape tells: DLE hard-codes the upsample stride (256 = hop) and the denoiser's STFT.
-NOT_INFERRED = {
-    "tacotron2": (),
-    "waveglow": ("upsample_stride", "sampling_rate", "stft_filter_length", "stft_hop_length", "stft_win_length",
-                 "denoiser_bias_frames"),
-    "hifigan": ("upsample_rates", "resblock_dilation_sizes", "sampling_rate", "stft_filter_length", "stft_hop_length",
-                "stft_win_length", "mel_fmin", "mel_fmax", "denoiser_bias_frames"),
-}
+ARCHITECTURE_PREFIXES = {a.name: a.key_prefixes for a in ARCHITECTURES.values()}
+NOT_INFERRED = {a.name: a.not_inferred for a in ARCHITECTURES.values()}
 # DLE WaveGlow nests the WN sizes: WaveGlow(..., WN_config={n_layers, n_channels, kernel_size}).
 DLE_WN_CONFIG = {"n_layers": "wn_n_layers", "n_channels": "wn_n_channels", "kernel_size": "wn_kernel_size"}
 
@@ -185,8 +175,5 @@ def infer_config(sd: Mapping[str, Any], architecture: str = "auto", *, ckpt_conf
     if architecture not in ("auto", found):
         raise ArchitectureError(source, f"a {architecture} model was asked for, but the state_dict is a {found} "
                                         f"(keys such as {sorted(sd)[:3]})", found=found, wanted=architecture)
-    if found == "hifigan":
-        from .hifigan import infer_hifigan_config
-        return infer_hifigan_config(sd, ckpt_config=ckpt_config, overrides=overrides, source=source)
-    infer = infer_tacotron2_config if found == "tacotron2" else infer_waveglow_config
+    infer = ARCHITECTURES[found].function("infer")
     return infer(sd, ckpt_config=ckpt_config, overrides=overrides, source=source)

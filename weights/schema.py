@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .config import HiFiGANConfig, Tacotron2Config, WaveGlowConfig, _ConfigBase
+from .config import Tacotron2Config, WaveGlowConfig, _ConfigBase
 from .errors import WeightKeysError
 
 Shapes = dict[str, tuple[int, ...]]
@@ -100,30 +100,32 @@ def _waveglow_shapes(c: WaveGlowConfig, folded: bool) -> Shapes:
     return s
 
 
+def tacotron2_layout(c: Tacotron2Config, folded: bool) -> Shapes:
+    """Tacotron 2's keys are the same in DLE and HDF5 layouts."""
+    return tacotron2_shapes(c)
+
+
+def waveglow_layout(c: WaveGlowConfig, folded: bool) -> Shapes:
+    return _waveglow_shapes(c, folded)
+
+
+def _layout(config: _ConfigBase, folded: bool) -> Shapes:
+    """The registered layout of ``config``'s architecture (``weights.architectures``)."""
+    from .architectures import ARCHITECTURES
+    arch = ARCHITECTURES.get(getattr(config, "architecture", ""))
+    if arch is None or not isinstance(config, _ConfigBase):
+        raise TypeError(f"expected the config of one of {sorted(ARCHITECTURES)}, got {type(config).__name__}")
+    return arch.function("layout")(config, folded)
+
+
 def dle_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the raw DLE state_dict for ``config`` (module. prefixes stripped, no num_batches_tracked)."""
-    if isinstance(config, Tacotron2Config):
-        return tacotron2_shapes(config)
-    if isinstance(config, HiFiGANConfig):
-        from .hifigan import hifigan_shapes
-        return hifigan_shapes(config, folded=False)
-    return _waveglow_shapes(_waveglow(config), folded=False)
+    return _layout(config, folded=False)
 
 
 def expected_shapes(config: _ConfigBase) -> Shapes:
     """Shapes of the HDF5 layout for ``config`` (what ``read_weights`` and ``WeightStore`` check)."""
-    if isinstance(config, Tacotron2Config):
-        return tacotron2_shapes(config)
-    if isinstance(config, HiFiGANConfig):
-        from .hifigan import hifigan_shapes
-        return hifigan_shapes(config, folded=True)
-    return _waveglow_shapes(_waveglow(config), folded=True)
-
-
-def _waveglow(config: _ConfigBase) -> WaveGlowConfig:
-    if not isinstance(config, WaveGlowConfig):
-        raise TypeError(f"expected a Tacotron2Config, WaveGlowConfig or HiFiGANConfig, got {type(config).__name__}")
-    return config
+    return _layout(config, folded=True)
 
 
 def check_shapes(actual: Mapping[str, tuple[int, ...]], expected: Mapping[str, tuple[int, ...]],
