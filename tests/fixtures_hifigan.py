@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_helpers import rel_err as relative_error  # noqa: F401 (re-exported for the tests)
 from trtnet.graph import Graph
 from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
@@ -115,9 +116,3 @@ def hifigan_audio(model: HiFiGANModel, mel: np.ndarray, *, frames: np.ndarray | 
     if frames is None:
         frames = np.full(mel.shape[0], mel.shape[-1], np.int32)
     return run_network("hifigan", model, {"mel": mel.astype(opts.dtype.numpy), "frames": frames}, opts)["audio"]
-
-
-def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
-    """max |got − want| / max |want| (in float64)."""
-    want = want.double()
-    return float((got.double() - want).abs().max() / want.abs().max())

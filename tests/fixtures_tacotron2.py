@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_helpers import rel_err  # noqa: F401 (re-exported for the tests)
 from trtnet.graph import Graph
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
@@ -137,11 +138,3 @@ def tacotron2_pipeline(demo: T2Demo, tokens: np.ndarray, lengths: np.ndarray, st
     frames = valid_frames(dec["mel_lengths"].numpy(), int(dec["n_steps"]))
     post = demo.run("postnet", {"mel": dec["mel"], "frames": frames}, **options)
     return {**enc, **dec, **post, "frames": torch.from_numpy(frames)}
-
-
-def rel_err(got: torch.Tensor, want: torch.Tensor) -> float:
-    """max |got − want| / max(|want|, 1e-12): the error relative to the signal's scale."""
-    got, want = got.double(), want.double()
-    if got.shape != want.shape:
-        raise AssertionError(f"shapes differ: {tuple(got.shape)} vs {tuple(want.shape)}")
-    return float((got - want).abs().max()) / max(float(want.abs().max()), 1e-12)

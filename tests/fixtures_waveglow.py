@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 
+from graph_helpers import rel_err as relative_error  # noqa: F401 (re-exported for the tests)
 from trtnet.graph import Graph
 from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
@@ -142,9 +143,3 @@ def waveglow_audio(model: WaveGlowModel, mel: np.ndarray, sigma: float, z: np.nd
     if z is not None:
         feeds["z"] = z
     return run_network("waveglow", model, feeds, opts, seed=seed)["audio"]
-
-
-def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
-    """max |got − want| / max |want| (in float64)."""
-    want = want.double()
-    return float((got.double() - want).abs().max() / want.abs().max())

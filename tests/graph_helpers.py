@@ -110,3 +110,12 @@ def garbage_padded(x: np.ndarray, valid: list[int], seed: int) -> np.ndarray:
     for b, n in enumerate(valid):
         out[b, ..., n:] = rng.standard_normal(out[b, ..., n:].shape).astype(x.dtype) * 5.0
     return out
+
+
+def rel_err(got: Any, want: Any) -> float:
+    """max |got − want| / max(|want|, 1e-12) in float64: the error relative to the signal's scale (torch tensors
+    or numpy arrays; the shapes must be equal)."""
+    got, want = torch.as_tensor(got).double(), torch.as_tensor(want).double()
+    if got.shape != want.shape:
+        raise AssertionError(f"shapes differ: {tuple(got.shape)} vs {tuple(want.shape)}")
+    return float((got - want).abs().max()) / max(float(want.abs().max()), 1e-12)
