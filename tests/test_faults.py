@@ -254,11 +254,14 @@ def test_an_interrupted_synthesis_keeps_the_finished_lines(built, tmp_path):
     lines.write_text("".join(f"Line number {i} of a long file, said slowly.\n" for i in range(40)))
     cmd = [sys.executable, "-m", "trtnet.tools.cli", "synthesize", "-i", str(lines), "-o", str(out), "--backend",
            "eager", "--demo-size", "small", "--dropout", "off"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    first = proc.stdout.readline()                  # printed after audio_0.wav is written
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=120) in (130, 0)
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        first = proc.stdout.readline()              # printed after audio_0.wav is written
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=120)
+    assert code in (130, 0), log.read_text()[-2000:]
     assert first.startswith(str(out / "audio_0.wav"))
     audio, rate = read_wav(out / "audio_0.wav")
     assert rate == 22050 and audio.size > 0 and np.isfinite(audio).all()
