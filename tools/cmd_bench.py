@@ -16,7 +16,7 @@ import logging
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, vocoder_arch
-from .triton_client import add_triton_args, bench_remote
+from .triton_client import add_triton_args, add_triton_stream_arg, bench_remote
 
 log = logging.getLogger("trtnet.bench")
 BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-step", "eager-stream", "pytorch")
@@ -50,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", default="1,4,16",
                    help="with --triton-url: concurrent clients per level, a comma list (default 1,4,16); each sends "
                         "--warmup then --iterations requests")
+    add_triton_stream_arg(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from .bench_rows import collect_rows
     if args.triton_url:
         return bench_remote(args)
+    if args.stream:
+        raise ValueError("--stream is for --triton-url (the trtnet_tts_stream model); local streaming rows are "
+                         "--backends eager-stream / engine-stream")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:

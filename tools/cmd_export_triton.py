@@ -1,5 +1,6 @@
 """trtnet export-triton: a Triton Inference Server model repository serving trtnet (Python-backend model
-``trtnet_tts`` with dynamic batching; a README in the repository says what it expects and returns)."""
+``trtnet_tts`` with dynamic batching, and the decoupled ``trtnet_tts_stream`` sending audio chunks as they are ready;
+a README in the repository says what they expect and return)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,16 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio-dtype", choices=["float32", "int16"], default="float32",
                    help="AUDIO output: float32 as synthesized, or int16 PCM (default float32; neither is "
                         "peak-normalised)")
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="leave out the decoupled streaming model trtnet_tts_stream (default: export it too; it "
+                        "loads its own instances of the networks, streams one request at a time per instance)")
 
 
 def export_options(args: argparse.Namespace):
     from trtnet.serve.export import ExportOptions
     return ExportOptions(max_queue_delay_us=args.max_queue_delay_us,
                          preferred_batch_sizes=tuple(args.preferred_batch_size or ()), instances=args.instances,
-                         audio_dtype=args.audio_dtype)
+                         audio_dtype=args.audio_dtype, stream=args.stream)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -42,10 +46,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.serve.export import MODEL, backend_spec, write_repository
+    from trtnet.serve.export import MODEL, STREAM_MODEL, backend_spec, write_repository
     spec, facts = backend_spec(args)
     out = write_repository(args.output, spec, facts, export_options(args), overwrite=args.overwrite)
     print(f"{out / MODEL}: {facts.description}; max batch {facts.max_batch}, {facts.sampling_rate} Hz "
           f"{args.audio_dtype} audio")
+    if args.stream:
+        print(f"{out / STREAM_MODEL}: decoupled, one response per audio chunk (gRPC streaming)")
     print(f"serve it: tritonserver --model-repository {out.resolve()}   (or: trtnet serve ...)")
     return 0

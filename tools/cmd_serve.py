@@ -34,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.serve.export import MODEL, backend_spec, write_repository
+    from trtnet.serve.export import MODEL, STREAM_MODEL, backend_spec, write_repository
     from trtnet.serve.server import Ports, ServerError, start_server
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                     log.info("interrupted while starting: stopping tritonserver")
                     return 0
                 urls = ports.urls()
-                print(f"ready: model {MODEL} ({facts.description}, max batch {facts.max_batch})\n"
+                streams = f", and {STREAM_MODEL} (decoupled, gRPC streaming)" if args.stream else ""
+                print(f"ready: model {MODEL} ({facts.description}, max batch {facts.max_batch}){streams}\n"
                       f"  HTTP     {urls['http']}\n  gRPC     {urls['grpc']}\n  metrics  {urls['metrics']}\n"
                       f"try: trtnet synthesize --triton-url {urls['http']} -i lines.txt -o wavs   (Ctrl-C stops)",
                       flush=True)

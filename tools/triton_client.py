@@ -1,5 +1,6 @@
 """``synthesize --triton-url`` and ``bench --triton-url``: the client side of ``trtnet serve`` / any Triton
-serving the exported ``trtnet_tts`` model."""
+serving the exported ``trtnet_tts`` model; with ``--stream``, its decoupled ``trtnet_tts_stream`` over gRPC
+streaming (WAVs written progressively; bench adds TTFA)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,26 @@ def add_triton_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
                    help="send the requests to a Triton server's trtnet_tts model instead of running the models here "
                         "(default: run here)")
-    p.add_argument("--triton-protocol", choices=["http", "grpc"], default="http",
-                   help="protocol of --triton-url (default http; Triton's gRPC port is usually HTTP's + 1)")
+    p.add_argument("--triton-protocol", choices=["http", "grpc"], default=None,
+                   help="protocol of --triton-url (default http, or grpc with --stream: the streaming model "
+                        "trtnet_tts_stream is served over gRPC streaming only; Triton's gRPC port is usually "
+                        "HTTP's + 1)")
+
+
+def add_triton_stream_arg(p: argparse.ArgumentParser) -> None:
+    """bench's --stream (synthesize has its own, for local streaming too)."""
+    p.add_argument("--stream", action="store_true",
+                   help="with --triton-url: the decoupled trtnet_tts_stream model over gRPC streaming (--chunk-frames "
+                        "per request); rows add TTFA, the time to the first audio chunk (default: trtnet_tts)")
+
+
+def protocol(args: argparse.Namespace) -> str:
+    """--triton-protocol, defaulted: grpc with --stream (which refuses http), else http."""
+    stream = getattr(args, "stream", False)
+    if stream and args.triton_protocol == "http":
+        raise ValueError("--stream with --triton-url: the streaming model trtnet_tts_stream is decoupled, served "
+                         "over gRPC streaming only; use --triton-protocol grpc and the gRPC port")
+    return args.triton_protocol or ("grpc" if stream else "http")
 
 
 def synthesize_remote(args: argparse.Namespace) -> int:
@@ -32,6 +51,11 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     if refused:
         raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models and forms "
                          "batches; it returns audio only)")
+    args.triton_protocol = protocol(args)
+    if args.stream:
+        from .synth_stream import check_stream_args
+        check_stream_args(args)
+        return _synthesize_stream(args)
     out = Path(args.output)
     lines = _lines(args.input)
     earlier = _earlier_outputs(out, args.overwrite)
@@ -54,6 +78,54 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synthesize_stream(args: argparse.Namespace) -> int:
+    """One streamed request per line, each chunk appended to its WAV (or raw PCM on stdout with -o -)."""
+    import sys
+    import time
+
+    from trtnet.runtime.wav_stream import WavStream
+    from trtnet.serve.stream_client import StreamClient
+    from .cmd_synthesize import _earlier_outputs, _lines, _writable_dir
+    raw = args.output == "-"
+    out = None if raw else Path(args.output)
+    lines = _lines(args.input)
+    earlier = [] if raw else _earlier_outputs(out, args.overwrite)
+    client = StreamClient(args.triton_url)
+    try:
+        rate = int(client.parameters()["sampling_rate"])
+        if not raw:
+            _writable_dir(out)
+            for p in earlier:
+                p.unlink(missing_ok=True)
+        for i, line in enumerate(lines):
+            t0, first = time.perf_counter(), None
+            with (open(out / f"audio_{i}.wav", "wb") if not raw else _NoClose(sys.stdout.buffer)) as f:
+                writer = WavStream(f, rate, "pcm16" if raw else args.sample_format, raw=raw)
+                for c in client.stream(line, chunk_frames=args.chunk_frames, gate_threshold=args.gate_threshold,
+                                       sigma=args.sigma, denoiser_strength=args.denoiser_strength, seed=args.seed):
+                    if first is None and c.audio.size:
+                        first = time.perf_counter() - t0
+                    writer.write(c.audio)
+            where = "stdout" if raw else out / f"audio_{i}.wav"
+            print(f"{where}  line {i}  {writer.samples / rate:6.2f} s  first audio after {1e3 * (first or 0):.0f} ms, "
+                  f"done after {1e3 * (time.perf_counter() - t0):.0f} ms  (streamed via {args.triton_url})",
+                  file=sys.stderr if raw else sys.stdout, flush=True)
+    finally:
+        client.close()
+    return 0
+
+
+class _NoClose:
+    def __init__(self, f):
+        self.f = f
+
+    def __enter__(self):
+        return self.f
+
+    def __exit__(self, *exc) -> None:
+        self.f.flush()
+
+
 def concurrency_list(text: str) -> list[int]:
     try:
         levels = [int(x) for x in text.split(",") if x.strip()]
@@ -65,11 +137,14 @@ def concurrency_list(text: str) -> list[int]:
 
 
 def bench_remote(args: argparse.Namespace) -> int:
-    """perf_analyzer-style rows: per concurrency level, latency avg/p50/p90/p99, requests/s, audio-seconds/s."""
+    """perf_analyzer-style rows: per concurrency level, latency avg/p50/p90/p99, requests/s, audio-seconds/s; with
+    --stream (trtnet_tts_stream over gRPC) also TTFA avg/p50/p90 and the mean TTFA / latency per request."""
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.serve.client import TTSClient, run_load
+    from trtnet.serve.stream_client import STREAM_MODEL, run_stream_load
     levels = concurrency_list(args.concurrency)
-    client = TTSClient(args.triton_url, args.triton_protocol)
+    args.triton_protocol = protocol(args)
+    client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
         rate = int(client.parameters()["sampling_rate"])
     finally:
@@ -77,19 +152,32 @@ def bench_remote(args: argparse.Namespace) -> int:
     text = args.text or DEFAULT_TEXT
     head = f"{'concurrency':>11} {'requests':>8} {'errors':>6} {'avg ms':>9} {'p50 ms':>9} {'p90 ms':>9} " \
            f"{'p99 ms':>9} {'req/s':>7} {'audio s/s':>9}"
+    if args.stream:
+        head += f" {'TTFA avg':>9} {'TTFA p50':>9} {'TTFA p90':>9} {'TTFA/lat':>8}"
     print(head)
     rows = []
+    settings = {"sigma": args.sigma, "denoiser_strength": args.denoiser_strength}
     for c in levels:
-        r = run_load(args.triton_url, args.triton_protocol, [text], c, args.iterations, warmup=args.warmup,
-                     sampling_rate=rate, sigma=args.sigma, denoiser_strength=args.denoiser_strength).row()
+        if args.stream:
+            r = run_stream_load(args.triton_url, [text], c, args.iterations, warmup=args.warmup, sampling_rate=rate,
+                                chunk_frames=args.chunk_frames, **settings).row()
+        else:
+            r = run_load(args.triton_url, args.triton_protocol, [text], c, args.iterations, warmup=args.warmup,
+                         sampling_rate=rate, **settings).row()
         rows.append(r)
-        print(f"{c:>11} {r['requests']:>8} {r['errors']:>6} {r['avg_ms']:>9.1f} {r['p50_ms']:>9.1f} "
-              f"{r['p90_ms']:>9.1f} {r['p99_ms']:>9.1f} {r['req_per_s']:>7.2f} {r['audio_s_per_s']:>9.3f}", flush=True)
-    print(f"context: triton {args.triton_url} ({args.triton_protocol}), {args.iterations} request(s) per client after "
-          f"{args.warmup} warm-up, text {len(text)} characters, sigma {args.sigma}, denoiser {args.denoiser_strength}")
+        line = f"{c:>11} {r['requests']:>8} {r['errors']:>6} {r['avg_ms']:>9.1f} {r['p50_ms']:>9.1f} " \
+               f"{r['p90_ms']:>9.1f} {r['p99_ms']:>9.1f} {r['req_per_s']:>7.2f} {r['audio_s_per_s']:>9.3f}"
+        if args.stream:
+            line += f" {r['ttfa_avg_ms']:>9.1f} {r['ttfa_p50_ms']:>9.1f} {r['ttfa_p90_ms']:>9.1f} " \
+                    f"{r['ttfa_fraction']:>8.3f}"
+        print(line, flush=True)
+    model = f"{STREAM_MODEL}, {args.chunk_frames} frames per chunk" if args.stream else "trtnet_tts"
+    print(f"context: triton {args.triton_url} ({args.triton_protocol}, {model}), {args.iterations} request(s) per "
+          f"client after {args.warmup} warm-up, text {len(text)} characters, sigma {args.sigma}, denoiser "
+          f"{args.denoiser_strength}; latency = until the last audio")
     if args.json:
         from trtnet.files import atomic_write_bytes
         atomic_write_bytes(Path(args.json), (json.dumps({"rows": rows, "triton_url": args.triton_url,
-                                                         "protocol": args.triton_protocol, "text": text}, indent=1)
-                                             + "\n").encode())
+                                                         "protocol": args.triton_protocol, "stream": args.stream,
+                                                         "text": text}, indent=1) + "\n").encode())
     return 0

@@ -1,4 +1,5 @@
-"""Write a Triton model repository serving trtnet: ``trtnet_tts/{config.pbtxt, 1/model.py}`` and a README.
+"""Write a Triton model repository serving trtnet: ``trtnet_tts/{config.pbtxt, 1/model.py}`` (dynamic batching),
+``trtnet_tts_stream/...`` (decoupled: audio chunks as they are ready; left out with ``stream=False``) and a README.
 
 The backend spec (engine directory, or eager networks with their weights resolved to .h5 files now, so server
 instances never race to write demo checkpoints) is stored in ``config.pbtxt``'s parameters; ``model.py`` is a
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 MODEL = "trtnet_tts"
+STREAM_MODEL = "trtnet_tts_stream"
 AUDIO_DTYPES = {"float32": "TYPE_FP32", "int16": "TYPE_INT16"}
 
 MODEL_PY = '''"""trtnet_tts (written by trtnet export-triton): trtnet's text-to-speech pipeline on each dynamic batch.
@@ -24,6 +26,15 @@ import triton_python_backend_utils as pb_utils
 from trtnet.serve.triton_model import make_model
 
 TritonPythonModel = make_model(pb_utils)
+'''
+
+STREAM_MODEL_PY = '''"""trtnet_tts_stream (written by trtnet export-triton): decoupled; one response per audio chunk of a request.
+See README.md at the top of this model repository for its inputs and outputs."""
+import triton_python_backend_utils as pb_utils
+
+from trtnet.serve.triton_stream_model import make_stream_model
+
+TritonPythonModel = make_stream_model(pb_utils)
 '''
 
 
@@ -43,6 +54,7 @@ class ExportOptions:
     preferred_batch_sizes: tuple[int, ...] = ()
     instances: int = 1                 # per GPU for engines, on the CPU for eager
     audio_dtype: str = "float32"
+    stream: bool = True                # also write the decoupled trtnet_tts_stream model
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
 
@@ -89,45 +101,78 @@ def _pbtxt_string(value: str) -> str:
     return json.dumps(value)          # a JSON string literal is a valid protobuf text-format string (ASCII)
 
 
-def config_pbtxt(spec: dict[str, Any], facts: BackendFacts, options: ExportOptions) -> str:
-    preferred = [b for b in options.preferred_batch_sizes]
-    bad = [b for b in preferred if not 1 <= b <= facts.max_batch]
+def _check(facts: BackendFacts, options: ExportOptions) -> None:
+    bad = [b for b in options.preferred_batch_sizes if not 1 <= b <= facts.max_batch]
     if bad:
         raise ValueError(f"--preferred-batch-size {bad}: must be within 1..{facts.max_batch} (the max batch)")
     if options.audio_dtype not in AUDIO_DTYPES:
         raise ValueError(f"audio dtype {options.audio_dtype!r}: choose from {sorted(AUDIO_DTYPES)}")
+
+
+def _io(inputs: list[tuple[str, str, bool]], outputs: list[tuple[str, str, str]]) -> list[str]:
+    lines = ["input ["]
+    lines += [",\n".join(f'  {{ name: "{n}" data_type: {t} dims: [ 1 ]{" optional: true" if o else ""} }}'
+                         for n, t, o in inputs)]
+    lines += ["]", "output ["]
+    lines += [",\n".join(f'  {{ name: "{n}" data_type: {t} dims: [ {d} ] }}' for n, t, d in outputs), "]"]
+    return lines
+
+
+def _tail(spec: dict[str, Any], facts: BackendFacts, options: ExportOptions) -> list[str]:
     kind = "KIND_GPU" if facts.kind == "engine" else "KIND_CPU"
     params = {"trtnet_backend": json.dumps(spec, sort_keys=True), "engine_dir": spec.get("engine_dir", ""),
               "audio_dtype": options.audio_dtype, "sampling_rate": str(facts.sampling_rate), "hop": str(facts.hop),
               "max_text_len": str(facts.max_text_len), **options.extra_parameters}
-    inputs = [("TEXT", "TYPE_STRING", False)] + [(n, "TYPE_FP32", True) for n in
-                                                 ("GATE_THRESHOLD", "SIGMA", "DENOISER_STRENGTH")] + [("SEED", "TYPE_INT64", True)]
-    lines = [f'name: "{MODEL}"', 'backend: "python"', f"max_batch_size: {facts.max_batch}", "input ["]
-    lines += [",\n".join(f'  {{ name: "{n}" data_type: {t} dims: [ 1 ]{" optional: true" if o else ""} }}'
-                         for n, t, o in inputs)]
-    lines += ["]", "output [", f'  {{ name: "AUDIO" data_type: {AUDIO_DTYPES[options.audio_dtype]} dims: [ -1 ] }},',
-              '  { name: "MEL_LENGTH" data_type: TYPE_INT32 dims: [ 1 ] }', "]", "dynamic_batching {"]
+    lines = [f"instance_group [ {{ count: {options.instances} kind: {kind} }} ]"]
+    lines += [f'parameters: {{ key: "{k}" value: {{ string_value: {_pbtxt_string(v)} }} }}' for k, v in params.items()]
+    return lines
+
+
+INPUTS = [("TEXT", "TYPE_STRING", False)] + [(n, "TYPE_FP32", True) for n in
+                                             ("GATE_THRESHOLD", "SIGMA", "DENOISER_STRENGTH")] + [("SEED", "TYPE_INT64", True)]
+
+
+def config_pbtxt(spec: dict[str, Any], facts: BackendFacts, options: ExportOptions) -> str:
+    _check(facts, options)
+    preferred = list(options.preferred_batch_sizes)
+    lines = [f'name: "{MODEL}"', 'backend: "python"', f"max_batch_size: {facts.max_batch}"]
+    lines += _io(INPUTS, [("AUDIO", AUDIO_DTYPES[options.audio_dtype], "-1"), ("MEL_LENGTH", "TYPE_INT32", "1")])
+    lines += ["dynamic_batching {"]
     if preferred:
         lines.append(f"  preferred_batch_size: [ {', '.join(map(str, preferred))} ]")
-    lines += [f"  max_queue_delay_microseconds: {options.max_queue_delay_us}", "}",
-              f"instance_group [ {{ count: {options.instances} kind: {kind} }} ]"]
-    lines += [f'parameters: {{ key: "{k}" value: {{ string_value: {_pbtxt_string(v)} }} }}' for k, v in params.items()]
-    return "\n".join(lines) + "\n"
+    lines += [f"  max_queue_delay_microseconds: {options.max_queue_delay_us}", "}"]
+    return "\n".join(lines + _tail(spec, facts, options)) + "\n"
+
+
+def stream_config_pbtxt(spec: dict[str, Any], facts: BackendFacts, options: ExportOptions) -> str:
+    """The decoupled model: batch dimension 1 (the same [1, 1] request tensors as trtnet_tts), no dynamic
+    batching, so each instance streams one request at a time."""
+    _check(facts, options)
+    lines = [f'name: "{STREAM_MODEL}"', 'backend: "python"', "max_batch_size: 1",
+             "model_transaction_policy { decoupled: true }"]
+    lines += _io(INPUTS + [("CHUNK_FRAMES", "TYPE_INT32", True)],
+                 [("AUDIO", AUDIO_DTYPES[options.audio_dtype], "-1"), ("CHUNK_INDEX", "TYPE_INT32", "1"),
+                  ("FINAL", "TYPE_BOOL", "1")])
+    return "\n".join(lines + _tail(spec, facts, options)) + "\n"
 
 
 def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts, options: ExportOptions, *,
                      overwrite: bool = False) -> Path:
-    """``out/trtnet_tts/config.pbtxt``, ``out/trtnet_tts/1/model.py``, ``out/README.md``; returns ``out``."""
+    """``out/trtnet_tts/{config.pbtxt, 1/model.py}``, ``out/trtnet_tts_stream/...`` (unless ``options.stream`` is
+    off: then an earlier one is removed), ``out/README.md``; returns ``out``."""
     from .repo_readme import repository_readme
     out = Path(out)
-    model_dir = out / MODEL
-    if model_dir.exists():
-        if not overwrite:
-            raise FileExistsError(f"{model_dir} already exists; pass --overwrite to replace it, or choose another -o")
-        shutil.rmtree(model_dir)
-    config = config_pbtxt(spec, facts, options)
-    (model_dir / "1").mkdir(parents=True)
-    (model_dir / "config.pbtxt").write_text(config)
-    (model_dir / "1" / "model.py").write_text(MODEL_PY)
+    models = {MODEL: (config_pbtxt(spec, facts, options), MODEL_PY)}
+    if options.stream:
+        models[STREAM_MODEL] = (stream_config_pbtxt(spec, facts, options), STREAM_MODEL_PY)
+    present = [out / m for m in (MODEL, STREAM_MODEL) if (out / m).exists()]
+    if present and not overwrite:
+        raise FileExistsError(f"{present[0]} already exists; pass --overwrite to replace it, or choose another -o")
+    for d in present:
+        shutil.rmtree(d)
+    for name, (config, code) in models.items():
+        (out / name / "1").mkdir(parents=True)
+        (out / name / "config.pbtxt").write_text(config)
+        (out / name / "1" / "model.py").write_text(code)
     (out / "README.md").write_text(repository_readme(facts, options))
     return out

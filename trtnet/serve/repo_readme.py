@@ -43,8 +43,29 @@ A bad request (empty or over-long text, more than one line, a wrong data type, a
 of range, an unknown request parameter) gets an error response naming the problem; the rest of its batch is
 served.
 
-## Streaming
+## `trtnet_tts_stream` (Python backend, decoupled){"" if options.stream else " — not exported (--no-stream)"}
 
-trtnet has no streaming synthesis yet, so there is no decoupled `trtnet_tts_stream` model: each response
-carries the whole utterance.
+{"Sends" if options.stream else "Would send"} one request's audio chunk by chunk as trtnet's streaming synthesis makes it
+(`model_transaction_policy {{ decoupled: true }}`): one response per chunk, then an empty response flagged
+`TRITONSERVER_RESPONSE_COMPLETE_FINAL`. Clients use gRPC streaming (`tritonclient.grpc`: `start_stream(callback)`,
+`async_stream_infer`); `trtnet synthesize --triton-url HOST:GRPC_PORT --stream` writes each WAV as its chunks
+arrive. No dynamic batching (`max_batch_size` 1, request tensors [1, 1] as above): each of its
+{options.instances} instance(s) streams one request at a time, so concurrent streams beyond that queue.
+
+Inputs: those of `trtnet_tts`, plus
+
+| input | type | shape per request | |
+|---|---|---|---|
+| `CHUNK_FRAMES` | TYPE_INT32 | [1, 1], optional (default 32) | decoder steps per chunk, 1..4096 |
+
+| output | type | shape | |
+|---|---|---|---|
+| `AUDIO` | {'TYPE_FP32' if options.audio_dtype == 'float32' else 'TYPE_INT16'} | [1, samples] | the chunk's samples, {pcm} |
+| `CHUNK_INDEX` | TYPE_INT32 | [1, 1] | 0, 1, ... within the request |
+| `FINAL` | TYPE_BOOL | [1, 1] | true on the request's last chunk (its audio may be empty) |
+
+The chunks concatenate to `trtnet_tts`'s `AUDIO` for the same request (within 1e-4 of its peak with fed
+randomness). First audio waits for 1 + the postnet, vocoder and denoiser contexts of decoded frames (47 with
+WaveGlow, 31 with HiFi-GAN), so a line shorter than that comes as one chunk. A bad request gets one error
+response (flagged final) naming the problem; the stream goes on serving the next request.
 """

@@ -123,8 +123,9 @@ def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
     return audio.astype(np.float32)
 
 
-def open_from_spec(spec: Mapping[str, Any]):
-    """The backend (sessions, configs, limits) and settings that ``spec`` (written by the export) names."""
+def open_from_spec(spec: Mapping[str, Any], extra: tuple[str, ...] = ()):
+    """The backend (sessions, configs, limits) and settings that ``spec`` (written by the export) names, with the
+    pipeline's networks and ``extra`` ones (the streaming model's decoder-chunk)."""
     from trtnet.tools.common import open_backend, settings_from
     from trtnet.tools.cmd_synthesize import PIPELINE
     args = argparse.Namespace(**{"engine_dir": None, "backend": None, "emulate_engines": False, "tacotron2": None,
@@ -132,7 +133,7 @@ def open_from_spec(spec: Mapping[str, Any]):
                                  "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
                                  "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
                                  **spec})
-    backend = open_backend(args, PIPELINE)
+    backend = open_backend(args, PIPELINE + tuple(extra))
     return backend, settings_from(args, backend)
 
 
