@@ -128,6 +128,30 @@ def test_cli_streams_wavs_and_benches_ttfa(served, tmp_path, capsys):
     assert row[1:3] == ["1", "0"] and 0 < float(row[9]) <= float(row[3])   # TTFA ≤ latency
 
 
+def test_abandoned_request_does_not_disturb_the_next(served):
+    server, _ = served
+    c = StreamClient(f"127.0.0.1:{server.ports.grpc}", timeout_s=60)
+    try:
+        first = next(iter(c.stream(LONG, chunk_frames=8, seed=1, gate_threshold=GATE)))   # left after one chunk
+        assert first.index == 0 and not first.final
+        chunks = list(c.stream("Short one.", seed=2))
+        assert [x.index for x in chunks] == [0] and chunks[0].final and chunks[0].audio.size > 0
+    finally:
+        c.close()
+
+
+def test_no_stream_export_leaves_the_model_out(tmp_path):
+    from trtnet.serve.export import BackendFacts, ExportOptions, write_repository
+    facts = BackendFacts("engine", 4, 128, 22050, 256, "TensorRT engines in /e")
+    write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions())
+    assert (tmp_path / "trtnet_tts_stream" / "1" / "model.py").is_file()
+    with pytest.raises(FileExistsError, match="pass --overwrite"):
+        write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions())
+    write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions(stream=False), overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "trtnet_tts"]
+    assert "not exported (--no-stream)" in (tmp_path / "README.md").read_text()
+
+
 def test_shutdown_leaves_no_process(served):
     server, tmp = served
     assert len(server.processes()) >= 3                          # tritonserver + one stub per model instance

@@ -71,6 +71,8 @@ class StreamClient:
             if error is not None:
                 raise TritonRequestError(error.message() if hasattr(error, "message") else str(error))
             got = result.get_response().id
+            if got.isdigit() and int(got) < int(request_id):
+                continue                  # a late chunk of an abandoned earlier request on this stream
             if got != request_id:
                 raise TritonRequestError(f"response for request {got!r} while waiting for {request_id!r}")
             index = int(result.as_numpy("CHUNK_INDEX").reshape(-1)[0])
@@ -83,7 +85,8 @@ class StreamClient:
                 return
 
     def _drain(self) -> None:
-        """Responses left by an abandoned request (its iterator not run to the end) are dropped."""
+        """Responses already queued for an abandoned request (its iterator not run to the end) are dropped; later
+        ones are skipped by their request id."""
         while True:
             try:
                 self._responses.get_nowait()
