@@ -147,15 +147,23 @@ def run_load(url: str, protocol: str, texts: Sequence[str], concurrency: int, re
         finally:
             client.close()
 
+    result.wall_s = run_clients(worker, concurrency, start, timeout_s * (warmup + 1),
+                                timeout_s * (requests_per_client + 1))
+    return result
+
+
+def run_clients(worker: Any, concurrency: int, started: threading.Barrier, warmup_timeout_s: float,
+                join_timeout_s: float) -> float:
+    """``concurrency`` threads of ``worker(k)``; waits (bounded) at ``started`` until their warm-up is done, then for
+    them to finish; returns the measured wall time after the warm-up."""
     threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(concurrency)]
     for th in threads:
         th.start()
-    start.wait(timeout=timeout_s * (warmup + 1))
+    started.wait(timeout=warmup_timeout_s)
     t0 = time.perf_counter()
     for th in threads:
-        th.join(timeout_s * (requests_per_client + 1))
-    result.wall_s = time.perf_counter() - t0
-    return result
+        th.join(join_timeout_s)
+    return time.perf_counter() - t0
 
 
 def _try(client: TTSClient, text: str, settings: dict) -> tuple[np.ndarray, str | None]:

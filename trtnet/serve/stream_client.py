@@ -12,7 +12,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .client import LoadResult, TritonRequestError, TTSClient
+from .client import LoadResult, TritonRequestError, TTSClient, run_clients
 
 STREAM_MODEL = "trtnet_tts_stream"
 
@@ -153,12 +153,6 @@ def run_stream_load(url: str, texts: Sequence[str], concurrency: int, requests_p
         finally:
             client.close()
 
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(concurrency)]
-    for th in threads:
-        th.start()
-    start.wait(timeout=timeout_s * (warmup + 1))
-    t0 = time.perf_counter()
-    for th in threads:
-        th.join(timeout_s * (requests_per_client + 1))
-    result.wall_s = time.perf_counter() - t0
+    result.wall_s = run_clients(worker, concurrency, start, timeout_s * (warmup + 1),
+                                timeout_s * (requests_per_client + 1))
     return result
