@@ -226,7 +226,9 @@ def test_bench_runs_the_available_rows_and_says_what_it_skipped(work, tmp_path, 
 
 def test_verify_eager_vs_reference(work, tmp_path, capsys):
     out = tmp_path / "verify.json"
-    assert main(["verify", "--demo-size", "small", "--json", str(out)]) == 0
+    assert main(["verify", "--demo-size", "small", "--json", str(out), "--plot", str(tmp_path / "v.png")]) == 0
+    png = (tmp_path / "v.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
     report = json.loads(out.read_text())
     names = {c["name"] for c in report["checks"]}
     assert {"decoder-loop: stop step |Δ|", "waveglow: audio rel. error", "denoiser: audio_denoised rel. error"} <= names

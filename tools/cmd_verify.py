@@ -27,6 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--json", default=None, help="write the checks to this JSON file")
+    p.add_argument("--plot", default=None, metavar="PNG",
+                   help="also write the eager decode of the verified line as a PNG: mel, alignment, stop gate "
+                        "(needs the [plot] extra; default: none)")
     add_interpret_args(p)
 
 
@@ -49,11 +52,30 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
                                    "add --emulate-engines to run the engine path on the TensorRT emulator")
 
 
+def _plot(detail: dict, path: str):
+    """The eager decode of the verified case as ``synthesize --plot`` draws an utterance."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from trtnet.runtime.text import sequence_to_text
+    from .plots import plot_utterance
+    dec, post = detail["outputs"]["decoder-loop"], detail["outputs"]["postnet"]["mel_postnet"]
+    n, tokens = int(dec["mel_lengths"][0]), detail["case"].tokens[0]
+    frames = min(n + 1, int(dec["n_steps"]))
+    u = SimpleNamespace(index=0, text=sequence_to_text(tokens), mel_postnet=post[0, :, :n], mel_length=n,
+                        hit_cap=n >= int(dec["n_steps"]), gate=dec["gate"][0, :frames],
+                        alignment=dec["alignments"][0, :frames, :len(tokens)])
+    return plot_utterance(u, detail["gate_threshold"], Path(path))
+
+
 def run(args: argparse.Namespace) -> int:
     from trtnet.verify.parity import engines_vs_eager, eager_vs_reference
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.weights.store import WeightStore
     emulate = check_emulate(args)
+    if args.plot:
+        from .plots import require_matplotlib
+        require_matplotlib()
     if args.engine_dir:
         _check_engine_dir(args, emulate)
     print("checks: eager twin vs the independent reference"
@@ -90,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         skipped += skip
     for s in skipped:
         print(f"  NOT CHECKED: {s}")
+    if args.plot:
+        print(f"plot: {_plot(detail, args.plot)}")
     failed = [c for c in checks if not c.passed]
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed" + (f", {len(skipped)} not checked"
                                                                         if skipped else ""))

@@ -161,7 +161,7 @@ def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_s
              steps)
     ref = reference_run(t2_ref, voc_ref, voc_cfg, case, gate_threshold=thr, sigma=sigma, strength=strength,
                         steps=steps)
-    opts = NetworkOptions(precision="fp32", dropout="input", noise="input")
+    opts = NetworkOptions(precision="fp32", dropout="input", noise="input", alignments=True)
     names = ("encoder", "decoder-loop", "postnet", vocoder.network, vocoder.denoiser)
     nets = {n: EagerNetwork(n, t2_store if n in names[:3] else voc_store, opts) for n in names}
     enc = nets["encoder"].run({"tokens": case.tokens, "lengths": case.lengths})
@@ -174,7 +174,8 @@ def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_s
         log.info("verify: [%d/%d] %s, eager twin vs reference", i, len(names), name)
         outputs[name] = nets[name].run(feeds[name])
         checks += compare(name, outputs[name], ref)
-    return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds, "vocoder": vocoder}
+    return checks, {"case": case, "reference": ref, "outputs": outputs, "feeds": feeds, "vocoder": vocoder,
+                    "gate_threshold": thr}
 
 
 ENGINE_SCALE = {"fp32": 10.0, "fp16": 200.0}   # engines vs eager: TF32/FP16 arithmetic, relative to the FP32 limits
