@@ -75,6 +75,37 @@ def test_a_plan_replaced_behind_its_sidecar_is_rebuilt_not_reused(built, tmp_pat
     assert not index(d)["engines"]["postnet"]["cached"]
 
 
+def test_a_plan_built_by_other_network_code_is_rebuilt_not_reused(built, tmp_path, monkeypatch):
+    """Same trtnet version, same weights and options, but the code that defines the network changed: the cached
+    plan is stale and must be rebuilt; unchanged code reuses it."""
+    from trtnet import version
+    d = copy_dir(built, tmp_path / "e")
+    assert build(d, "postnet") == 0 and index(d)["engines"]["postnet"]["cached"]
+    recorded = Sidecar.read(d / "postnet.json").extra["code_sha256"]
+    assert recorded == version.code_digest() == index(d)["trtnet_code_sha256"]
+    monkeypatch.setattr(version, "_default_digest", lambda: "0" * 64)
+    assert build(d, "postnet") == 0 and not index(d)["engines"]["postnet"]["cached"]
+    assert Sidecar.read(d / "postnet.json").extra["code_sha256"] == "0" * 64
+
+
+def test_the_code_digest_follows_every_python_file_and_its_path(tmp_path):
+    from trtnet.version import code_digest
+    root = tmp_path / "pkg"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.py").write_text("x = 1\n")
+    (root / "sub" / "b.py").write_text("y = 2\n")
+    (root / "notes.txt").write_text("not code")
+    first = code_digest((root,))
+    (root / "notes.txt").write_text("still not code")
+    assert code_digest((root,)) == first
+    (root / "sub" / "b.py").write_text("y = 3\n")
+    assert code_digest((root,)) != first
+    (root / "sub" / "b.py").write_text("y = 2\n")
+    assert code_digest((root,)) == first
+    (root / "sub" / "b.py").rename(root / "b.py")
+    assert code_digest((root,)) != first
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated"])
 def test_inspect_refuses_a_plan_that_is_not_the_one_its_sidecar_describes(built, tmp_path, capsys, damage):
     d = copy_dir(built, tmp_path / "e")

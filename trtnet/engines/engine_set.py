@@ -1,7 +1,7 @@
 """Build a set of engines from the two weight files: the library behind ``trtnet build-engines``.
 
 Each engine is cached: a plan whose sidecar carries the same cache key (network, weights hash, options, build
-config, TensorRT flavour/version/targets, trtnet version) is reused and reported as such.  Progress (stage and
+config, TensorRT flavour/version/targets, trtnet version and the digest of its network-defining code) is reused and reported as such.  Progress (stage and
 elapsed time) goes to ``logging``.  ``build_config.json`` beside the engines records inputs and their hashes,
 hparams, options, flavour and targets, and every engine's files, sizes and build times.
 """
@@ -23,7 +23,7 @@ from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes
 from trtnet.sidecar import Sidecar, SidecarError, file_digest, sidecar_path, verified_sidecar
-from trtnet.version import __version__
+from trtnet.version import __version__, code_digest
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
 
@@ -57,7 +57,8 @@ class EngineRecord:
 def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildConfig, flavor: Any) -> str:
     blob = json.dumps({"network": name, "weights": weights_sha, "options": opts.to_json(),
                        "build": {k: v for k, v in config.to_json().items() if k != "heartbeat_seconds"},
-                       "flavor": flavor.name, "trt": str(flavor.version), "trtnet": __version__}, sort_keys=True)
+                       "flavor": flavor.name, "trt": str(flavor.version), "trtnet": __version__,
+                       "code": code_digest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -92,7 +93,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
         store.check_all_used(nd.prefixes)
         log.info("%s: network defined (%d layers) in %.1f s", name, g.num_layers,
                  time.perf_counter() - t0)
-        extra = {"cache_key": key, "architecture": nd.architecture, "config": store.config.to_dict(),
+        extra = {"cache_key": key, "code_sha256": code_digest(), "architecture": nd.architecture, "config": store.config.to_dict(),
                  "options": opts.to_json(), "weights_file": str(source.h5_path)}
         res = build(g, plan, config, weights_sha256=store.file_sha256, extra=extra)
     return EngineRecord(name, plan, False, time.perf_counter() - t0, res.plan_bytes, res.sidecar)
@@ -192,7 +193,7 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
                             "weights_sha256": store.file_sha256, "demo": src.demo}
     targets = records[0].sidecar.targets if records else {}
     return {
-        "trtnet_version": __version__, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trtnet_version": __version__, "trtnet_code_sha256": code_digest(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
         "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
