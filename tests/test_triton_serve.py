@@ -53,12 +53,12 @@ def _stray_processes(marker: str) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("triton")
+def serving(tmp: Path, *export_args: str):
+    """Export the eager model repository with ``export_args`` into ``tmp``, serve it on free loopback ports and
+    yield (server, tmp) once ready; the server is stopped afterwards (the body of both suites' fixtures)."""
     _require_server(tmp)
     repo = tmp / "model_repository"
-    assert main(["export-triton", "-o", str(repo), *EAGER, "--instances", "2", "--max-queue-delay-us", "20000"]) == 0
+    assert main(["export-triton", "-o", str(repo), *EAGER, *export_args]) == 0
     http, grpc, metrics = free_ports(3)
     server = start_server(repo, Ports("127.0.0.1", http, grpc, metrics), tmp / "server")
     try:
@@ -66,6 +66,11 @@ def served(tmp_path_factory):
         yield server, tmp
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    yield from serving(tmp_path_factory.mktemp("triton"), "--instances", "2", "--max-queue-delay-us", "20000")
 
 
 def _direct(tmp: Path, text: str, seed: int) -> np.ndarray:

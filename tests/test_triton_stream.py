@@ -19,8 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 pytest.importorskip("trtnet.serve.client")
 pytest.importorskip("tritonclient.grpc")
 
-from test_triton_serve import EAGER, _require_server, _stray_processes  # noqa: E402
-from trtnet.serve.server import Ports, free_ports, start_server  # noqa: E402
+from test_triton_serve import EAGER, _stray_processes, serving  # noqa: E402
 from trtnet.serve.stream_client import StreamClient  # noqa: E402
 from trtnet.serve.client import TritonRequestError  # noqa: E402
 
@@ -30,17 +29,7 @@ GATE = 0.9
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("triton_stream")
-    _require_server(tmp)
-    repo = tmp / "model_repository"
-    assert main(["export-triton", "-o", str(repo), *EAGER]) == 0
-    http, grpc, metrics = free_ports(3)
-    server = start_server(repo, Ports("127.0.0.1", http, grpc, metrics), tmp / "server")
-    try:
-        server.wait_ready(120)
-        yield server, tmp
-    finally:
-        server.stop()
+    yield from serving(tmp_path_factory.mktemp("triton_stream"))
 
 
 def _direct(tmp: Path, text: str, seed: int, gate: float) -> np.ndarray:
