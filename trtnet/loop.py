@@ -56,8 +56,9 @@ def zero_tail(stacked: Tensor, n_steps: Tensor, max_steps: int | Tensor) -> Tens
     """Set entries [n_steps:] of a [max_steps, ...] tensor to zero (TensorRT leaves them undefined)."""
     from . import ops
     g = stacked.graph
+    from .ops.shape import _memo
     steps = ops.arange(g, max_steps, DType.int32, name="step_index")
-    keep = ops.less(steps, n_steps)
+    keep = _memo(g, ("tail", id(steps), id(n_steps)), [steps, n_steps], lambda: ops.less(steps, n_steps))
     keep = ops.reshape(keep, [0] + [1] * (stacked.ndim - 1)) if stacked.ndim > 1 else keep
     zero = g.constant(np.zeros((1,) * stacked.ndim, dtype=np.float32 if stacked.dtype is DType.bfloat16
                                else stacked.dtype.numpy), dtype=stacked.dtype)

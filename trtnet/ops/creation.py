@@ -18,14 +18,20 @@ def constant(g, value: Any, *, dtype: Any = None, name: str | None = None) -> Te
     return g.constant(value, dtype=dtype, name=name)
 
 
+#: Most elements a fill's constant holds at its static sizes (beyond this, one element is repeated by a slice).
+FULL_CONSTANT_ELEMENTS = 1 << 16
+
+
 def full(g, sizes: Sequence[Size], value: float, dtype: Any, *, name=None) -> Tensor:
-    """A tensor of ``sizes`` (ints and/or 0-D tensors) filled with ``value``: a one-element constant repeated
-    along the static axes, then along the run-time ones (so no size vector mixes the two: no concatenation).
+    """A tensor of ``sizes`` (ints and/or 0-D tensors) filled with ``value``: a constant of the static sizes (1
+    on the run-time axes; one element repeated first when the static part exceeds FULL_CONSTANT_ELEMENTS),
+    repeated along the run-time axes, so no size vector mixes the two (no concatenation).
     TRT: IConstantLayer + ISliceLayer stride 0 (one per kind of axis that needs it)."""
     dt = as_dtype(dtype)
-    filled = g.constant(np.full((1,) * len(sizes), value, dtype=np.float32 if dt is DType.bfloat16 else dt.numpy),
+    static = [int(s) if isinstance(s, (int, np.integer)) else 1 for s in sizes]
+    at = static if int(np.prod(static)) <= FULL_CONSTANT_ELEMENTS else [1] * len(sizes)
+    filled = g.constant(np.full(at, value, dtype=np.float32 if dt is DType.bfloat16 else dt.numpy),
                         dtype=dt, name=name)
-    static = [s if isinstance(s, (int, np.integer)) else 1 for s in sizes]
     filled = broadcast_to(filled, static, name=name or "full")
     return broadcast_to(filled, sizes, name=name or "full")
 

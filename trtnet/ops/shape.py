@@ -72,6 +72,9 @@ def size_vector(g, items: Sequence[Size]) -> tuple[int, ...] | Tensor:
         parts = []
         for v in items:
             if isinstance(v, Tensor):
+                if len(items) > 1:
+                    parts.append(size_vector(g, [v]))      # each run-time entry once per network
+                    continue
                 v = v if v.dtype is DType.int64 else cast(v, DType.int64)
                 parts.append(reshape(v, (1,)) if v.ndim == 0 else v)
             else:
