@@ -24,13 +24,19 @@ T2 = ["encoder", "decoder-loop", "decoder-step", "postnet", "fused"]
 WG = ["waveglow", "denoiser"]
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp16"])
-@pytest.mark.parametrize("network", T2)
-def test_tacotron2_networks_interpret_like_eager(network, precision, t2_small, record_property):
-    res = run_case(network, precision, t2_small.store)
+def interprets_like_eager(network: str, precision: str, store, record_property):
+    """run_case of ``network``: its seconds and per-output errors recorded, every check passed."""
+    res = run_case(network, precision, store)
     record_property("seconds", round(res.seconds, 2))
     record_property("errors", {c.output: c.error for c in res.checks})
     assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
+    return res
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+@pytest.mark.parametrize("network", T2)
+def test_tacotron2_networks_interpret_like_eager(network, precision, t2_small, record_property):
+    res = interprets_like_eager(network, precision, t2_small.store, record_property)
     if network in ("decoder-loop", "fused"):
         n = int(res.outputs["n_steps"])
         assert 1 < n < STEPS, f"the gates should stop before the cap: n_steps {n}"
@@ -39,19 +45,13 @@ def test_tacotron2_networks_interpret_like_eager(network, precision, t2_small, r
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 @pytest.mark.parametrize("network", WG)
 def test_waveglow_networks_interpret_like_eager(network, precision, wg_small, record_property):
-    res = run_case(network, precision, wg_small.store)
-    record_property("seconds", round(res.seconds, 2))
-    record_property("errors", {c.output: c.error for c in res.checks})
-    assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
+    interprets_like_eager(network, precision, wg_small.store, record_property)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 @pytest.mark.parametrize("network", ["encoder", "decoder-loop", "postnet", "fused"])
 def test_full_size_tacotron2_networks_interpret_like_eager(network, precision, t2_full, record_property):
-    res = run_case(network, precision, t2_full.store)
-    record_property("seconds", round(res.seconds, 2))
-    record_property("errors", {c.output: c.error for c in res.checks})
-    assert res.passed, "\n".join(c.row() for c in res.checks) + f"\nfirst difference: {res.first_difference}"
+    interprets_like_eager(network, precision, t2_full.store, record_property)
 
 
 def test_library_example_interprets_like_eager():
