@@ -31,14 +31,11 @@ def define_from_sidecar(side: Any) -> tuple[Any, Any, Any, str | None]:
         return g, store.config, opts, None
 
 
-def loop_layers(side: Any) -> tuple[dict[str, Counter], str | None]:
-    """({loop name: Counter(layer type)}, None), or ({}, the reason they cannot be counted)."""
+def loop_layers(g: Any) -> dict[str, Counter]:
+    """{loop name: Counter(layer type)} of a defined TensorRT graph, per iteration as the interpreter plans it."""
     from trtnet.interpret import plan_network
     from trtnet.interpret.compare import loop_layer_counts
-    g, _, _, reason = define_from_sidecar(side)
-    if reason:
-        return {}, reason
-    return loop_layer_counts(plan_network(g.backend.network)), None
+    return loop_layer_counts(plan_network(g.backend.network))
 
 
 def network_layer_counts(network: Any) -> Counter:
@@ -48,13 +45,13 @@ def network_layer_counts(network: Any) -> Counter:
 
 def print_loop_layers(side: Any) -> dict[str, dict[str, int]]:
     g, _, _, why = define_from_sidecar(side)
-    if g is not None:
-        total = network_layer_counts(g.backend.network)
-        print(f"network: {sum(total.values())} layers, {sum(total.values()) - total['CONSTANT']} not constant: "
-              + ", ".join(f"{k} {v}" for k, v in total.most_common()))
-    counts, reason = loop_layers(side)
-    if reason:
-        print(f"loops: not counted ({reason})")
+    if g is None:
+        print(f"loops: not counted ({why})")
+        return {}
+    total = network_layer_counts(g.backend.network)
+    print(f"network: {sum(total.values())} layers, {sum(total.values()) - total['CONSTANT']} not constant: "
+          + ", ".join(f"{k} {v}" for k, v in total.most_common()))
+    counts = loop_layers(g)
     for name, c in counts.items():
         print(f"loop {name}: {sum(c.values())} layers per iteration: " + ", ".join(f"{k} {v}" for k, v in c.most_common()))
     return {name: dict(c) for name, c in counts.items()}
