@@ -151,7 +151,7 @@ def test_checkpoint_paths_work_from_an_empty_directory(work, tmp_path, monkeypat
     assert main(["synthesize", "-i", str(tmp_path / "l.txt"), "-o", "out", "--backend", "eager", *models]) == 0
     assert read_wav(empty / "out" / "audio_0.wav")[0].size > 0
     assert sorted(p.name for p in empty.iterdir()) == ["out"]
-    from trtnet.weights.checks import file_sha256
+    from trtnet.files import file_sha256
     extracted = sorted(p.name for p in (weights_cache / "extracted").glob("*.h5"))
     assert extracted == [f"tacotron2-{file_sha256(t2)[:16]}.h5", f"waveglow-{file_sha256(wg)[:16]}.h5"]
     assert main(["bench", *models, "--backends", "eager-loop", "--iterations", "1", "--warmup", "0",

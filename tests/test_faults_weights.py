@@ -19,7 +19,8 @@ from trtnet.weights.config import ConfigError, Tacotron2Config, WaveGlowConfig
 from trtnet.weights.errors import (ContentHashError, NonFiniteWeightError, OutputPathError, SymbolTableError,
                                    WeightsFormatError, WrongArchitectureError)
 from trtnet.weights.extract import extract
-from trtnet.weights.hdf5 import file_sha256, write_weights
+from trtnet.files import file_sha256
+from trtnet.weights.hdf5 import write_weights
 from trtnet.weights.hparams import NOT_INFERRED
 from trtnet.weights.schema import dle_shapes, expected_shapes
 from trtnet.weights.sources import resolve

@@ -1,11 +1,13 @@
 """File safety for everything that writes: atomic writes (``atomic_write_bytes``: ``.<name>.tmp-<pid>`` then a
-rename), an exclusive lock per output directory, and clean-up of the temp files a killed writer leaves behind."""
+rename), an exclusive lock per output directory, and clean-up of the temp files a killed writer leaves behind;
+and the one file hash every reader checks against (``file_sha256``, remembered per file state)."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -96,3 +98,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
+    """Hex sha256 of a file's bytes (checkpoints, weights files, plans and sidecars alike).  Remembered per file
+    state (:func:`file_state`) for the process, so building six engines from one 350 MB file hashes it once;
+    another process hashes again."""
+    key = file_state(path)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                h.update(block)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def forget_digests() -> None:
+    """Drop the remembered hashes (tests use it to act as a fresh process)."""
+    _DIGESTS.clear()
+
+
+def file_state(path: str | os.PathLike) -> tuple:
+    """One state of a file within a process: (real path, size, mtime_ns, inode, ctime_ns); any rewrite,
+    replacement or ``os.utime`` changes it."""
+    st = os.stat(path)
+    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)

@@ -9,14 +9,13 @@ The runtime checks a plan against it before deserializing and never retypes name
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, file_sha256
 from .iospec import IOSpec
 
 SIDECAR_FORMAT = 1
@@ -95,22 +94,6 @@ class Sidecar:
         return cls.from_json(data, str(p))
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file, remembered per (path, size, mtime_ns, inode) within this process."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if key not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 22), b""):
-                h.update(block)
-        _DIGESTS[key] = h.hexdigest()
-    return _DIGESTS[key]
-
-
-_DIGESTS: dict[tuple, str] = {}
-
-
 def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
     """The sidecar of ``plan_path`` after checking that the plan is the one it describes (its sha256 equals the
     sidecar's ``plan_sha256``) and, where the directory's index records it, that the sidecar is the one written
@@ -127,12 +110,12 @@ def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
     if not side.plan_sha256:
         raise SidecarError(f"{sidecar_path(plan)}: records no plan_sha256, so {plan.name} cannot be checked; "
                            "rebuild it")
-    digest = file_digest(plan)
+    digest = file_sha256(plan)
     if digest != side.plan_sha256:
         raise SidecarError(f"{plan}: sha256 {digest[:12]}… differs from its sidecar's {side.plan_sha256[:12]}… "
                            "(truncated, edited, or a build was interrupted); rebuild it")
     recorded = _indexed_sidecar_sha256(plan)
-    if recorded is not None and recorded != file_digest(sidecar_path(plan)):
+    if recorded is not None and recorded != file_sha256(sidecar_path(plan)):
         raise SidecarError(f"{sidecar_path(plan)}: differs from the sidecar {plan.parent / INDEX} records for "
                            f"{plan.name} (edited after the build, or a build was interrupted); rebuild it")
     return side

@@ -26,7 +26,7 @@ import torch
 
 from . import hifigan, legacy, pickles
 from .errors import CheckpointError, UnsafeCheckpointError
-from .hdf5 import file_sha256
+from ..files import file_sha256
 from .layouts import upgrade_waveglow
 
 log = logging.getLogger(__name__)

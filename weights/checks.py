@@ -14,11 +14,11 @@ the rest of the process, keyed by (real path, size, mtime_ns, inode, ctime_ns): 
 from __future__ import annotations
 
 import hashlib
-import os
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from ..files import forget_digests
 from .config import Tacotron2Config, _ConfigBase
 from .errors import SymbolTableError
 
@@ -84,29 +84,6 @@ def check_symbol_table(config: _ConfigBase, source: str) -> None:
         raise SymbolTableError(source, config.n_symbols, len(SYMBOLS))
 
 
-_DIGESTS: dict[tuple, str] = {}
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    """Hex sha256 of a file's bytes (checkpoints and weights files alike).  Remembered per file state
-    (:func:`file_state`) for the process, so building six engines from one 350 MB file hashes it once; another
-    process hashes again."""
-    key = file_state(path)
-    if key not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(chunk):
-                h.update(block)
-        _DIGESTS[key] = h.hexdigest()
-    return _DIGESTS[key]
-
-
-def file_state(path: str | os.PathLike) -> tuple:
-    """What identifies one state of a file within a process (see the module docstring)."""
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
 def remembered(state: tuple) -> dict[str, int] | None:
     """The non-finite counts of a file state that passed the content check in this process, else None."""
     found = _VERIFIED.get(state)
@@ -120,7 +97,7 @@ def remember(state: tuple, counts: Mapping[str, int]) -> None:
 def forget_all() -> None:
     """Drop what this process remembers (tests use it to act as a fresh process)."""
     _VERIFIED.clear()
-    _DIGESTS.clear()
+    forget_digests()
 
 
 def hash_and_count(architecture: str, config_json: str, source_sha256: str,

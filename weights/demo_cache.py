@@ -8,7 +8,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .checks import file_sha256
+from ..files import file_sha256
 from .config import CONFIG_CLASSES, Tacotron2Config, WaveGlowConfig
 
 DEMO_FORMAT = 2  # bump whenever the generated weights change (part of the cache key)

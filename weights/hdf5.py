@@ -21,9 +21,9 @@ from typing import Any, Iterator, Mapping
 import h5py
 import numpy as np
 
+from ..files import file_state
 from ..version import __version__
 from . import checks
-from .checks import file_sha256  # noqa: F401  (re-exported: the checkpoint reader hashes with it)
 from .config import CONFIG_CLASSES, ConfigError, _ConfigBase
 from .errors import (ContentHashError, NonFiniteWeightError, OutputPathError, WeightsFormatError,
                      WrongArchitectureError)
@@ -248,7 +248,7 @@ def _verify_values(f: h5py.File, path: str, attrs: dict[str, Any], state: tuple)
         raise ContentHashError(path, f"contents differ from the {checks.CONTENT_ATTR} written at extraction "
                                      f"(recorded {recorded[:12]}…, now {actual[:12]}…): the file was edited or is "
                                      "corrupt; re-extract it", recorded, actual)
-    if checks.file_state(path) == state:  # not replaced or rewritten while it was read
+    if file_state(path) == state:  # not replaced or rewritten while it was read
         checks.remember(state, counts)
     return counts
 
@@ -261,7 +261,7 @@ def read_weights(path: str | os.PathLike, architecture: str | None = None, *,
     the symbol table, then every value: ``content_sha256`` and NaN/Inf (refused unless ``allow_nonfinite``).
     """
     path = str(path)
-    state = checks.file_state(path) if os.path.isfile(path) else None
+    state = file_state(path) if os.path.isfile(path) else None
     f = _open(path)
     try:
         attrs = _read_attrs(f, path)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .demo_cache import cached_demo_checkpoints
 from .errors import CheckpointError, WeightsError
-from .hdf5 import file_sha256, peek_attrs, read_weights
+from ..files import file_sha256
+from .hdf5 import peek_attrs, read_weights
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from ..files import file_sha256
 from .config import _ConfigBase
 from .errors import MissingWeightError, UnusedWeightError, WeightShapeError
-from .hdf5 import file_sha256, read_weights, validate_arrays
+from .hdf5 import read_weights, validate_arrays
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import Graph
 from ..sidecar import Sidecar
-from ..weights.hdf5 import file_sha256
+from ..files import file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from trtnet import flavor as flavor_mod
 from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
-from trtnet.files import atomic_write_bytes
-from trtnet.sidecar import Sidecar, SidecarError, file_digest, sidecar_path, verified_sidecar
+from trtnet.files import atomic_write_bytes, file_sha256
+from trtnet.sidecar import Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__, code_digest
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
@@ -198,7 +198,7 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
         "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
         "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name,
-                             "sidecar_sha256": file_digest(sidecar_path(r.plan)), "cached": r.cached,
+                             "sidecar_sha256": file_sha256(sidecar_path(r.plan)), "cached": r.cached,
                              "build_seconds": round(r.seconds, 2), "plan_bytes": r.plan_bytes,
                              "inputs": [s.to_json() for s in r.sidecar.io.inputs],
                              "outputs": [s.to_json() for s in r.sidecar.io.outputs]} for r in records},
