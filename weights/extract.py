@@ -21,7 +21,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -149,13 +149,13 @@ def denoiser_bias_spec(sd: Mapping[str, np.ndarray], config: WaveGlowConfig) -> 
 
 
 def waveglow_hdf5_arrays(sd: dict[str, np.ndarray], config: WaveGlowConfig,
-                         source: str = "<state_dict>") -> dict[str, np.ndarray]:
-    """HDF5 layout from a checked DLE-layout state_dict; pops the g/v pairs from ``sd`` as they are folded."""
+                         inverses: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """HDF5 layout from a checked DLE-layout state_dict and each flow's checked 1×1 inverse
+    (:func:`invert_1x1`); pops the g/v pairs from ``sd`` as they are folded."""
     out = {"upsample.weight": sd.pop("upsample.weight"), "upsample.bias": sd.pop("upsample.bias")}
     for k in range(config.n_flows):
-        w = sd.pop(f"convinv.{k}.conv.weight")
-        out[f"convinv.{k}.conv.weight"] = w
-        out[f"convinv.{k}.W_inverse"] = invert_1x1(w, f"convinv.{k}.conv.weight", source)
+        out[f"convinv.{k}.conv.weight"] = sd.pop(f"convinv.{k}.conv.weight")
+        out[f"convinv.{k}.W_inverse"] = inverses[k]
         for name in ("weight", "bias"):
             out[f"WN.{k}.end.{name}"] = sd.pop(f"WN.{k}.end.{name}")
     for prefix in weight_norm_convs(config):
@@ -190,11 +190,11 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
     check_shapes({k: tuple(v.shape) for k, v in sd.items()}, dle_shapes(config), source)
     _check_finite(sd, source, allow_nonfinite)
     if isinstance(config, WaveGlowConfig):
-        for k in range(config.n_flows):  # before the reference model inverts them for bias_spec
-            invert_1x1(sd[f"convinv.{k}.conv.weight"], f"convinv.{k}.conv.weight", source)
+        inverses = [invert_1x1(sd[f"convinv.{k}.conv.weight"], f"convinv.{k}.conv.weight", source)
+                    for k in range(config.n_flows)]   # checked before the reference model inverts them
         raw_keys = set(sd)
         bias_spec = denoiser_bias_spec(sd, config)
-        arrays = waveglow_hdf5_arrays(sd, config, source)
+        arrays = waveglow_hdf5_arrays(sd, config, inverses)
         arrays["denoiser.bias_spec"] = bias_spec
         _check_finite({k: v for k, v in arrays.items() if k not in raw_keys}, f"{source} (derived tensors)",
                       allow_nonfinite)
