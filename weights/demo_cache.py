@@ -19,11 +19,7 @@ PAIR = ("tacotron2", "waveglow")          # what a demo run needs unless a vocod
 
 def demo_configs(size: str) -> tuple[Tacotron2Config, WaveGlowConfig]:
     """(Tacotron2Config, WaveGlowConfig) of a demo size: "full" (DLE defaults) or "small" (``.small()``)."""
-    if size == "full":
-        return Tacotron2Config(), WaveGlowConfig()
-    if size == "small":
-        return Tacotron2Config.small(), WaveGlowConfig.small()
-    raise ValueError(f"demo size must be one of {SIZES}, got {size!r}")
+    return tuple(demo_config(kind, size) for kind in PAIR)
 
 
 def demo_config(kind: str, size: str) -> Any:
