@@ -67,7 +67,6 @@ def read_build_config(path: Path) -> dict[str, Any]:
     return cfg
 
 
-VOCODER_ROLES = ("vocoder", "vocoder-denoiser")
 LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture
 
 
@@ -78,8 +77,7 @@ def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...
         voc = VOCODERS[vocoder_architecture(cfg["hparams"])]
     except ValueError as e:
         raise EngineLoadError(f"build_config.json: {e}") from None
-    roles = {"vocoder": voc.network, "vocoder-denoiser": voc.denoiser}
-    out = tuple(roles.get(n, n) for n in names)
+    out = voc.resolve(names)
     return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
 
 

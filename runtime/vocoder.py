@@ -29,6 +29,11 @@ class Vocoder:
     stream_context: int          # streaming: real mel frames on each side of a chunk (measured, README "Streaming")
     output: str = "audio"
 
+    def resolve(self, names: Sequence[str]) -> tuple[str, ...]:
+        """``names`` with the roles "vocoder" and "vocoder-denoiser" replaced by this vocoder's network names."""
+        roles = {"vocoder": self.network, "vocoder-denoiser": self.denoiser}
+        return tuple(roles.get(n, n) for n in names)
+
     def feeds(self, run: "VocoderRun", mel: np.ndarray, frames: np.ndarray, indices: Sequence[int], start: int = 0
               ) -> dict[str, np.ndarray]:
         """The network's feeds for mel [B, n_mel, T] and frames [B] (utterance ``indices`` key fed noise);

@@ -170,7 +170,7 @@ def open_eager(args: argparse.Namespace, names: tuple[str, ...], sources: dict, 
     from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
     voc = VOCODERS[vocoder_arch(args)]
-    names = tuple({"vocoder": voc.network, "vocoder-denoiser": voc.denoiser}.get(n, n) for n in names)
+    names = voc.resolve(names)
     stores = {arch: WeightStore.open(src.h5_path, arch) for arch, src in sources.items()}
     t2, wg = stores["tacotron2"].config, stores[voc.architecture].config
     limits = Limits(max_batch=opts.max_batch, max_text_len=opts.max_text_len, max_decoder_steps=opts.steps_cap(t2))
