@@ -57,11 +57,12 @@ def _plot(detail: dict, path: str):
     from pathlib import Path
     from types import SimpleNamespace
 
+    from trtnet.runtime.pipeline import valid_frames
     from trtnet.runtime.text import sequence_to_text
     from .plots import plot_utterance
     dec, post = detail["outputs"]["decoder-loop"], detail["outputs"]["postnet"]["mel_postnet"]
     n, tokens = int(dec["mel_lengths"][0]), detail["case"].tokens[0]
-    frames = min(n + 1, int(dec["n_steps"]))
+    frames = int(valid_frames(dec["mel_lengths"][:1], int(dec["n_steps"]))[0])
     u = SimpleNamespace(index=0, text=sequence_to_text(tokens), mel_postnet=post[0, :, :n], mel_length=n,
                         hit_cap=n >= int(dec["n_steps"]), gate=dec["gate"][0, :frames],
                         alignment=dec["alignments"][0, :frames, :len(tokens)])

@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
+from trtnet.runtime.streaming import to_int16
 
 TEXT = "TEXT"
 SETTINGS = {"GATE_THRESHOLD": "gate_threshold", "SIGMA": "sigma", "DENOISER_STRENGTH": "denoiser_strength"}
@@ -118,9 +119,7 @@ def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedReques
 
 def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
     """float32 as synthesized (not normalised), or int16 = round(clip(audio, −1, 1) · 32767)."""
-    if dtype == "int16":
-        return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-    return audio.astype(np.float32)
+    return to_int16(audio) if dtype == "int16" else audio.astype(np.float32)
 
 
 def open_from_spec(spec: Mapping[str, Any], extra: tuple[str, ...] = ()):
