@@ -29,7 +29,7 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import HiFiGANConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param, valid_positions, zero_padding
+from ..common import keep_steps, module, param, valid_positions, zero_padding
 
 SLOPE = 0.1         # DLE's LRELU_SLOPE, inside the stages and resblocks
 FINAL_SLOPE = 0.01  # F.leaky_relu's default, once before conv_post (as DLE)
@@ -38,11 +38,6 @@ FINAL_SLOPE = 0.01  # F.leaky_relu's default, once before conv_post (as DLE)
 def leaky_relu(x: Tensor, slope: float, *, name: str = "lrelu") -> Tensor:
     """max(x, slope·x) for 0 < slope < 1.  TRT: IElementWiseLayer PROD, MAX."""
     return ops.maximum(x, x * slope, name=name)
-
-
-def keep_mask(frames: Tensor, x: Tensor, rate: int) -> Tensor:
-    """[B, 1, W] bool: t < rate·frames[b] for x [B, C, W] at ``rate`` samples per frame."""
-    return ops.unsqueeze(valid_positions(frames * rate, ops.dims(x)[2]), 1, name="keep")
 
 
 def conv(g: Graph, store: WeightStore, prefix: str, x: Tensor, keep: Tensor, shape: tuple[int, int, int], *,
@@ -83,7 +78,7 @@ def infer(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, cfg: HiFiGA
     """mel [B, n_mel, T] (conv dtype), frames [B] int32 → audio [B, hop·T] float32, 0 at n ≥ hop·frames[b]."""
     dt = mel.dtype
     with g.scope("padding"):
-        keep = keep_mask(frames, mel, 1)
+        keep = keep_steps(frames, mel)
     x = conv(g, store, "conv_pre", mel, keep, (cfg.upsample_initial_channel, cfg.n_mel_channels,
                                                 cfg.pre_kernel_size))
     for i, (u, k) in enumerate(zip(cfg.upsample_rates, cfg.upsample_kernel_sizes)):
@@ -92,7 +87,7 @@ def infer(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, cfg: HiFiGA
             x = ops.cast(leaky_relu(x, SLOPE), dt)
         x = ops.cast(conv(g, store, f"ups.{i}", x, keep, (ch_in, ch, k), stride=u), stream)
         with g.scope(f"padding.{i}"):
-            keep = keep_mask(frames, x, cfg.stage_stride(i))
+            keep = keep_steps(frames, x, cfg.stage_stride(i))
         outs = [resblock(g, store, f"resblocks.{i}.{j}", x, keep, j, ch, cfg, dt) for j in range(cfg.num_kernels)]
         with g.scope(f"resblocks.{i}"):
             total = outs[0]

@@ -16,7 +16,7 @@ from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import valid_positions, zero_padding
+from ..common import keep_steps, zero_padding
 from .blocks import conv_bn
 
 
@@ -27,7 +27,7 @@ def postnet(g: Graph, store: WeightStore, mel: Tensor, frames: Tensor, dtype: DT
     n, m, d = cfg.postnet_n_convolutions, cfg.n_mel_channels, cfg.postnet_embedding_dim
     widths = [m] + [d] * (n - 1) + [m]
     with g.scope("postnet"):
-        keep = ops.unsqueeze(valid_positions(frames, ops.dims(mel)[2]), 1, name="keep")   # [B, 1, T]
+        keep = keep_steps(frames, mel)                                                   # [B, 1, T]
         mel = zero_padding(mel, keep, name="mask_input")
     x = mel
     for i in range(n):

@@ -28,7 +28,7 @@ from trtnet.weights import stft_basis
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.store import WeightStore
 
-from ..common import module, param, valid_positions, zero_padding
+from ..common import keep_steps, module, param, valid_positions, zero_padding
 
 TINY = float(np.finfo(np.float32).tiny)
 
@@ -70,7 +70,7 @@ def stft(g: Graph, audio: Tensor, samples: Tensor, cfg: WaveGlowConfig) -> tuple
         spec = ops.conv1d(x, basis, stride=hop)  # [B, 2F, frames]
         re, im = ops.split(spec, 2, axis=1, name="re_im")
         own = ops.floor_div(samples, hop) + 1
-        keep = ops.unsqueeze(valid_positions(own, ops.dims(spec)[2]), 1, name="keep_frames")
+        keep = keep_steps(own, spec)
     return re, im, keep
 
 
