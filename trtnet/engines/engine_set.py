@@ -146,8 +146,7 @@ def _previous_index(out: Path) -> dict[str, Any]:
 def _weights_sha(arch: str, sources: Mapping[str, WeightSource], previous: Mapping[str, Any]) -> str | None:
     """The weights hash engines of ``arch`` must carry: the given source's, else the previous index's."""
     if arch in sources:
-        with WeightStore.open(sources[arch].h5_path) as store:
-            return store.file_sha256
+        return file_sha256(sources[arch].h5_path)
     return (previous.get("inputs", {}).get(arch) or {}).get("weights_sha256")
 
 
