@@ -44,7 +44,7 @@ class NetworkOptions:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_decoder_steps is not None and self.max_decoder_steps < 1:
             raise ValueError(f"max_decoder_steps must be >= 1, got {self.max_decoder_steps}")
-        # the one place opt values are clamped to their max (an optimization profile needs min ≤ opt ≤ max)
+        # opt values are clamped to their max here (a profile needs min ≤ opt ≤ max); steps also in steps_range
         object.__setattr__(self, "opt_batch", min(self.opt_batch, self.max_batch))
         object.__setattr__(self, "opt_text_len", min(self.opt_text_len, self.max_text_len))
         if self.max_decoder_steps is not None:
@@ -59,6 +59,12 @@ class NetworkOptions:
         """Most decoder steps (mel frames) an engine supports: the COUNT limit's profile max.  Configs without
         ``max_decoder_steps`` (WaveGlow) fall back to ``DEFAULT_MAX_FRAMES``."""
         return int(self.max_decoder_steps or getattr(config, "max_decoder_steps", None) or DEFAULT_MAX_FRAMES)
+
+    def steps_range(self, config: Any) -> tuple[int, int]:
+        """(opt, cap) of every decoder-step / mel-frame dimension: ``steps_cap`` and opt_decoder_steps clamped
+        to it (the cap depends on the model config, so it cannot be clamped in ``__post_init__``)."""
+        cap = self.steps_cap(config)
+        return min(self.opt_decoder_steps, cap), cap
 
     def replace(self, **changes: Any) -> "NetworkOptions":
         return dataclasses.replace(self, **changes)

@@ -30,8 +30,7 @@ def config_of(store: WeightStore, cls: type) -> Any:
 
 def frame_range(opts: NetworkOptions, cfg: Any) -> tuple[int, int, int]:
     """(min, opt, max) mel frames; opt clamped to the cap."""
-    cap = opts.steps_cap(cfg)
-    return 1, min(opts.opt_decoder_steps, cap), cap
+    return (1, *opts.steps_range(cfg))
 
 
 def mel_inputs(g: Graph, opts: NetworkOptions, cfg: Any) -> tuple[Tensor, Tensor]:

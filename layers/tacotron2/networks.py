@@ -32,12 +32,6 @@ def _batch_and_text(g: Graph, opts: NetworkOptions) -> None:
     g.dim("T_in", 1, opts.opt_text_len, opts.max_text_len)
 
 
-def _steps_range(opts: NetworkOptions, config) -> tuple[int, int]:
-    """(opt, cap) of every decoder-step dimension; opt is clamped to the cap."""
-    cap = opts.steps_cap(config)
-    return min(opts.opt_decoder_steps, cap), cap
-
-
 def _text_inputs(g: Graph) -> tuple[Tensor, Tensor]:
     return g.input("tokens", I32, ("B", "T_in")), g.input("lengths", I32, ("B",))
 
@@ -45,7 +39,7 @@ def _text_inputs(g: Graph) -> tuple[Tensor, Tensor]:
 def _decoder_controls(g: Graph, opts: NetworkOptions, config) -> tuple[Tensor, Tensor, Tensor | None]:
     """The ``max_decoder_steps`` shape input, ``gate_threshold`` float32 [] and, with dropout "input",
     ``prenet_masks`` [S, B, 2, P] (keep values {0, 1})."""
-    opt, cap = _steps_range(opts, config)
+    opt, cap = opts.steps_range(config)
     max_steps = g.shape_input("max_decoder_steps", 1, opt, cap)
     threshold = g.input("gate_threshold", F32, ())
     masks = None
@@ -154,7 +148,7 @@ def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> 
     chunks of any sizes concatenate to the decoder-loop's frames.  TRT: one ILoop (COUNT + WHILE), its
     IRecurrenceLayer initial values the state inputs, ILoopOutputLayer LAST_VALUE for ``next_<field>``."""
     cfg = store.config
-    opt, cap = _steps_range(opts, cfg)
+    opt, cap = opts.steps_range(cfg)
     state, memory, processed, lengths, threshold = _resume_inputs(g, cfg, opts)
     chunk = g.shape_input("chunk", 1, min(OPT_CHUNK, cap), cap)
     masks = None
@@ -179,7 +173,7 @@ def define_postnet(g: Graph, store: WeightStore, opts: NetworkOptions) -> None:
     """mel [B, M, T], frames int32 [B] (valid frames per item, ≤ T) → mel_postnet = mel + postnet(mel)
     [B, M, T], 0 at t ≥ frames[b]."""
     cfg = store.config
-    opt, cap = _steps_range(opts, cfg)
+    opt, cap = opts.steps_range(cfg)
     g.dim("B", 1, opts.opt_batch, opts.max_batch)
     g.dim("T", 1, opt, cap)
     mel = g.input("mel", opts.dtype, ("B", cfg.n_mel_channels, "T"))
