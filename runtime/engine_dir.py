@@ -81,6 +81,14 @@ def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...
     return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
 
 
+def stream_decoder(engine_dir: str | Path | None) -> str:
+    """The decoder network streaming runs on: decoder-chunk, or decoder-step for an engine directory built
+    without it."""
+    if engine_dir and "decoder-chunk" not in read_build_config(Path(engine_dir))["engines"]:
+        return "decoder-step"
+    return "decoder-chunk"
+
+
 def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,
                     emulate: bool = False) -> EngineDir:
     """Load the engines of ``path`` (all listed in build_config.json, or ``names``: network names or the roles

@@ -47,13 +47,12 @@ def check_stream_args(args: argparse.Namespace) -> None:
 
 def decoder_name(args: argparse.Namespace) -> str:
     """decoder-chunk, or decoder-step for an engine directory built without it."""
-    if args.engine_dir:
-        from trtnet.runtime.engine_dir import read_build_config
-        if "decoder-chunk" not in read_build_config(Path(args.engine_dir))["engines"]:
-            log.warning("%s has no decoder-chunk engine: streaming over decoder-step (build it with --engines "
-                        "...,decoder-chunk for the in-engine chunk loop)", args.engine_dir)
-            return "decoder-step"
-    return "decoder-chunk"
+    from trtnet.runtime.engine_dir import stream_decoder
+    name = stream_decoder(args.engine_dir)
+    if name != "decoder-chunk":
+        log.warning("%s has no decoder-chunk engine: streaming over %s (build it with --engines "
+                    "...,decoder-chunk for the in-engine chunk loop)", args.engine_dir, name)
+    return name
 
 
 def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | None) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -37,15 +36,6 @@ def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
     if not 1 <= n <= MAX_CHUNK_FRAMES:
         raise RequestError(f"{CHUNK_FRAMES} must be in 1..{MAX_CHUNK_FRAMES}, got {n}")
     return n
-
-
-def stream_decoder(spec: Mapping[str, Any]) -> str:
-    """decoder-chunk, or decoder-step for an engine directory built without it."""
-    if spec.get("engine_dir"):
-        from trtnet.runtime.engine_dir import read_build_config
-        if "decoder-chunk" not in read_build_config(Path(spec["engine_dir"]))["engines"]:
-            return "decoder-step"
-    return "decoder-chunk"
 
 
 def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str):
@@ -77,7 +67,8 @@ def make_stream_model(pb_utils: Any) -> type:
             else:
                 count = sum(int(g.get("count", 1)) for g in config.get("instance_group", [])) or 1
                 _torch_threads(max(1, (os.cpu_count() or 1) // count))
-            self.backend, self.settings = open_from_spec(spec, (stream_decoder(spec),))
+            from trtnet.runtime.engine_dir import stream_decoder
+            self.backend, self.settings = open_from_spec(spec, (stream_decoder(spec.get("engine_dir")),))
             s = self.settings
             self.defaults = (s.gate_threshold, s.sigma, s.denoiser_strength)
 
