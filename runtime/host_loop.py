@@ -40,16 +40,25 @@ def decode_per_step(step: SessionLike, encoded: Mapping[str, np.ndarray], length
     state = initial_state(step.io, {"B": memory.shape[0], "T_in": memory.shape[1]})
     fixed = {"memory": memory, "processed_memory": encoded["processed_memory"], "lengths": lengths,
              "gate_threshold": np.array(gate_threshold, np.float32)}
+    state, frames, gates = run_steps(step, state, fixed, max_decoder_steps, prenet_masks)
+    return {"mel": np.stack(frames, 2), "mel_lengths": state["mel_lengths"], "gate": np.stack(gates, 1),
+            "n_steps": np.array(len(frames), np.int32)}
+
+
+def run_steps(step: SessionLike, state: dict[str, np.ndarray], fixed: Mapping[str, np.ndarray], n: int,
+              masks: np.ndarray | None = None) -> tuple[dict[str, np.ndarray], list, list]:
+    """Up to ``n`` runs of ``decoder-step`` from ``state`` (each feeding the last one's next_<field>; masks[t]
+    the t-th step's prenet mask), stopping once every item finished: (last state, each step's mel [B, n_mel],
+    each step's gate [B] float32)."""
     frames, gates = [], []
-    for t in range(max_decoder_steps):
+    for t in range(n):
         feeds = {**state, **fixed}
-        if prenet_masks is not None:
-            feeds["prenet_mask"] = prenet_masks[t]
+        if masks is not None:
+            feeds["prenet_mask"] = masks[t]
         out = run(step, feeds)
         state = {k: out[f"next_{k}"] for k in state}
         frames.append(out["mel"])
         gates.append(np.asarray(out["gate"], np.float32))
         if state["finished"].all():
             break
-    return {"mel": np.stack(frames, 2), "mel_lengths": state["mel_lengths"], "gate": np.stack(gates, 1),
-            "n_steps": np.array(len(frames), np.int32)}
+    return state, frames, gates

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from .feeds import feed_shapes
-from .host_loop import initial_state, recurrent_inputs
+from .host_loop import initial_state, run_steps
 from .sessions import SessionLike, conform, run
 from .vocoder import VocoderRun
 
@@ -108,17 +108,7 @@ class _StepChunks:
         self.session, self.state, self.fixed = session, state, fixed
 
     def __call__(self, n: int, masks: np.ndarray | None) -> dict[str, np.ndarray]:
-        mels, gates = [], []
-        for t in range(n):
-            feeds = {**self.state, **self.fixed}
-            if masks is not None:
-                feeds["prenet_mask"] = masks[t]
-            out = run(self.session, feeds)
-            self.state = {k: out[f"next_{k}"] for k in self.state}
-            mels.append(out["mel"])
-            gates.append(np.asarray(out["gate"], np.float32))
-            if self.state["finished"].all():
-                break
+        self.state, mels, gates = run_steps(self.session, self.state, self.fixed, n, masks)
         return {"mel": np.stack(mels, 2), "gate": np.stack(gates, 1), "n_steps": np.array(len(mels), np.int32),
                 "next_finished": self.state["finished"], "next_mel_lengths": self.state["mel_lengths"]}
 
