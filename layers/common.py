@@ -27,10 +27,16 @@ def keep_steps(lengths: Tensor, x: Tensor, rate: Any = 1) -> Tensor:
     True where w < rate·lengths[b] (``rate`` an int or a 0-D int tensor).  One per resolution and network,
     shared by every layer at it.  TRT: IFillLayer LINSPACE, IShuffleLayer (placeholders), IElementWiseLayer
     PROD, LESS."""
-    width = ops.dims(x)[2]
+    return step_mask(lengths, ops.dims(x)[2], x.ndim - 3, rate)
+
+
+def step_mask(lengths: Tensor, width: Any, unit_axes: int = 0, rate: Any = 1) -> Tensor:
+    """[B, 1, W] bool (``unit_axes`` more size-1 axes after W), True where w < rate·lengths[b]; ``width`` an int
+    or a 0-D int tensor: :func:`keep_steps` for a given width.  TRT: IFillLayer LINSPACE, IShuffleLayer
+    (placeholders), IElementWiseLayer PROD, LESS."""
     pos = ops.arange(lengths.graph, width, DType.int32, name="positions")
     n = lengths if isinstance(rate, int) and rate == 1 else lengths * rate
-    tail = [1] * (x.ndim - 3)
+    tail = [1] * unit_axes
     return ops.less(ops.reshape(pos, [1, 1, -1, *tail]), ops.reshape(n, [0, 1, 1, *tail]), name="keep")
 
 

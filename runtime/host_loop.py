@@ -41,7 +41,7 @@ def decode_per_step(step: SessionLike, encoded: Mapping[str, np.ndarray], length
     fixed = {"memory": memory, "processed_memory": encoded["processed_memory"], "lengths": lengths,
              "gate_threshold": np.array(gate_threshold, np.float32)}
     state, frames, gates = run_steps(step, state, fixed, max_decoder_steps, prenet_masks)
-    return {"mel": np.stack(frames, 2), "mel_lengths": state["mel_lengths"], "gate": np.stack(gates, 1),
+    return {"mel": np.stack(frames, 2), "mel_lengths": state["mel_lengths"].reshape(-1), "gate": np.stack(gates, 1),
             "n_steps": np.array(len(frames), np.int32)}
 
 

@@ -133,7 +133,7 @@ def decode_chunks(session: SessionLike, encoded: Mapping[str, np.ndarray], lengt
         out = step(n, None if prenet_masks is None else prenet_masks[t:t + n])
         k = int(out["n_steps"])
         yield DecodedChunk(t, out["mel"][..., :k], np.asarray(out["gate"], np.float32)[:, :k],
-                           out["next_finished"], out["next_mel_lengths"])
+                           out["next_finished"].reshape(-1), out["next_mel_lengths"].reshape(-1))
         t += k
         if np.all(out["next_finished"]):
             return

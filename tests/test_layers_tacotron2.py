@@ -140,7 +140,9 @@ def test_decoder_step_network_stepped_from_python_equals_loop(t2_small):
         assert torch.equal(out["alignment"], loop["alignments"][:, t]), t
         not_finished = not_finished * (torch.sigmoid(out["gate"]) <= 0.5).to(torch.int32)
         mel_lengths += not_finished
-        assert torch.equal(out["next_finished"], 1 - not_finished) and torch.equal(out["next_mel_lengths"], mel_lengths)
+        assert out["next_finished"].shape == out["next_mel_lengths"].shape == (2, 1)     # [B, 1]: state_layout
+        assert torch.equal(out["next_finished"][:, 0], 1 - not_finished)
+        assert torch.equal(out["next_mel_lengths"][:, 0], mel_lengths)
         state = {k: out[f"next_{k}"] for k in STATE_FIELDS}
     assert torch.equal(mel_lengths, loop["mel_lengths"]) and not bool(not_finished.any())
 

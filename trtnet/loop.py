@@ -53,13 +53,18 @@ def loop(body: Callable, init: Any, *, max_steps: int | Tensor, sequences: Mappi
 
 
 def zero_tail(stacked: Tensor, n_steps: Tensor, max_steps: int | Tensor) -> Tensor:
-    """Set entries [n_steps:] of a [max_steps, ...] tensor to zero (TensorRT leaves them undefined)."""
+    """Set entries [n_steps:] of a [max_steps, ...] tensor to zero (TensorRT leaves them undefined).  Outputs of
+    one rank share one mask [max_steps, 1, …].  TRT: IFillLayer LINSPACE, IElementWiseLayer LESS, IShuffleLayer,
+    ISelectLayer."""
     from . import ops
     g = stacked.graph
     from .ops.shape import _memo
     steps = ops.arange(g, max_steps, DType.int32, name="step_index")
     keep = _memo(g, ("tail", id(steps), id(n_steps)), [steps, n_steps], lambda: ops.less(steps, n_steps))
-    keep = ops.reshape(keep, [0] + [1] * (stacked.ndim - 1)) if stacked.ndim > 1 else keep
+    if stacked.ndim > 1:
+        flat = keep
+        keep = _memo(g, ("tail", id(flat), stacked.ndim), [flat],
+                     lambda: ops.reshape(flat, [0] + [1] * (stacked.ndim - 1)))
     zero = g.constant(np.zeros((1,) * stacked.ndim, dtype=np.float32 if stacked.dtype is DType.bfloat16
                                else stacked.dtype.numpy), dtype=stacked.dtype)
     return ops.where(keep, stacked, zero, name="zero_tail")

@@ -20,7 +20,7 @@ from trtnet.graph import Graph
 from trtnet.tensor import Tensor
 from trtnet.weights.store import WeightStore
 
-from ..common import derived, module, param
+from ..common import derived, module, param, step_mask
 from .blocks import F32
 
 MASKED_ENERGY = -1e9  # float32 energy of padded positions: exp underflows to exactly 0, no inf arithmetic
@@ -68,23 +68,24 @@ def attention_params(g: Graph, store: WeightStore, dtype: DType) -> AttentionPar
     return AttentionParams(query_t, location, v, k)
 
 
-def attention_memory(memory: Tensor, processed_memory: Tensor, valid: Tensor) -> AttentionMemory:
-    """memory [B, T, E], processed_memory [B, T, A] (network dtype), valid [B, T] bool → loop invariants."""
+def attention_memory(memory: Tensor, processed_memory: Tensor, lengths: Tensor) -> AttentionMemory:
+    """memory [B, T, E], processed_memory [B, T, A] (network dtype), lengths int32 [B] → loop invariants, the
+    padding mask built at [B, 1, T] (:func:`step_mask`)."""
     processed_t = ops.cast(ops.transpose(processed_memory, 1, 2), F32)
     zero = ops.zeros(memory.graph, [1, 1, 1], F32)
-    bias = ops.where(ops.unsqueeze(valid, 1), zero, MASKED_ENERGY, name="mask_bias")
+    bias = ops.where(step_mask(lengths, ops.dims(memory)[1]), zero, MASKED_ENERGY, name="mask_bias")
     return AttentionMemory(memory, processed_t, bias)
 
 
 def attend(p: AttentionParams, mem: AttentionMemory, query: Tensor, weights: Tensor, weights_cum: Tensor
            ) -> tuple[Tensor, Tensor]:
-    """query [B, H_att] (network dtype), weights / weights_cum [B, T] float32 → (context [B, E] network dtype,
-    new weights [B, T] float32).  TRT: IMatrixMultiplyLayer, IConvolutionLayer, IActivationLayer TANH,
-    ISoftMaxLayer (axis T)."""
+    """query [B, H_att] (network dtype), weights / weights_cum [B, 1, T] float32 → (context [B, E] network
+    dtype, new weights [B, 1, T] float32: the softmax's own layout, stacked as the conv's channels as they are).
+    TRT: IMatrixMultiplyLayer, IConvolutionLayer, IActivationLayer TANH, ISoftMaxLayer (axis T)."""
     pq = ops.unsqueeze(ops.cast(ops.matmul(query, p.query_t, name="query"), F32), 2)             # [B, A, 1]
-    stacked = ops.concat([ops.unsqueeze(weights, 1), ops.unsqueeze(weights_cum, 1)], axis=1)     # [B, 2, T]
+    stacked = ops.concat([weights, weights_cum], axis=1)                                        # [B, 2, T]
     pl = ops.conv1d(stacked, p.location, padding=(p.kernel - 1) // 2, name="location")           # [B, A, T]
     energies = ops.matmul(p.v, ops.tanh(pq + pl + mem.processed_t), name="energies")            # [B, 1, T]
     alpha = ops.softmax(energies + mem.mask_bias, axis=2)                                       # [B, 1, T]
     context = ops.matmul(ops.cast(alpha, mem.memory.dtype), mem.memory, name="context")         # [B, 1, E]
-    return ops.squeeze(context, 1), ops.squeeze(alpha, 1)
+    return ops.squeeze(context, 1), alpha

@@ -44,8 +44,8 @@ class StepState:
     attention_cell: Tensor          # [B, H_att] float32
     decoder_hidden: Tensor          # [B, H_dec] dtype
     decoder_cell: Tensor            # [B, H_dec] float32
-    attention_weights: Tensor       # [B, T] float32
-    attention_weights_cum: Tensor   # [B, T] float32
+    attention_weights: Tensor       # [B, 1, T] float32
+    attention_weights_cum: Tensor   # [B, 1, T] float32
     attention_context: Tensor       # [B, E] dtype
     frame: Tensor                   # [B, M] dtype: the last pre-postnet frame (zeros = DLE's go frame)
 
@@ -54,8 +54,8 @@ class StepState:
 class DecoderState(StepState):
     """StepState plus DLE's stop bookkeeping: the decoder's whole recurrent state, all-zero at the start."""
 
-    finished: Tensor                # [B] int32, 1 once the item's gate fired (DLE's 1 − not_finished)
-    mel_lengths: Tensor             # [B] int32, frames before the stop frame
+    finished: Tensor                # [B, 1] int32, 1 once the item's gate fired (DLE's 1 − not_finished)
+    mel_lengths: Tensor             # [B, 1] int32, frames before the stop frame
 
 
 STEP_FIELDS = tuple(f.name for f in dataclasses.fields(StepState))
@@ -64,12 +64,15 @@ STATE_FIELDS = tuple(f.name for f in dataclasses.fields(DecoderState))
 
 def state_layout(cfg: Tacotron2Config, dtype: DType) -> dict[str, tuple[tuple, DType]]:
     """field → (shape after the batch axis: ints, or "T_in" for the text axis; dtype): the [B, ·] layout of
-    :class:`DecoderState`, every field zero at the start."""
+    :class:`DecoderState`, every field zero at the start.  It is the layout one step computes in, so no step
+    reshapes its state: the attention weights [B, 1, T_in] stack as the location conv's channels and come out of
+    the softmax so; the stop counters [B, 1] broadcast against [B, M] frames and [B, 1] gates."""
     return {"attention_hidden": ((cfg.attention_rnn_dim,), dtype), "attention_cell": ((cfg.attention_rnn_dim,), F32),
             "decoder_hidden": ((cfg.decoder_rnn_dim,), dtype), "decoder_cell": ((cfg.decoder_rnn_dim,), F32),
-            "attention_weights": (("T_in",), F32), "attention_weights_cum": (("T_in",), F32),
+            "attention_weights": ((1, "T_in"), F32), "attention_weights_cum": ((1, "T_in"), F32),
             "attention_context": ((cfg.encoder_embedding_dim,), dtype), "frame": ((cfg.frame_dim,), dtype),
-            "finished": ((), I32), "mel_lengths": ((), I32)}
+            "finished": ((1,), I32), "mel_lengths": ((1,), I32)}
+
 
 
 @dataclass
@@ -119,9 +122,9 @@ def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> 
 
 def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Tensor | None
                  ) -> tuple[StepState, Tensor]:
-    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask [B, 2, P], or one [B, P]
-    mask per prenet layer, or None.
-    Returns (next state with the new frame [B, M], gate logit [B] float32).  Layer scopes follow the keys
+    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask
+    [B, 2·P] or [B, 2, P], or one [B, P] mask per prenet layer, or None.
+    Returns (next state with the new frame [B, M], gate logit [B, 1] float32).  Layer scopes follow the keys
     under ``decoder.`` (the caller opens the ``decoder`` scope)."""
     g = s.frame.graph
     with g.scope("prenet"):
@@ -139,7 +142,7 @@ def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Ten
     with g.scope("linear_projection"):
         frame = ops.linear(z, p.projection_t, p.projection_b)                                    # [B, M]
     with g.scope("gate_layer"):
-        gate = ops.squeeze(ops.linear(ops.cast(z, F32), p.gate_t, p.gate_b), 1)                  # [B]
+        gate = ops.linear(ops.cast(z, F32), p.gate_t, p.gate_b)                                  # [B, 1]
     return StepState(h_att, c_att, h_dec, c_dec, weights, weights_cum, context, frame), gate
 
 
@@ -148,24 +151,26 @@ class StepOutput:
     """What one step emits: the frame, gate logit and attention weights, each 0 for items already finished."""
 
     mel: Tensor                 # [B, M] dtype
-    gate: Tensor                # [B] float32
-    alignment: Tensor           # [B, T] float32
+    gate: Tensor                # [B, 1] float32
+    alignment: Tensor | None    # [B, T] float32, when asked for
 
 
-def step(p: DecoderParams, mem: AttentionMemory, s: DecoderState, keep: Tensor | None, threshold: Tensor
-         ) -> tuple[DecoderState, StepOutput]:
-    """One decoder step with DLE's stop rule: the next state (finished ← finished ∨ σ(gate) > threshold,
-    mel_lengths += not finished) and the step's outputs, zeroed for items that had finished before it."""
+def step(p: DecoderParams, mem: AttentionMemory, s: DecoderState, keep: Tensor | None, threshold: Tensor, *,
+         alignment: bool = False) -> tuple[DecoderState, StepOutput]:
+    """One decoder step with DLE's stop rule: the next state (finished ←
+    finished ∨ σ(gate) > threshold, mel_lengths += not finished) and the step's outputs, zeroed for items that
+    had finished before it (the alignment only with ``alignment``)."""
     g = s.frame.graph
     nxt, gate = decoder_step(p, mem, StepState(**{k: getattr(s, k) for k in STEP_FIELDS}), keep)
     with g.scope("stop"):
-        alive = ops.less(s.finished, 1, name="alive")                                          # [B] before
+        alive = ops.less(s.finished, 1, name="alive")                                          # [B, 1] before
         fired = ops.cast(ops.greater(ops.sigmoid(gate), threshold), I32)
         finished = ops.maximum(s.finished, fired, name="finished")
         running = 1 - finished
-        alive2 = ops.unsqueeze(alive, 1)
-        out = StepOutput(ops.where(alive2, nxt.frame, 0.0, name="mel"), ops.where(alive, gate, 0.0, name="gate"),
-                         ops.where(alive2, nxt.attention_weights, 0.0, name="alignment"))
+        weights = ops.where(alive, ops.squeeze(nxt.attention_weights, 1), 0.0, name="alignment") if alignment \
+            else None
+        out = StepOutput(ops.where(alive, nxt.frame, 0.0, name="mel"), ops.where(alive, gate, 0.0, name="gate"),
+                         weights)
     return DecoderState(**vars(nxt), finished=finished, mel_lengths=s.mel_lengths + running), out
 
 
@@ -191,7 +196,7 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
     """DLE's inference loop as one ILoop (COUNT max_steps, WHILE some item not finished), from ``init`` (default
     the all-zero start state) to the returned ``state``: decoding N more steps from a state is this call again.
     ``final_state`` False: only ``mel_lengths`` of the last state is produced (one loop output, not one per field).
-    keep_masks: scaled prenet keep masks [≥ S, B, 2, P], split per layer once before the loop and iterated
+    keep_masks: scaled prenet keep masks [≥ S, B, 2, P] or [≥ S, B, 2·P], split per layer once before the loop and iterated
     per step (TRT: IIteratorLayer), or None.
     Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
     g = mem.memory.graph
@@ -202,7 +207,7 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
 
     def body(s: DecoderState, it: dict):
         keep = [it[k] for k in sorted(it) if k.startswith("keep")] or None
-        state, out = step(p, mem, s, keep, threshold)
+        state, out = step(p, mem, s, keep, threshold, alignment=alignments)
         with g.scope("stop"):
             keep_going = ops.less(ops.reduce_min(state.finished, None), 1, name="keep_going")
         emits = {"mel": out.mel, "gate": out.gate}
@@ -218,7 +223,7 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
              final=None if final_state else ("mel_lengths",))
     out = r.collected
     with g.scope("decoder/outputs"):
-        return DecodeResult(mel=ops.permute(out["mel"], (1, 2, 0)), mel_lengths=r.state.mel_lengths,
-                            gate=ops.transpose(out["gate"], 0, 1), n_steps=r.n_steps,
+        return DecodeResult(mel=ops.permute(out["mel"], (1, 2, 0)), mel_lengths=ops.squeeze(r.state.mel_lengths, 1),
+                            gate=ops.squeeze(out["gate"], 2, perm=(1, 0)), n_steps=r.n_steps,
                             alignments=ops.permute(out["alignments"], (1, 0, 2)) if alignments else None,
                             state=r.state)

@@ -20,7 +20,6 @@ from ..options import NetworkOptions
 from .attention import attention_memory
 from .decoder import (STATE_FIELDS, DecodeResult, DecoderParams, DecoderState, decode, decoder_params, state_layout,
                       step)
-from ..common import valid_positions
 from .encoder import encode
 from .postnet import postnet
 from .prenet import N_LAYERS, random_keep, scale_masks
@@ -55,7 +54,7 @@ def _decode(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, 
     max_steps, threshold, masks = _decoder_controls(g, opts, store.config)
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
-        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        mem = attention_memory(memory, processed, lengths)
         keep = _prenet_keep(opts, p, masks, [max_steps, ops.dims(memory)[0]])
     return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments, final_state=False)
 
@@ -113,14 +112,16 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     mask = g.input("prenet_mask", opts.dtype, ("B", N_LAYERS, cfg.prenet_dim)) if opts.dropout == "input" else None
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
-        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        mem = attention_memory(memory, processed, lengths)
         keep = _prenet_keep(opts, p, mask, ops.dims(memory)[:1])
     with g.scope("decoder"):
-        nxt, out = step(p, mem, state, keep, threshold)
+        nxt, out = step(p, mem, state, keep, threshold, alignment=opts.alignments)
+    with g.scope("decoder/outputs"):
+        gate = ops.squeeze(out.gate, 1)
     for k in STATE_FIELDS:
         g.output(f"next_{k}", getattr(nxt, k), dims=g.inputs[k].shape)
     g.output("mel", out.mel, dims=("B", out.mel.shape[1]))
-    g.output("gate", out.gate, dims=("B",))
+    g.output("gate", gate, dims=("B",))
     if opts.alignments:
         g.output("alignment", out.alignment, dims=("B", "T_in"))
 
@@ -157,7 +158,7 @@ def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> 
         masks = g.input("prenet_masks", opts.dtype, ("S", "B", N_LAYERS, cfg.prenet_dim))
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
-        mem = attention_memory(memory, processed, valid_positions(lengths, ops.dims(memory)[1]))
+        mem = attention_memory(memory, processed, lengths)
         keep = _prenet_keep(opts, p, masks, [chunk, ops.dims(memory)[0]])
     res = decode(p, mem, chunk, threshold, keep, alignments=opts.alignments, init=state)
     g.output("mel", res.mel, dims=("B", res.mel.shape[1], "chunk"))

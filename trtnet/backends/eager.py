@@ -171,11 +171,12 @@ class EagerBackend:
         return [torch.stack(out, dim=batch_axis)]
 
     # ---- shapes and data movement ------------------------------------------------------------------------
-    def op_reshape(self, name, x, *, shape):
+    def op_reshape(self, name, x, *, shape, perm=None):
         if isinstance(shape, torch.Tensor):
             shape = tuple(int(v) for v in shape.tolist())
         shape = tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape))  # 0 copies the input dim
-        return [x.reshape(shape)]
+        y = x.reshape(shape)
+        return [y if perm is None else y.permute(*perm)]
 
     def op_transpose(self, name, x, *, perm):
         return [x.permute(*perm)]

@@ -175,15 +175,16 @@ class TrtBackend:
         return [self.out(name, "reverse_sequence", x, lengths, batch_axis=batch_axis, sequence_axis=seq_axis)]
 
     # ---- shapes and data movement ------------------------------------------------------------------------
-    def _reshape(self, name, x, shape, part=None):
+    def _reshape(self, name, x, shape, part=None, perm=None):
+        props = {} if perm is None else {"second_transpose": tuple(perm)}
         if isinstance(shape, (tuple, list)):
-            return self.out(name, "shuffle", x, reshape_dims=tuple(shape), part=part)
-        layer = self.add(name, "shuffle", x, part=part)
+            return self.out(name, "shuffle", x, reshape_dims=tuple(shape), part=part, **props)
+        layer = self.add(name, "shuffle", x, part=part, **props)
         layer.set_input(1, shape)
         return layer.get_output(0)
 
-    def op_reshape(self, name, x, *, shape):
-        return [self._reshape(name, x, shape)]
+    def op_reshape(self, name, x, *, shape, perm=None):
+        return [self._reshape(name, x, shape, perm=perm)]
 
     def op_transpose(self, name, x, *, perm):
         return [self.out(name, "shuffle", x, first_transpose=tuple(perm))]

@@ -33,8 +33,8 @@ SEMANTIC: dict[str, Callable[..., np.ndarray]] = {
     "mel": lambda s, d, dims, cfg, rng: (rng.standard_normal(s) * 2.0 - 4.0).astype(d),
     "audio": lambda s, d, dims, cfg, rng: (rng.standard_normal(s) * 0.1).astype(d),
     # the decoder state's counters (decoder-step): some items already finished, a few frames counted
-    "finished": lambda s, d, dims, cfg, rng: (np.arange(s[0]) % 3 == 2).astype(d),
-    "mel_lengths": lambda s, d, dims, cfg, rng: (np.arange(s[0]) * 2 + 1).astype(d),
+    "finished": lambda s, d, dims, cfg, rng: (np.arange(s[0]) % 3 == 2).astype(d).reshape(s),
+    "mel_lengths": lambda s, d, dims, cfg, rng: (np.arange(s[0]) * 2 + 1).astype(d).reshape(s),
 }
 
 

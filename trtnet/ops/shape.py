@@ -89,11 +89,17 @@ def dims(x: Tensor) -> list[Size]:
     return [d if isinstance(d, int) else dim_size(x, i) for i, d in enumerate(x.shape)]
 
 
-def reshape(x: Tensor, new_shape: Sequence[Size] | Tensor, *, name=None) -> Tensor:
+def reshape(x: Tensor, new_shape: Sequence[Size] | Tensor, *, perm: Sequence[int] | None = None,
+            name=None) -> Tensor:
     """x with a new shape: ints (−1 infers one size, 0 copies the input size at that index) and/or 0-D
-    tensors, or one 1-D int tensor.  TRT: IShuffleLayer reshape."""
+    tensors, or one 1-D int tensor; with ``perm``, then the axes reordered in the same layer (out axis i =
+    reshaped axis perm[i]).  TRT: IShuffleLayer reshape (+ second_transpose)."""
     spec = new_shape if isinstance(new_shape, Tensor) else size_vector(x.graph, list(new_shape))
-    return x.graph.apply("reshape", [x], shape=spec, name=name or "reshape")
+    if perm is not None:
+        perm = tuple(norm_axis(p, len(perm), "reshape") for p in perm)
+        if sorted(perm) != list(range(len(perm))):
+            raise ShapeError(f"reshape: {perm} is not a permutation ({x.name})")
+    return x.graph.apply("reshape", [x], shape=spec, perm=perm, name=name or "reshape")
 
 
 def _shape_like(x: Tensor, picks: Sequence[int | None]) -> Sequence[Size]:
@@ -119,15 +125,16 @@ def unsqueeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
     return reshape(x, _shape_like(x, picks), name=name or "unsqueeze")
 
 
-def squeeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
-    """Remove size-1 axes ``axes``."""
+def squeeze(x: Tensor, axes: Sequence[int] | int, *, perm: Sequence[int] | None = None, name=None) -> Tensor:
+    """Remove size-1 axes ``axes``; with ``perm``, then reorder the remaining axes in the same layer
+    (:func:`reshape`)."""
     axes = [axes] if isinstance(axes, int) else list(axes)
     axes = {norm_axis(a, x.ndim, "squeeze") for a in axes}
     for a in axes:
         if x.shape[a] != 1:
             raise ShapeError(f"squeeze: axis {a} of {x.name} has size {x.shape[a]}, not 1")
     picks = [i for i in range(x.ndim) if i not in axes]
-    return reshape(x, _shape_like(x, picks), name=name or "squeeze")
+    return reshape(x, _shape_like(x, picks), perm=perm, name=name or "squeeze")
 
 
 def permute(x: Tensor, perm: Sequence[int], *, name=None) -> Tensor:
