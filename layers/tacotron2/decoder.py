@@ -122,8 +122,8 @@ def initial_state(g: Graph, cfg: Tacotron2Config, batch, t_in, dtype: DType) -> 
 
 def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Tensor | None
                  ) -> tuple[StepState, Tensor]:
-    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask
-    [B, 2·P] or [B, 2, P], or one [B, P] mask per prenet layer, or None.
+    """One DLE decoder step from frame s.frame; ``keep`` the scaled prenet keep mask [B, 2·P] or [B, 2, P], or
+    one [B, P] mask per prenet layer, or None.
     Returns (next state with the new frame [B, M], gate logit [B, 1] float32).  Layer scopes follow the keys
     under ``decoder.`` (the caller opens the ``decoder`` scope)."""
     g = s.frame.graph
@@ -218,7 +218,7 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
     seqs = {}
     if keep_masks is not None:
         with g.scope("decoder/invariants"):
-            seqs = {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks))}     # [S, B, P] per layer
+            seqs = {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks, p.prenet.dim))}     # [S, B, P] per layer
     r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder",   # its body runs in scope decoder/
              final=None if final_state else ("mel_lengths",))
     out = r.collected

@@ -60,9 +60,10 @@ def _decode(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, 
 
 
 def _prenet_keep(opts: NetworkOptions, p: DecoderParams, fed: Tensor | None, lead: list) -> Tensor | None:
-    """Scaled prenet keep masks [*lead, 2, P] for ``opts.dropout``: the fed {0, 1} masks · 1/(1−p), fresh
-    in-engine draws, or None (off).  The loop draws all steps' masks in one fill before it starts, so every
-    step reads its own values by construction (no reliance on a fill inside the loop not being hoisted)."""
+    """Scaled prenet keep masks for ``opts.dropout``: the fed {0, 1} masks [*lead, 2, P] · 1/(1−p), fresh
+    in-engine draws [*lead, 2·P], or None (off).  The loop draws all steps' masks in one fill before it starts,
+    so every step reads its own values by construction (no reliance on a fill inside the loop not being
+    hoisted)."""
     if opts.dropout == "input":
         return scale_masks(p.prenet, fed)
     if opts.dropout == "in-engine":
