@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from trtnet import ops
-from graph_helpers import check_against
+from graph_helpers import check_against, trt_graph
+from interpret_helpers import check_interpret
 
 
 @pytest.fixture
@@ -89,3 +90,31 @@ def test_reverse_sequence_per_item(rng, tmp_path):
         return out
     check_against(lambda g, i: ops.reverse_sequence(i["s"], i["lengths"], batch_axis=1, seq_axis=0),
                   {"s": seq, "lengths": lengths}, ref, tmp_path, dyn_axes={"s": (0,), "lengths": ()})
+
+
+def test_reshape_then_permute_in_one_layer(x, tmp_path):
+    """``perm`` reorders the reshaped axes in the same IShuffleLayer (second transpose): one layer, not two."""
+    define = lambda g, i: {"r": ops.reshape(i["x"], (0, -1), perm=(1, 0)),                      # noqa: E731
+                           "s": ops.squeeze(ops.unsqueeze(i["x"], 3), 3, perm=(2, 0, 1))}
+    check_against(define, {"x": x}, lambda x: {"r": x.reshape(2, -1).T, "s": x.transpose(2, 0, 1)}, tmp_path)
+    check_interpret(define, {"x": x}, dyn_axes={"x": (0, 2)})
+    net = trt_graph(define, {"x": x}, static=False).backend.network
+    assert [str(net.get_layer(i).type).split(".")[-1] for i in range(net.num_layers)].count("SHUFFLE") == 3
+
+
+def test_run_time_sizes_are_gathered_only_where_needed(x):
+    """A size vector of two run-time axes of one tensor is one IGatherLayer of its shape (no scalar gathers, no
+    concatenation); a 0-D size gets its own gather only once a layer reads it, with the right value."""
+    def define(g, i):
+        b, _, t = ops.dims(i["x"])
+        return {"z": ops.full(g, [b, 2, t], 1.5, i["x"].dtype)}
+    net = trt_graph(define, {"x": x}, static=False, dyn_axes={"x": (0, 2)}).backend.network
+    kinds = [str(net.get_layer(i).type).split(".")[-1] for i in range(net.num_layers)]
+    assert (kinds.count("SHAPE"), kinds.count("GATHER"), kinds.count("CONCATENATION")) == (1, 1, 0), kinds
+    check_interpret(define, {"x": x}, dyn_axes={"x": (0, 2)})
+
+    def read(g, i):
+        t = ops.dims(i["x"])[2]
+        return {"z": ops.full(g, [2, t], 1.0, i["x"].dtype), "last": ops.slice_axis(i["x"], 2, t - 1, t)}
+    got = check_interpret(read, {"x": x}, dyn_axes={"x": (0, 2)})
+    np.testing.assert_array_equal(got["last"], x[..., -1:])

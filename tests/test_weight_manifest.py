@@ -1,7 +1,9 @@
 """The weight manifest: every constant layer of every registry network (small configs, TensorRT) is either a
 manifest entry whose transform, applied to the named HDF5 keys, gives exactly the layer's values, or a
-literal of one value (one element, or a fill repeated at its static sizes: no weight hides among them); the build writes it into the sidecar; old sidecars without it still read; transforms must be
-importable module-level functions; float64 constants need an explicit dtype."""
+literal of one value (one element, or a fill repeated at its static sizes: no weight hides among them) or the axes
+a size vector gathers from a shape (``dim_axes``: a few int64 indices); the build writes it into the sidecar; old
+sidecars without it still read; transforms must be importable module-level functions; float64 constants need an
+explicit dtype."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from trtnet.weights.store import WeightStore
 
 # weights read only to check another one (WaveGlow's W_inverse against conv.weight), never built into a layer
 READ_FOR_CHECKS = re.compile(r"convinv\.\d+\.conv\.weight")
+# the axes a size vector gathers from a tensor's shape (trtnet.ops.shape): indices, not values
+SHAPE_AXES = re.compile(r"(.*/)?dim_axes(_\d+)?")
 
 
 def constant_values(g: Graph) -> dict[str, np.ndarray]:
@@ -49,7 +53,9 @@ def test_every_constant_is_a_manifest_entry_or_a_literal(name, request):
         consts = constant_values(g)
         entries = g.manifest
         assert entries and set(entries) <= set(consts), sorted(set(entries) - set(consts))
-        literals = {k: v for k, v in consts.items() if k not in entries}
+        axes = {k: v for k, v in consts.items() if SHAPE_AXES.fullmatch(k)}
+        assert all(v.dtype == np.int64 and v.ndim == 1 and v.size <= 8 for v in axes.values()), axes
+        literals = {k: v for k, v in consts.items() if k not in entries and k not in axes}
         varied = {k: v.size for k, v in literals.items() if v.size > 1 and not np.all(v == v.flat[0])}
         assert not varied, varied
         keys = {k for e in entries.values() for k in e.keys}

@@ -122,6 +122,15 @@ class Graph:
     def scope_path(self) -> str:
         return "/".join(self._scopes)
 
+    @contextlib.contextmanager
+    def at_scope(self, path: str) -> Iterator[None]:
+        """Name layers in scope ``path`` (a former :attr:`scope_path`) instead of the current one."""
+        saved, self._scopes = self._scopes, [p for p in path.split("/") if p]
+        try:
+            yield
+        finally:
+            self._scopes = saved
+
     def naming_state(self) -> tuple[dict[str, int], set[str]]:
         """A snapshot of the name counters; restoring it before each eager loop step gives every step the
         names TensorRT's single trace gets."""

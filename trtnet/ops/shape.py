@@ -7,7 +7,8 @@ Shape plumbing is kept to what the sizes need: slices, splits, pads and broadcas
 change (ISliceLayer ``axes``: the other axes pass whole, so a split along a static axis needs no shape tensor),
 squeeze/unsqueeze use reshape placeholders (0 copies an aligned axis, −1 infers one other), and each tensor's
 IShapeLayer, each (tensor, axis) size and each size vector is built once per graph (:func:`_memo`), however
-many ops ask for it.
+many ops ask for it.  A run-time axis size is an :class:`AxisSize`: size vectors gather their entries from the
+shape directly (one IGatherLayer per run of axes), and the 0-D size's own gather is added only if a layer reads it.
 """
 
 from __future__ import annotations
@@ -46,39 +47,85 @@ def shape(x: Tensor, *, name=None) -> Tensor:
     return _memo(x.graph, ("shape", id(x)), [x], lambda: x.graph.apply("shape", [x], name=name or "shape"))
 
 
+class AxisSize(Tensor):
+    """The run-time size of ``source``'s axis ``axis``, a 0-D int64 tensor whose layer (IShapeLayer +
+    IGatherLayer, named in the scope it was asked for in) is added when a layer first reads it; until then it is
+    only a reference that :func:`size_vector` gathers with the other sizes it needs."""
+
+    __slots__ = ("source", "axis", "_scope", "_layer_name")
+    _HANDLE = Tensor.__dict__["handle"]     # the slot the handle is kept in once made
+
+    def __init__(self, source: Tensor, axis: int, name: str | None):
+        g = source.graph
+        self.graph, self.dtype, self.name = g, DType.int64, f"{source.name}.size[{axis}]"
+        self.source, self.axis, self._scope, self._layer_name = source, axis, g.scope_path, name
+
+    @property
+    def shape(self) -> tuple:
+        return ()
+
+    @property
+    def handle(self):
+        try:
+            return AxisSize._HANDLE.__get__(self, AxisSize)
+        except AttributeError:
+            pass
+        g = self.graph
+        with g.at_scope(self._scope):
+            idx = g.constant(np.array(self.axis, np.int64))
+            h = gather(shape(self.source), idx, axis=0, name=self._layer_name or "dim_size").handle
+        AxisSize._HANDLE.__set__(self, h)
+        return h
+
+
 def dim_size(x: Tensor, axis: int, *, name=None) -> Tensor:
-    """Size of one axis as a 0-D int64 tensor (a constant when the size is static; one IShapeLayer +
-    IGatherLayer per tensor and axis otherwise)."""
+    """Size of one axis as a 0-D int64 tensor: a constant when the size is static, else one :class:`AxisSize`
+    per tensor and axis."""
     axis = norm_axis(axis, x.ndim, "dim_size")
     d = x.shape[axis]
     if isinstance(d, int):
         return x.graph.constant(np.array(d, np.int64), dtype=DType.int64)
+    return _memo(x.graph, ("dim", id(x), axis), [x], lambda: AxisSize(x, axis, name))
 
+
+def _gathered(x: Tensor, axes: Sequence[int]) -> Tensor:
+    """[sizes of x's ``axes``] as a 1-D int64 tensor, once per graph.  TRT: IGatherLayer on x's IShapeLayer."""
     def make() -> Tensor:
-        idx = x.graph.constant(np.array(axis, np.int64))
-        return gather(shape(x), idx, axis=0, name=name or "dim_size")
-    return _memo(x.graph, ("dim", id(x), axis), [x], make)
+        idx = x.graph.constant(np.array(axes, np.int64), name="dim_axes")
+        return gather(shape(x), idx, axis=0, name="dim_sizes")
+    return _memo(x.graph, ("sizes", id(x), tuple(axes)), [x], make)
 
 
 def size_vector(g, items: Sequence[Size]) -> tuple[int, ...] | Tensor:
-    """A static tuple when every item is an int, else a 1-D int64 tensor (one entry: a reshape; more: a
-    concatenation), built once per network for the same items."""
+    """A static tuple when every item is an int, else a 1-D int64 tensor, built once per network for the same
+    items: consecutive sizes of one tensor's axes (:class:`AxisSize`) are one gather from its shape, another
+    0-D tensor a reshape (each once per network), consecutive ints one constant; more than one part a
+    concatenation."""
     if all(isinstance(v, (int, np.integer)) for v in items):
         return tuple(int(v) for v in items)
     tensors = [v for v in items if isinstance(v, Tensor)]
 
     def make() -> Tensor:
         from .unary import cast
-        parts = []
+        runs: list[list] = []          # [kind, key, values]: axis sizes of one tensor / a tensor / ints
         for v in items:
-            if isinstance(v, Tensor):
-                if len(items) > 1:
-                    parts.append(size_vector(g, [v]))      # each run-time entry once per network
-                    continue
-                v = v if v.dtype is DType.int64 else cast(v, DType.int64)
-                parts.append(reshape(v, (1,)) if v.ndim == 0 else v)
+            kind, key = ("axes", v.source) if isinstance(v, AxisSize) else ("tensor", v) if isinstance(v, Tensor) \
+                else ("ints", None)
+            if kind != "tensor" and runs and runs[-1][0] == kind and runs[-1][1] is key:
+                runs[-1][2].append(v.axis if kind == "axes" else int(v))
             else:
-                parts.append(g.constant(np.array([int(v)], np.int64)))
+                runs.append([kind, key, [v.axis if kind == "axes" else v if kind == "tensor" else int(v)]])
+        parts = []
+        for kind, key, values in runs:
+            if kind == "axes":
+                parts.append(_gathered(key, values))
+            elif kind == "ints":
+                parts.append(g.constant(np.array(values, np.int64)))
+            elif len(items) > 1:
+                parts.append(size_vector(g, values))      # each run-time entry once per network
+            else:
+                v = values[0] if values[0].dtype is DType.int64 else cast(values[0], DType.int64)
+                parts.append(reshape(v, (1,)) if v.ndim == 0 else v)
         return parts[0] if len(parts) == 1 else concat(parts, axis=0, name="size_vector")
     key = ("vec",) + tuple(("t", id(v)) if isinstance(v, Tensor) else int(v) for v in items)
     return _memo(g, key, tensors, make)
