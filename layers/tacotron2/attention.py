@@ -5,7 +5,8 @@
 
 Shapes: B batch, T = T_in, E encoder dim, A attention_dim, H_att attention_rnn_dim, K location kernel.
 ``location_dense ∘ location_conv`` are both linear and bias-free, so they are folded (numpy, float64) into one
-conv 2 → A with kernel W_dense·W_conv [A, 2, K]; the attention then works channel-major ([B, A, T]).
+conv 2 → A with kernel W_dense·W_conv, stored [A, 2, K, 1] (TensorRT's layout: no reshape of the kernel); the
+attention then works channel-major ([B, A, T]).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ MASKED_ENERGY = -1e9  # float32 energy of padded positions: exp underflows to ex
 @dataclass
 class AttentionParams:
     query_t: Tensor       # [H_att, A] network dtype
-    location: Tensor      # [A, 2, K] float32 (dense folded into the conv)
+    location: Tensor      # [A, 2, K, 1] float32 (dense folded into the conv)
     v: Tensor             # [1, 1, A] float32
     kernel: int
 
@@ -44,8 +45,8 @@ class AttentionMemory:
 
 
 def _fold_location(conv: np.ndarray, dense: np.ndarray) -> np.ndarray:
-    """location_dense ∘ location_conv as one conv 2 → A channels: W[a, c, k] = Σ_f dense[a, f]·conv[f, c, k]."""
-    return np.einsum("af,fck->ack", dense, conv)
+    """location_dense ∘ location_conv as one conv 2 → A channels: W[a, c, k, 0] = Σ_f dense[a, f]·conv[f, c, k]."""
+    return np.einsum("af,fck->ack", dense, conv)[..., None]
 
 
 def _as_row_kernel(v: np.ndarray) -> np.ndarray:

@@ -215,10 +215,9 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
             emits["alignments"] = out.alignment
         return state, emits, keep_going
 
-    seqs = {}
-    if keep_masks is not None:
-        with g.scope("decoder/invariants"):
-            seqs = {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks, p.prenet.dim))}     # [S, B, P] per layer
+    with g.scope("decoder/invariants"):
+        threshold = ops.reshape(threshold, [1, 1], name="gate_threshold")                      # against [B, 1]
+        seqs = {} if keep_masks is None else {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks, p.prenet.dim))}
     r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder",   # its body runs in scope decoder/
              final=None if final_state else ("mel_lengths",))
     out = r.collected
