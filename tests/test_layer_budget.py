@@ -48,9 +48,9 @@ LOOP_BUDGET = {"decoder_0": {"SHAPE": 0, "GATHER": 0, "TOTAL": 73}}
 FED_MASKS_LOOP_BUDGET = {"decoder_0": {"TOTAL": 75}}
 
 
-def _counts(store, network: str, **options) -> tuple[Counter, dict[str, Counter]]:
+def _counts(store, network: str, precision: str = "fp16", **options) -> tuple[Counter, dict[str, Counter]]:
     g = Graph.trt(network)
-    define(network, g, store, NetworkOptions(precision="fp16", **options))
+    define(network, g, store, NetworkOptions(precision=precision, **options))
     net = g.backend.network
     return network_layer_counts(net), loop_layer_counts(plan_network(net)) if network != "waveglow" else {}
 
@@ -78,6 +78,12 @@ def test_decoder_loop_body_has_no_shape_plumbing(t2_full):
     body = loops["decoder_0"]
     assert body["SHAPE"] == body["GATHER"] == 0, dict(body)
     assert body["MATRIX_MULTIPLY"] == 9, dict(body)    # prenet 2, LSTMs 2, query, energies, context, projection, gate
+
+
+def test_fp32_decoder_step_projects_frame_and_gate_in_one_gemm(t2_full):
+    """Where the dtypes allow (float32 networks), the frame projection and the gate are one GEMM per step."""
+    _, loops = _counts(t2_full.store, "decoder-loop", "fp32")
+    assert loops["decoder_0"]["MATRIX_MULTIPLY"] == 8, dict(loops["decoder_0"])
 
 
 @pytest.mark.parametrize("network", ["waveglow", "denoiser"])

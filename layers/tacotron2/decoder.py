@@ -29,7 +29,7 @@ from trtnet.tensor import Tensor
 from trtnet.weights.config import Tacotron2Config
 from trtnet.weights.store import WeightStore
 
-from ..common import as_row, module, param
+from ..common import as_row, derived, module, param
 from .attention import AttentionMemory, AttentionParams, attend, attention_params
 from .blocks import LSTMParams, lstm_cell, lstm_cell_params
 from .prenet import PrenetParams, prenet, prenet_params, split_keep
@@ -81,16 +81,28 @@ class DecoderParams:
     attention_rnn: LSTMParams
     attention: AttentionParams
     decoder_rnn: LSTMParams
-    projection_t: Tensor    # [H_dec + E, M] dtype
-    projection_b: Tensor    # [1, M] dtype
-    gate_t: Tensor          # [H_dec + E, 1] float32
-    gate_b: Tensor          # [1, 1] float32
+    projection_t: Tensor    # [H_dec + E, M] dtype; float32 networks: [H_dec + E, M + 1], the gate's column last
+    projection_b: Tensor    # [1, M] dtype; float32 networks: [1, M + 1]
+    gate_t: Tensor | None   # [H_dec + E, 1] float32; None where the projection GEMM computes the gate too
+    gate_b: Tensor | None   # [1, 1] float32
     dtype: DType
     config: Tacotron2Config
 
 
+def _projection_and_gate_t(projection: np.ndarray, gate: np.ndarray) -> np.ndarray:
+    """linear_projection.weight [M, z] and gate_layer.weight [1, z] → one GEMM's [z, M + 1]."""
+    return np.concatenate([projection, gate], axis=0).T
+
+
+def _projection_and_gate_b(projection: np.ndarray, gate: np.ndarray) -> np.ndarray:
+    """The two biases [M], [1] → one row [1, M + 1]."""
+    return np.concatenate([projection, gate])[None, :]
+
+
 def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
-    """All ``decoder.*`` weights but memory_layer, as constants (created once, outside any loop)."""
+    """All ``decoder.*`` weights but memory_layer, as constants (created once, outside any loop).  In float32
+    networks the frame projection and the gate share one weight (one GEMM per step); otherwise the gate keeps
+    its own float32 GEMM."""
     cfg = store.config
     if cfg.n_frames_per_step != 1:
         raise ValueError(f"n_frames_per_step={cfg.n_frames_per_step}: only 1 is supported (as in DLE's Tacotron 2)")
@@ -98,12 +110,22 @@ def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
     att_rnn = lstm_cell_params(g, store, "decoder.attention_rnn", cfg.prenet_dim + e, cfg.attention_rnn_dim, dtype)
     dec_rnn = lstm_cell_params(g, store, "decoder.decoder_rnn", cfg.attention_rnn_dim + e, cfg.decoder_rnn_dim,
                                dtype)
-    with module(g, store, "decoder.linear_projection.linear_layer") as w:
-        proj_t = param(g, w, "weight", dtype, shape=(cfg.frame_dim, z), transform=np.transpose)
-        proj_b = param(g, w, "bias", dtype, shape=(cfg.frame_dim,), transform=as_row)
-    with module(g, store, "decoder.gate_layer.linear_layer") as w:
-        gate_t = param(g, w, "weight", F32, shape=(1, z), transform=np.transpose)
-        gate_b = param(g, w, "bias", F32, shape=(1,), transform=as_row)
+    if dtype is F32:
+        with module(g, store, "decoder") as w:
+            keys = ("linear_projection.linear_layer", "gate_layer.linear_layer")
+            proj_t = derived(g, w, "projection_and_gate_weight", F32,
+                             dict(zip((f"{k}.weight" for k in keys), ((cfg.frame_dim, z), (1, z)))),
+                             _projection_and_gate_t)
+            proj_b = derived(g, w, "projection_and_gate_bias", F32,
+                             dict(zip((f"{k}.bias" for k in keys), ((cfg.frame_dim,), (1,)))), _projection_and_gate_b)
+        gate_t = gate_b = None
+    else:
+        with module(g, store, "decoder.linear_projection.linear_layer") as w:
+            proj_t = param(g, w, "weight", dtype, shape=(cfg.frame_dim, z), transform=np.transpose)
+            proj_b = param(g, w, "bias", dtype, shape=(cfg.frame_dim,), transform=as_row)
+        with module(g, store, "decoder.gate_layer.linear_layer") as w:
+            gate_t = param(g, w, "weight", F32, shape=(1, z), transform=np.transpose)
+            gate_b = param(g, w, "bias", F32, shape=(1,), transform=as_row)
     return DecoderParams(prenet_params(g, store, dtype), att_rnn, attention_params(g, store, dtype), dec_rnn,
                          proj_t, proj_b, gate_t, gate_b, dtype, cfg)
 
@@ -139,10 +161,14 @@ def decoder_step(p: DecoderParams, mem: AttentionMemory, s: StepState, keep: Ten
         xh = ops.concat([h_att, context, s.decoder_hidden], axis=-1)
         h_dec, c_dec = lstm_cell(p.decoder_rnn, xh, s.decoder_cell)
     z = ops.concat([h_dec, context], axis=-1)                                                    # [B, H_dec+E]
-    with g.scope("linear_projection"):
-        frame = ops.linear(z, p.projection_t, p.projection_b)                                    # [B, M]
-    with g.scope("gate_layer"):
-        gate = ops.linear(ops.cast(z, F32), p.gate_t, p.gate_b)                                  # [B, 1]
+    if p.gate_t is None:
+        with g.scope("projection_and_gate"):
+            frame, gate = ops.split(ops.linear(z, p.projection_t, p.projection_b), [p.config.frame_dim, 1])
+    else:
+        with g.scope("linear_projection"):
+            frame = ops.linear(z, p.projection_t, p.projection_b)                                # [B, M]
+        with g.scope("gate_layer"):
+            gate = ops.linear(ops.cast(z, F32), p.gate_t, p.gate_b)                              # [B, 1]
     return StepState(h_att, c_att, h_dec, c_dec, weights, weights_cum, context, frame), gate
 
 
