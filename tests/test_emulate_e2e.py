@@ -85,6 +85,24 @@ def test_verify_compares_emulated_engines_with_eager_and_the_reference(engine_di
     assert "emulated engines vs eager" in capsys.readouterr().out
 
 
+def test_verify_interpret_checks_the_emulated_engines_it_opened_once(engine_dirs, tmp_path, capsys, monkeypatch):
+    """``--interpret`` with ``--engine-dir --emulate-engines``: the engines vs the interpreter are the emulated ones,
+    from the one engine directory opened for the eager comparison."""
+    import trtnet.runtime.engine_dir as engine_dir
+    opened = []
+    real = engine_dir.open_engine_dir
+    monkeypatch.setattr(engine_dir, "open_engine_dir", lambda *a, **k: opened.append(k) or real(*a, **k))
+    d = engine_dirs("fp32")
+    out = tmp_path / "verify.json"
+    assert main(["verify", "--demo-size", "small", "--work-dir", str(d), "--engine-dir", str(d), "--emulate-engines",
+                 "--interpret", "--max-decoder-steps", str(MAX_STEPS), "--text", "A short line to verify.",
+                 "--json", str(out)]) == 0
+    assert opened == [{"emulate": True}]
+    names = {c["name"] for c in json.loads(out.read_text())["checks"]}
+    assert "decoder-loop (emulated engine) mel vs interpreter" in names, sorted(names)
+    assert "emulated engines vs interpreter:" in capsys.readouterr().out
+
+
 def test_bench_labels_emulated_rows(engine_dirs, tmp_path, capsys):
     d = engine_dirs("fp32")
     out = tmp_path / "bench.json"

@@ -103,14 +103,14 @@ def run(args: argparse.Namespace) -> int:
         from trtnet.runtime.engine_dir import open_engine_dir
         with open_engine_dir(args.engine_dir, emulate=emulate) as d:   # checked above: a failure is an error
             eng, skipped = engines_vs_eager(d.sessions, d.sidecars, d.options, detail)
-        print("emulated engines vs eager:" if emulate else "engines vs eager:")
-        for c in eng:
-            print("  " + c.row())
-        checks += eng
-    if args.interpret and args.engine_dir:
-        more, skip = engine_checks(args.engine_dir, args.seed)
-        checks += more
-        skipped += skip
+            print("emulated engines vs eager:" if emulate else "engines vs eager:")
+            for c in eng:
+                print("  " + c.row())
+            checks += eng
+            if args.interpret:
+                more, skip = engine_checks(d, args.seed, emulated=emulate)
+                checks += more
+                skipped += skip
     for s in skipped:
         print(f"  NOT CHECKED: {s}")
     if args.plot:

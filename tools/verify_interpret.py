@@ -41,36 +41,37 @@ def interpret_checks(args: argparse.Namespace, sources: dict) -> list:
 ENGINE_BOUND = {"fp32": 1e-3, "fp16": 1e-2}    # GPU kernels vs the interpreter: another accumulation, fast math
 
 
-def engine_checks(engine_dir: str, seed: int) -> tuple[list, list[str]]:
-    """Each engine of ``engine_dir`` on the suite's feeds vs the interpreter on the same network definition
-    (rebuilt from the sidecar); engines that draw random numbers in the engine are skipped."""
+def engine_checks(d, seed: int, *, emulated: bool = False) -> tuple[list, list[str]]:
+    """Each engine of the open engine directory ``d`` (emulated ones where ``emulated``) on the suite's feeds vs
+    the interpreter on the same network definition (rebuilt from the sidecar); engines that draw random numbers in
+    the engine are skipped."""
     import numpy as np
     from trtnet.interpret import interpret_network
     from trtnet.interpret.compare import OutputCheck, _error
     from trtnet.interpret.feeds import make_feeds
     from trtnet.interpret.suite import dims_for
-    from trtnet.runtime.engine_dir import open_engine_dir
     from .inspect_loops import define_from_sidecar
     checks, skipped = [], []
-    with open_engine_dir(engine_dir) as d:
-        for name, session in d.sessions.items():
-            g, config, opts, reason = define_from_sidecar(d.sidecars[name])
-            if reason is None and "in-engine" in (opts.dropout if "decoder" in name or name == "fused" else "",
-                                                   opts.noise if name == "waveglow" else ""):
-                reason = "it draws random numbers in the engine (build with --dropout input/off, --noise input)"
-            if reason:
-                skipped.append(f"engine {name} vs interpreter: {reason}")
-                continue
-            feeds = make_feeds(g.inputs, dims_for(config), config, np.random.default_rng(seed))
-            want = interpret_network(g.backend.network, feeds, seed=seed)
-            got = session.run(feeds)
-            bound = ENGINE_BOUND[opts.precision]
-            for out, w in want.items():
-                v = np.asarray(got[out])
-                err = _error(v, w) if v.shape == w.shape else float("inf")
-                limit = 0.0 if w.dtype.kind in "biu" else bound
-                checks.append(OutputCheck(f"{name} (engine)", out, w.dtype.name, w.shape, err, limit, err <= limit))
-    print("engines vs interpreter:")
+    kind = "emulated engine" if emulated else "engine"
+    for name, session in d.sessions.items():
+        g, config, opts, reason = define_from_sidecar(d.sidecars[name])
+        if reason is None and "in-engine" in (opts.dropout if "decoder" in name or name == "fused" else "",
+                                               opts.noise if name == "waveglow" else ""):
+            reason = "it draws random numbers in the engine (build with --dropout input/off, --noise input)"
+        if reason:
+            skipped.append(f"{kind} {name} vs interpreter: {reason}")
+            continue
+        feeds = make_feeds(g.inputs, dims_for(config), config, np.random.default_rng(seed))
+        want = interpret_network(g.backend.network, feeds, seed=seed)
+        got = session.run(feeds)
+        bound = ENGINE_BOUND[opts.precision]
+        for out, w in want.items():
+            v = np.asarray(got[out])
+            err = _error(v, w) if v.shape == w.shape else float("inf")
+            limit = 0.0 if w.dtype.kind in "biu" else bound
+            checks.append(OutputCheck(f"{name} ({kind})", out, w.dtype.name, w.shape, err, limit, err <= limit,
+                                      versus="interpreter"))
+    print(f"{kind}s vs interpreter:")
     for c in checks:
         print("  " + c.row())
     return checks, skipped

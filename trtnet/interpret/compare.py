@@ -40,10 +40,12 @@ class OutputCheck:
     bound: float
     passed: bool
     detail: str = ""
+    versus: str = ""        # what an engine's output was compared with (engine checks); "" for interpreted vs eager
 
     @property
     def name(self) -> str:
-        return f"interpreted {self.network} {self.output} vs eager"
+        return f"{self.network} {self.output} vs {self.versus}" if self.versus else \
+            f"interpreted {self.network} {self.output} vs eager"
 
     @property
     def value(self) -> float:
