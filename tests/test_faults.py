@@ -287,8 +287,10 @@ def test_an_interrupted_synthesis_keeps_the_finished_lines(built, tmp_path):
            "eager", "--demo-size", "small", "--dropout", "off"]
     log = tmp_path / "stderr.log"
     with open(log, "w") as err:
+        # SIGINT's default action even where this test runs from a background job (which inherits it ignored)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
-                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                                env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         first = proc.stdout.readline()              # printed after audio_0.wav is written
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=120)
