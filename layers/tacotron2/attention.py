@@ -45,7 +45,7 @@ class AttentionMemory:
 
 
 def _fold_location(conv: np.ndarray, dense: np.ndarray) -> np.ndarray:
-    """location_dense ∘ location_conv as one conv 2 → A channels: W[a, c, k, 0] = Σ_f dense[a, f]·conv[f, c, k]."""
+    """location_dense ∘ location_conv as one conv 2 → A: W[a, c, k, 0] = Σ_f dense[a, f]·conv[f, c, k]."""
     return np.einsum("af,fck->ack", dense, conv)[..., None]
 
 

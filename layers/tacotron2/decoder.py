@@ -74,7 +74,6 @@ def state_layout(cfg: Tacotron2Config, dtype: DType) -> dict[str, tuple[tuple, D
             "finished": ((1,), I32), "mel_lengths": ((1,), I32)}
 
 
-
 @dataclass
 class DecoderParams:
     prenet: PrenetParams
@@ -111,13 +110,12 @@ def decoder_params(g: Graph, store: WeightStore, dtype: DType) -> DecoderParams:
     dec_rnn = lstm_cell_params(g, store, "decoder.decoder_rnn", cfg.attention_rnn_dim + e, cfg.decoder_rnn_dim,
                                dtype)
     if dtype is F32:
+        proj, gate = "linear_projection.linear_layer", "gate_layer.linear_layer"
         with module(g, store, "decoder") as w:
-            keys = ("linear_projection.linear_layer", "gate_layer.linear_layer")
             proj_t = derived(g, w, "projection_and_gate_weight", F32,
-                             dict(zip((f"{k}.weight" for k in keys), ((cfg.frame_dim, z), (1, z)))),
-                             _projection_and_gate_t)
+                             {f"{proj}.weight": (cfg.frame_dim, z), f"{gate}.weight": (1, z)}, _projection_and_gate_t)
             proj_b = derived(g, w, "projection_and_gate_bias", F32,
-                             dict(zip((f"{k}.bias" for k in keys), ((cfg.frame_dim,), (1,)))), _projection_and_gate_b)
+                             {f"{proj}.bias": (cfg.frame_dim,), f"{gate}.bias": (1,)}, _projection_and_gate_b)
         gate_t = gate_b = None
     else:
         with module(g, store, "decoder.linear_projection.linear_layer") as w:
@@ -183,9 +181,9 @@ class StepOutput:
 
 def step(p: DecoderParams, mem: AttentionMemory, s: DecoderState, keep: Tensor | None, threshold: Tensor, *,
          alignment: bool = False) -> tuple[DecoderState, StepOutput]:
-    """One decoder step with DLE's stop rule: the next state (finished ←
-    finished ∨ σ(gate) > threshold, mel_lengths += not finished) and the step's outputs, zeroed for items that
-    had finished before it (the alignment only with ``alignment``)."""
+    """One decoder step with DLE's stop rule: the next state (finished ← finished ∨ σ(gate) > threshold,
+    mel_lengths += not finished) and the step's outputs, zeroed for items that had finished before it (the
+    alignment only with ``alignment``)."""
     g = s.frame.graph
     nxt, gate = decoder_step(p, mem, StepState(**{k: getattr(s, k) for k in STEP_FIELDS}), keep)
     with g.scope("stop"):
@@ -193,10 +191,8 @@ def step(p: DecoderParams, mem: AttentionMemory, s: DecoderState, keep: Tensor |
         fired = ops.cast(ops.greater(ops.sigmoid(gate), threshold), I32)
         finished = ops.maximum(s.finished, fired, name="finished")
         running = 1 - finished
-        weights = ops.where(alive, ops.squeeze(nxt.attention_weights, 1), 0.0, name="alignment") if alignment \
-            else None
-        out = StepOutput(ops.where(alive, nxt.frame, 0.0, name="mel"), ops.where(alive, gate, 0.0, name="gate"),
-                         weights)
+        shown = ops.where(alive, ops.squeeze(nxt.attention_weights, 1), 0.0, name="alignment") if alignment else None
+        out = StepOutput(ops.where(alive, nxt.frame, 0.0, name="mel"), ops.where(alive, gate, 0.0, name="gate"), shown)
     return DecoderState(**vars(nxt), finished=finished, mel_lengths=s.mel_lengths + running), out
 
 
@@ -222,8 +218,8 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
     """DLE's inference loop as one ILoop (COUNT max_steps, WHILE some item not finished), from ``init`` (default
     the all-zero start state) to the returned ``state``: decoding N more steps from a state is this call again.
     ``final_state`` False: only ``mel_lengths`` of the last state is produced (one loop output, not one per field).
-    keep_masks: scaled prenet keep masks [≥ S, B, 2, P] or [≥ S, B, 2·P], split per layer once before the loop and iterated
-    per step (TRT: IIteratorLayer), or None.
+    keep_masks: scaled prenet keep masks [≥ S, B, 2, P] or [≥ S, B, 2·P], split per layer once before the loop
+    and iterated per step (TRT: IIteratorLayer), or None.
     Per step the emitted frame, gate and alignment are zeroed for items that had already stopped."""
     g = mem.memory.graph
     if init is None:
@@ -243,7 +239,8 @@ def decode(p: DecoderParams, mem: AttentionMemory, max_steps: Tensor, threshold:
 
     with g.scope("decoder/invariants"):
         threshold = ops.reshape(threshold, [1, 1], name="gate_threshold")                      # against [B, 1]
-        seqs = {} if keep_masks is None else {f"keep{i}": m for i, m in enumerate(split_keep(keep_masks, p.prenet.dim))}
+        layers = [] if keep_masks is None else split_keep(keep_masks, p.prenet.dim)               # [S, B, P] each
+        seqs = {f"keep{i}": m for i, m in enumerate(layers)}
     r = loop(body, init, max_steps=max_steps, sequences=seqs, name="decoder",   # its body runs in scope decoder/
              final=None if final_state else ("mel_lengths",))
     out = r.collected
