@@ -107,14 +107,18 @@ def size_vector(g, items: Sequence[Size]) -> tuple[int, ...] | Tensor:
 
     def make() -> Tensor:
         from .unary import cast
-        runs: list[list] = []          # [kind, key, values]: axis sizes of one tensor / a tensor / ints
+        runs: list[tuple[str, Any, list]] = []    # (kind, key, values): axes of one tensor, a tensor, or ints
         for v in items:
-            kind, key = ("axes", v.source) if isinstance(v, AxisSize) else ("tensor", v) if isinstance(v, Tensor) \
-                else ("ints", None)
-            if kind != "tensor" and runs and runs[-1][0] == kind and runs[-1][1] is key:
-                runs[-1][2].append(v.axis if kind == "axes" else int(v))
+            if isinstance(v, AxisSize):
+                kind, key, value = "axes", v.source, v.axis
+            elif isinstance(v, Tensor):
+                kind, key, value = "tensor", v, v
             else:
-                runs.append([kind, key, [v.axis if kind == "axes" else v if kind == "tensor" else int(v)]])
+                kind, key, value = "ints", None, int(v)
+            if kind != "tensor" and runs and runs[-1][0] == kind and runs[-1][1] is key:
+                runs[-1][2].append(value)
+            else:
+                runs.append((kind, key, [value]))
         parts = []
         for kind, key, values in runs:
             if kind == "axes":
