@@ -186,7 +186,8 @@ class EagerBackend:
 
     def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
         """ISliceLayer: out[i] = x[start + i·stride] per axis (or per listed axis; the others whole);
-        out-of-range follows ``mode``."""
+        out-of-range follows ``mode``.  The bounds are checked on the host (start, size and stride are ints
+        here), and an in-range slice with a positive stride is a view: no index kernel, no device sync."""
         start, size, stride = (tuple(int(v) for v in p.tolist()) if isinstance(p, torch.Tensor) else p
                                for p in (start, size, stride))
         if axes is not None:
@@ -200,11 +201,16 @@ class EagerBackend:
             dim = x.shape[axis]
             if s == 0 and n == dim and st == 1:
                 continue                                    # the whole axis: nothing to select
-            idx = s + st * torch.arange(n, device=x.device)
-            inside = (idx >= 0) & (idx < dim)
-            if mode == "strict" and not bool(inside.all()):
+            last = s + st * (n - 1)
+            in_range = n == 0 or (min(s, last) >= 0 and max(s, last) < dim)
+            if mode == "strict" and not in_range:
                 raise GraphError(f"{name}: slice start={start} size={size} stride={stride} leaves the input "
                                  f"shape {tuple(x.shape)} on axis {axis} (use a padding mode)")
+            if in_range and st > 0:
+                out = out[(slice(None),) * axis + (slice(s, last + 1, st),)]
+                continue
+            idx = s + st * torch.arange(n, device=x.device)
+            inside = (idx >= 0) & (idx < dim)
             idx = _sample_index(idx, dim, mode)
             out = torch.index_select(out, axis, idx)
             if mode == "fill":

@@ -1,0 +1,103 @@
+"""One full-size Tacotron 2 decoder step of trtnet's own layer code (the ``decoder-step`` network's eager twin,
+dropout off, batch 1, 128 text positions) on a CUDA GPU: per-step time run eagerly, and replayed as one CUDA
+graph, with the number of kernels it launches.  The graph replay is what the step costs with every layer as its
+own kernel and no launch overhead from Python: an upper bound for a TensorRT engine of the same step, which fuses
+pointwise layers.  Usage: ``python3 docs/bench/step_graph.py [OUT.json]`` (needs a CUDA GPU)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+
+import torch
+
+from trtnet.backends.eager import EagerBackend
+from trtnet.engines.eager import EagerNetwork
+from trtnet.layers.options import NetworkOptions
+from trtnet.runtime.host_loop import initial_state
+from trtnet.weights.sources import resolve
+from trtnet.weights.store import WeightStore
+
+T_IN, REPLAYS = 128, 2000
+
+
+def _capturable() -> None:
+    """What a CUDA-graph capture needs of the eager backend: literal constants made once per device and value
+    (a capture may not copy host memory) and its generator on the host (no draws: dropout off)."""
+    made: dict = {}
+    plain, plain_init = EagerBackend.constant, EagerBackend.__init__
+
+    def init(self, feeds, device, *args, **kw):
+        plain_init(self, feeds, "cpu", *args, **kw)
+        self.device = torch.device(device)
+    EagerBackend.__init__ = init
+
+    def constant(self, name, arr):
+        key = (str(self.device), arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in made:
+            made[key] = plain(self, name, arr).handle
+        return self.graph.wrap(made[key], name)
+    EagerBackend.constant = constant
+
+
+def measure(store: WeightStore, precision: str) -> dict:
+    net = EagerNetwork("decoder-step", store, NetworkOptions(precision=precision, dropout="off"), device="cuda")
+    dt = torch.float16 if precision == "fp16" else torch.float32
+    cfg = store.config
+    feeds = {k: torch.as_tensor(v).cuda() for k, v in initial_state(net.io, {"B": 1, "T_in": T_IN}).items()}
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    feeds.update(memory=(torch.randn(1, T_IN, cfg.encoder_embedding_dim, device="cuda", generator=gen) * 0.3).to(dt),
+                 processed_memory=(torch.randn(1, T_IN, cfg.attention_dim, device="cuda", generator=gen) * 0.3).to(dt),
+                 lengths=torch.tensor([T_IN], dtype=torch.int32, device="cuda"),
+                 gate_threshold=torch.tensor(0.5, device="cuda"))
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(5):
+            net.run_torch(feeds)
+    torch.cuda.current_stream().wait_stream(side)
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(100):
+        net.run_torch(feeds)
+    torch.cuda.synchronize()
+    eager_s = (time.perf_counter() - t0) / 100
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CUDA]) as prof:
+        net.run_torch(feeds)
+        torch.cuda.synchronize()
+    kernels = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = net.run_torch(feeds)
+    graph.replay()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(REPLAYS):
+        graph.replay()
+    torch.cuda.synchronize()
+    replay_s = (time.perf_counter() - t0) / REPLAYS
+    assert torch.isfinite(out["mel"].float()).all()
+    return {"precision": precision, "kernels_per_step": kernels, "eager_step_us": eager_s * 1e6,
+            "cuda_graph_step_us": replay_s * 1e6, "us_per_kernel": replay_s * 1e6 / kernels}
+
+
+def main() -> None:
+    _capturable()
+    work = tempfile.mkdtemp()
+    src = resolve(None, "tacotron2", work, demo_size="full")
+    with WeightStore.open(src.h5_path, "tacotron2") as store:
+        rows = [measure(store, p) for p in ("fp16", "fp32")]
+    doc = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "batch": 1, "T_in": T_IN,
+           "replays": REPLAYS, "rows": rows}
+    for r in rows:
+        print(f"{r['precision']}: {r['kernels_per_step']} kernels per step; eager {r['eager_step_us']:.0f} µs, "
+              f"CUDA graph {r['cuda_graph_step_us']:.1f} µs ({r['us_per_kernel']:.2f} µs per kernel)")
+    if len(sys.argv) > 1:
+        with open(sys.argv[1], "w") as f:
+            json.dump(doc, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
