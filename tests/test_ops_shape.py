@@ -118,3 +118,19 @@ def test_run_time_sizes_are_gathered_only_where_needed(x):
         return {"z": ops.full(g, [2, t], 1.0, i["x"].dtype), "last": ops.slice_axis(i["x"], 2, t - 1, t)}
     got = check_interpret(read, {"x": x}, dyn_axes={"x": (0, 2)})
     np.testing.assert_array_equal(got["last"], x[..., -1:])
+
+
+def test_eager_slices_are_checked_on_the_host_and_taken_as_views(x):
+    """An in-range slice with a positive stride shares the input's memory (no index kernel, no device sync); one
+    that leaves the input in strict mode is an error naming the slice; a reverse stride still gathers."""
+    from trtnet.errors import GraphError
+    from trtnet.graph import Graph
+    g = Graph.eager({"x": x})
+    xin = g.input("x", x.dtype, x.shape)
+    part = ops.slice_axis(xin, 2, 1, 5, 2)
+    assert part.handle.untyped_storage().data_ptr() == xin.handle.untyped_storage().data_ptr()
+    np.testing.assert_array_equal(part.handle.numpy(), x[..., 1:5:2])
+    back = ops.slice(xin, [4], [5], [-1], axes=[2])
+    np.testing.assert_array_equal(back.handle.numpy(), x[..., ::-1])
+    with pytest.raises(GraphError, match="leaves the input"):
+        ops.slice(xin, [3], [4], axes=[2], name="too_far")
