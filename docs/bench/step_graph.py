@@ -13,7 +13,6 @@ import time
 
 import torch
 
-from trtnet.backends.eager import EagerBackend
 from trtnet.engines.eager import EagerNetwork
 from trtnet.layers.options import NetworkOptions
 from trtnet.runtime.host_loop import initial_state
@@ -21,25 +20,6 @@ from trtnet.weights.sources import resolve
 from trtnet.weights.store import WeightStore
 
 T_IN, REPLAYS = 128, 2000
-
-
-def _capturable() -> None:
-    """What a CUDA-graph capture needs of the eager backend: literal constants made once per device and value
-    (a capture may not copy host memory) and its generator on the host (no draws: dropout off)."""
-    made: dict = {}
-    plain, plain_init = EagerBackend.constant, EagerBackend.__init__
-
-    def init(self, feeds, device, *args, **kw):
-        plain_init(self, feeds, "cpu", *args, **kw)
-        self.device = torch.device(device)
-    EagerBackend.__init__ = init
-
-    def constant(self, name, arr):
-        key = (str(self.device), arr.dtype.str, arr.shape, arr.tobytes())
-        if key not in made:
-            made[key] = plain(self, name, arr).handle
-        return self.graph.wrap(made[key], name)
-    EagerBackend.constant = constant
 
 
 def measure(store: WeightStore, precision: str) -> dict:
@@ -84,7 +64,6 @@ def measure(store: WeightStore, precision: str) -> dict:
 
 
 def main() -> None:
-    _capturable()
     work = tempfile.mkdtemp()
     src = resolve(None, "tacotron2", work, demo_size="full")
     with WeightStore.open(src.h5_path, "tacotron2") as store:

@@ -17,6 +17,8 @@ from ..errors import DTypeError, GraphError
 from ..iospec import SpecError, TensorSpec
 from . import control_eager
 
+LITERAL_ELEMENTS = 64   # constants up to this size are literals (0, 1, a mask value), not weights
+
 TORCH = {DType.float32: torch.float32, DType.float16: torch.float16, DType.bfloat16: torch.bfloat16,
          DType.int8: torch.int8, DType.int32: torch.int32, DType.int64: torch.int64, DType.bool: torch.bool}
 
@@ -41,10 +43,18 @@ class EagerBackend:
         self.weight_cache = weight_cache
         self.cast_floats = cast_floats
         self.device = torch.device(device or "cpu")
-        self.generator = torch.Generator(device=self.device)
-        self.generator.manual_seed(0 if seed is None else int(seed))
+        self.seed = 0 if seed is None else int(seed)
+        self._generator: torch.Generator | None = None
         self.bound_dims: dict[str, int] = {}
         self.graph: Any = None
+
+    @property
+    def generator(self) -> torch.Generator:
+        """The graph's seeded generator, made when a random fill first draws (a network without one makes none)."""
+        if self._generator is None:
+            self._generator = torch.Generator(device=self.device)
+            self._generator.manual_seed(self.seed)
+        return self._generator
 
     # ---- graph protocol ----------------------------------------------------------------------------------
     def dtype_of(self, handle: torch.Tensor) -> DType:
@@ -105,7 +115,14 @@ class EagerBackend:
                                 "in an earlier input")
 
     def constant(self, name: str, arr: np.ndarray) -> Any:
-        return self.graph.wrap(torch.from_numpy(arr).to(self.device), name)
+        """A device tensor of ``arr``; with a weight cache, a small literal (≤ LITERAL_ELEMENTS) is copied to
+        the device once per value, not once per run or loop step."""
+        if self.weight_cache is None or arr.size > LITERAL_ELEMENTS:
+            return self.graph.wrap(torch.from_numpy(arr).to(self.device), name)
+        key = ("literal", str(self.device), arr.dtype.str, arr.shape, arr.tobytes())
+        if key not in self.weight_cache:
+            self.weight_cache[key] = torch.from_numpy(arr).to(self.device)
+        return self.graph.wrap(self.weight_cache[key], name)
 
     def mark_output(self, tensor: Any, name: str) -> None:
         return None
