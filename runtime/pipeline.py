@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
 from .vocoder import VocoderRun, vocoder_for
@@ -92,15 +93,6 @@ def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
     return out
 
 
-def pad_batch(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """tokens int32 [B, T_max] right-padded with 0, lengths int32 [B] (any order: no sorting needed)."""
-    lengths = np.array([len(ids) for ids in batch], np.int32)
-    tokens = np.zeros((len(batch), int(lengths.max())), np.int32)
-    for i, ids in enumerate(batch):
-        tokens[i, :len(ids)] = ids
-    return tokens, lengths
-
-
 def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
     """int32 [B] frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item that
     hit the step cap has mel_lengths = n_steps)."""
@@ -125,7 +117,6 @@ class Pipeline:
                              f"{limits.max_decoder_steps}")
         self.sessions, self.t2 = dict(sessions), t2_config
         self.limits, self.settings = limits, settings
-        self.rng = np.random.default_rng(settings.seed)
 
     # ---- stages ----------------------------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray, lengths: np.ndarray, indices: Sequence[int] | None = None

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .batching import pad_batch
 from .feeds import feed_shapes
 from .host_loop import initial_state, run_steps
 from .sessions import SessionLike, conform, run
@@ -275,7 +276,6 @@ class Stream:
         self.items = [ItemStream(pipe, i, self.contexts, pipe.settings.max_decoder_steps) for i in self.indices]
 
     def __iter__(self) -> Iterator[AudioChunk]:
-        from .pipeline import pad_batch
         pipe, s = self.pipe, self.pipe.settings
         clock = time.perf_counter()
         tokens, lengths = pad_batch(self.ids)

@@ -9,7 +9,7 @@ import pytest
 
 from fixtures_tacotron2 import t2_small
 from fixtures_waveglow import wg_small
-from trtnet.interpret.suite import run_case
+from trtnet.verify.interpret_suite import run_case
 from trtnet.backends.trt import TrtBackend
 
 __all__ = ["t2_small", "wg_small"]

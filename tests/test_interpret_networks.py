@@ -1,7 +1,7 @@
 """Every registry network (small demo config) at FP32 and FP16, interpreted from its TensorRT definition and
 compared with the eager twin on dynamic shapes that are not the profile's opt values: batch 3 with ragged
 lengths, an odd text length, a step cap below the profile max.  Feeds come from each network's own input spec
-(``trtnet.interpret.feeds``); the decoder networks get the encoder's eager memory of the same tokens so their
+(``trtnet.verify.interpret_feeds``); the decoder networks get the encoder's eager memory of the same tokens so their
 gates stop on their own."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fixtures_tacotron2 import t2_full, t2_small
 from fixtures_waveglow import wg_small
 from trtnet.graph import Graph
 from trtnet.interpret import interpret_network
-from trtnet.interpret.suite import STEPS, dims_for, run_case
-from trtnet.interpret.feeds import make_feeds
+from trtnet.verify.interpret_suite import STEPS, dims_for, run_case
+from trtnet.verify.interpret_feeds import make_feeds
 from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
 

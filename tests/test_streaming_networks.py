@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from fixtures_tacotron2 import decoder_feeds, ragged, t2_full, t2_small, text_ids  # noqa: F401 (fixtures)
-from graph_helpers import build_plan
+from graph_helpers import assert_built, build_plan
 from trtnet.graph import Graph
-from trtnet.interpret.suite import run_case
+from trtnet.verify.interpret_suite import run_case
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
 from trtnet.layers.tacotron2.decoder import STATE_FIELDS
@@ -124,6 +124,6 @@ def test_full_size_rtx_build(precision, t2_full, tmp_path):
     g = Graph.trt(f"decoder-chunk-{precision}")
     define("decoder-chunk", g, t2_full.store, opts)
     res = build_plan(g, tmp_path)
-    assert res.plan_bytes > 0 and res.plan_path.exists()
+    assert_built(res, g)
     ranges = {k: (r.min, r.opt, r.max) for k, r in res.sidecar.io.dims.items()}
     assert ranges["chunk"] == (1, 32, 2000) and ranges["B"] == (1, 1, 8)

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import io
 import logging
-import os
-import re
 from pathlib import Path
+
+from trtnet.engines.spec import PIPELINE
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
+from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
 from .progress import progress
 from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
 from .triton_client import add_triton_args, synthesize_remote
 
 log = logging.getLogger("trtnet.synthesize")
-PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")   # the vocoder's, by role
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,59 +46,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
     add_stream_arguments(p)
     add_triton_args(p)
-
-
-OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
-
-
-def _writable_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PermissionError(f"output directory {path} cannot be created: {e.strerror}") from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise PermissionError(f"output directory {path} is not writable")
-
-
-def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
-    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed before the run,
-    so the directory never mixes two runs)."""
-    found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
-    if found and not overwrite:
-        raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
-                              f"({found[0].name}, ...); pass --overwrite to replace them, or choose another -o")
-    return found
-
-
-def _lines(path: str) -> list[str]:
-    from trtnet.runtime.text import split_lines
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"input file {path} does not exist") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"input file {path} is not UTF-8 text: {e}") from None
-    lines = split_lines(text, f"input file {path}")
-    if not lines:
-        raise ValueError(f"input file {path} is empty")
-    return lines
-
-
-def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
-    import numpy as np
-
-    from trtnet.runtime.wav import write_wav
-    from trtnet.files import atomic_write_bytes
-    audio = u.audio
-    if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
-        audio = audio / np.abs(audio).max()
-    wav = out / f"audio_{u.index}.wav"
-    write_wav(wav, audio, rate, sample_format=args.sample_format)
-    if args.save_mel:
-        buf = io.BytesIO()
-        np.save(buf, u.mel_postnet)
-        atomic_write_bytes(out / f"audio_{u.index}.mel.npy", buf.getvalue())
-    return wav
 
 
 def run(args: argparse.Namespace) -> int:

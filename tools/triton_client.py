@@ -45,7 +45,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     import numpy as np
 
     from trtnet.serve.client import TTSClient
-    from .cmd_synthesize import _earlier_outputs, _lines, _save, _writable_dir
+    from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
                                ("--backend", args.backend), ("--batch-size", args.batch_size != 1)) if on]
     if refused:
@@ -85,7 +85,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
 
     from trtnet.runtime.wav_stream import WavStream
     from trtnet.serve.stream_client import StreamClient
-    from .cmd_synthesize import _earlier_outputs, _lines, _writable_dir
+    from .synth_files import _earlier_outputs, _lines, _writable_dir
     raw = args.output == "-"
     out = None if raw else Path(args.output)
     lines = _lines(args.input)

@@ -176,6 +176,12 @@ def unsqueeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
     return reshape(x, _shape_like(x, picks), name=name or "unsqueeze")
 
 
+def expand_rank(t: Tensor, rank: int) -> Tensor:
+    """Prepend size-1 dims until ``t`` has ``rank`` dims."""
+    k = rank - t.ndim
+    return unsqueeze(t, list(range(k))) if k > 0 else t
+
+
 def squeeze(x: Tensor, axes: Sequence[int] | int, *, perm: Sequence[int] | None = None, name=None) -> Tensor:
     """Remove size-1 axes ``axes``; with ``perm``, then reorder the remaining axes in the same layer
     (:func:`reshape`)."""

@@ -1,0 +1,62 @@
+"""Input lines and output files of ``trtnet synthesize`` (local and --triton-url alike)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+from pathlib import Path
+
+
+OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
+
+
+def _writable_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PermissionError(f"output directory {path} cannot be created: {e.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"output directory {path} is not writable")
+
+
+def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
+    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed before the run,
+    so the directory never mixes two runs)."""
+    found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
+    if found and not overwrite:
+        raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
+                              f"({found[0].name}, ...); pass --overwrite to replace them, or choose another -o")
+    return found
+
+
+def _lines(path: str) -> list[str]:
+    from trtnet.runtime.text import split_lines
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"input file {path} does not exist") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"input file {path} is not UTF-8 text: {e}") from None
+    lines = split_lines(text, f"input file {path}")
+    if not lines:
+        raise ValueError(f"input file {path} is empty")
+    return lines
+
+
+def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
+    import numpy as np
+
+    from trtnet.runtime.wav import write_wav
+    from trtnet.files import atomic_write_bytes
+    audio = u.audio
+    if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
+        audio = audio / np.abs(audio).max()
+    wav = out / f"audio_{u.index}.wav"
+    write_wav(wav, audio, rate, sample_format=args.sample_format)
+    if args.save_mel:
+        buf = io.BytesIO()
+        np.save(buf, u.mel_postnet)
+        atomic_write_bytes(out / f"audio_{u.index}.mel.npy", buf.getvalue())
+    return wav
