@@ -202,7 +202,7 @@ class Graph:
             tensor = ops.cast(tensor, dtype)
         self.backend.mark_output(tensor, name)
         tensor.name = name
-        shape = tuple(self.backend.output_shape(tensor, self))
+        shape = tuple(self.backend.shape_of(tensor))
         if dims is not None:
             shape = _named_dims(name, shape, tuple(dims))
         self.outputs[name] = (TensorSpec(name, tensor.dtype.value, shape), tensor)

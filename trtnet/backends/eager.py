@@ -63,10 +63,6 @@ class EagerBackend:
     def shape_of(self, tensor: Any) -> tuple:
         return tuple(tensor.handle.shape)
 
-    def output_shape(self, tensor: Any, graph: Any) -> tuple:
-        """Output shapes in the spec keep the declared symbols: a size equal to a bound dim stays numeric."""
-        return tuple(tensor.handle.shape)
-
     def input(self, spec: TensorSpec) -> Any:
         if self.feeds is None:       # a declaration run: zeros at each dimension's minimum
             return self._declared(spec)

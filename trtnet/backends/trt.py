@@ -91,9 +91,6 @@ class TrtBackend:
         spec = self.graph.inputs.get(tensor.name) if h.is_network_input else None
         return tuple(d if d >= 0 else (spec.shape[i] if spec is not None else "?") for i, d in enumerate(shape))
 
-    def output_shape(self, tensor: Any, graph: Any) -> tuple:
-        return self.shape_of(tensor)
-
     def input(self, spec: TensorSpec) -> Any:
         g = self.graph
         if spec.is_shape_tensor and spec.name in self.static_dims:
