@@ -205,14 +205,14 @@ class Pipeline:
 
     def stream(self, text: str | Sequence[str], *, chunk_frames: int = 32, vocoder_context: int | None = None,
                dtype: str = "float32", first_index: int = 0) -> Any:
-        """Streaming synthesis (``runtime.streaming.Stream``): iterate for audio chunks as they are ready, each
+        """Streaming synthesis (``runtime.streaming.SynthesisStream``): iterate for audio chunks as they are ready, each
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
-        from .streaming import Stream
+        from .streaming import SynthesisStream
         lines = [text] if isinstance(text, str) else list(text)
         ids = encode_lines(lines, self.limits.max_text_len)
         check_batch_size(len(ids), self.limits.max_batch)
-        return Stream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
+        return SynthesisStream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
                       dtype=dtype)
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:

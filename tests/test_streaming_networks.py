@@ -14,7 +14,7 @@ from trtnet.verify.interpret_suite import run_case
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
 from trtnet.layers.tacotron2.decoder import STATE_FIELDS
-from trtnet.runtime.host_loop import initial_state
+from trtnet.runtime.host_loop import zero_state_feeds
 from trtnet.runtime.streaming import decode_chunks
 from trtnet.engines.eager import EagerNetwork
 
@@ -107,7 +107,7 @@ def test_io_contract(t2_small):
                                            "chunk", "prenet_masks"]
     assert io.input("chunk").is_shape_tensor and io.dims["chunk"].max == t2_small.config.max_decoder_steps
     assert {s.name for s in io.outputs} == {"mel", "gate", "n_steps", "alignments", *(f"next_{k}" for k in STATE_FIELDS)}
-    state = initial_state(io, {"B": 2, "T_in": 5})
+    state = zero_state_feeds(io, {"B": 2, "T_in": 5})
     assert sorted(state) == sorted(STATE_FIELDS) and not any(v.any() for v in state.values())
 
 

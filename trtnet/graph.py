@@ -40,6 +40,7 @@ class Graph:
         self._scopes: list[str] = []
         self._counters: dict[str, int] = defaultdict(int)
         self._names: set[str] = set()
+        self.shape_memo: dict[tuple, Any] = {}    # ops.shape: sizes and shape tensors built once per graph
         self.manifest: dict[str, WeightEntry] = {}   # constant layer name → where its values come from
 
     # ---- construction ---------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
 
 
 def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str):
-    """The request's :class:`runtime.streaming.Stream` (chunks of one utterance, its fed randomness keyed by its
+    """The request's :class:`runtime.streaming.SynthesisStream` (chunks of one utterance, its fed randomness keyed by its
     seed)."""
     gate, sigma, strength = request.settings
     settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
