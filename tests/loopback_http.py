@@ -97,6 +97,16 @@ def serve(routes: dict[str, Route]) -> Iterator[Server]:
         thread.join()
 
 
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def clear_proxies(monkeypatch) -> None:
+    """Keep a test's traffic on the loopback server, whatever proxy the machine has."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as s:

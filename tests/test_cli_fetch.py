@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loopback_http import Route, closed_port, serve
+from loopback_http import Route, clear_proxies, closed_port, serve
 from trtnet.files import file_sha256
 from trtnet.tools.cli import main
 from trtnet.weights.demo import write_demo_checkpoints
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(autouse=True)
 def no_proxies(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_proxies(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -4,15 +4,17 @@ and never anything partial under the final name."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import os
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 
-from loopback_http import Route, closed_port, serve
+from loopback_http import Route, clear_proxies, closed_port, serve
 from trtnet.weights.download import DownloadError, download, record_path
 from trtnet.weights.errors import ArchitectureError, CheckpointError
 from trtnet.weights.published import Published
@@ -21,15 +23,11 @@ from trtnet.weights.unpack import unpack
 
 BODY = os.urandom(300_000)
 SHA = hashlib.sha256(BODY).hexdigest()
-PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 @pytest.fixture(autouse=True)
 def no_proxies(monkeypatch):
-    """The tests' own traffic stays on the loopback server, whatever proxy the machine has."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
+    clear_proxies(monkeypatch)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -61,11 +59,19 @@ def test_a_body_cut_short_is_resumed_with_range(tmp_path):
         assert srv.log == [("/ckpt.pt", None), ("/ckpt.pt", f"bytes={len(BODY) // 2}-")]
 
 
-def test_a_partial_file_left_by_an_earlier_run_is_resumed(tmp_path):
+def test_a_partial_file_left_by_an_earlier_run_is_resumed_and_the_bar_counts_every_byte(tmp_path):
     (tmp_path / "ckpt.pt.part").write_bytes(BODY[:1000])
+    bars: list = []
+
+    @contextlib.contextmanager
+    def progress(total, desc):
+        bars.append([total, desc])
+        yield SimpleNamespace(update=lambda n: bars[-1].append(n))
     with serve({"/ckpt.pt": Route(BODY)}) as srv:
-        assert download(srv.url("/ckpt.pt"), tmp_path / "ckpt.pt").read_bytes() == BODY
+        assert download(srv.url("/ckpt.pt"), tmp_path / "ckpt.pt", progress=progress).read_bytes() == BODY
         assert srv.log == [("/ckpt.pt", "bytes=1000-")]
+    (total, desc, first, *rest), = bars
+    assert (total, desc, first, sum(rest)) == (len(BODY), "ckpt.pt", 1000, len(BODY) - 1000)
 
 
 def test_a_server_without_range_support_restarts_from_zero(tmp_path):
