@@ -2,7 +2,8 @@
 
 Accepted (README "Checkpoint formats"): a dict with ``state_dict`` (DLE / NGC / torch hub: plus ``config``,
 ``epoch``, ...; NVIDIA/tacotron2: plus ``iteration``, ``optimizer``, ``learning_rate``), a bare state_dict, or an
-NVIDIA/waveglow full-model pickle (``{'model': <WaveGlow>, ...}``, read through inert stand-ins, ``weights.pickles``).
+NVIDIA/waveglow full-model pickle (``{'model': <WaveGlow>, ...}``, read through inert stand-ins, ``weights.pickles``;
+its class and sizes become ``meta['config']``, ``weights.pickled_config``).
 Keys may carry ``module.`` (DDP): every occurrence is removed, as DLE ``inference.py`` does; ``num_batches_tracked``
 is dropped; older WaveGlow layouts are upgraded (``weights.layouts``).  A zip checkpoint's CRCs are verified
 before its tensors are trusted; it is then memory-mapped, and tensors become numpy arrays over that memory (no
