@@ -116,3 +116,40 @@ def test_cli_refuses_a_contradicting_flag_in_one_line_and_inspect_shows_the_vari
     shown = capsys.readouterr().out
     assert "glow_old" in shown.split("variant", 1)[1].splitlines()[0]
     assert "glow_old.WaveGlow" in shown and "upsample_stride                  32" in shown
+
+
+def test_nvidia_tacotron2_checkpoint_matches_its_own_inference(tmp_path):
+    """NVIDIA/tacotron2's ``Tacotron2.inference`` (its prenet dropout masks recorded) on its own ``train.py``
+    checkpoint: the eager encoder → decoder-loop → postnet and the reference give its frames, gate logits and
+    alignments.  Its output keeps the stop frame (it breaks after appending it): trtnet's ``frames``
+    (mel_lengths + 1), while ``mel_lengths`` counts DLE's frames before it."""
+    from fixtures_tacotron2 import T2Demo, reference_infer, tacotron2_pipeline
+    from trtnet.weights.reference import Tacotron2Reference
+
+    data = dict(np.load(DATA / "nvidia_tacotron2.npz"))
+    hp = json.loads(str(data.pop("hparams")))
+    path = DATA / "nvidia_tacotron2.pt"
+    assert load_checkpoint(path).meta["source_format"] == "nvidia-tacotron2"
+    report = extract(path, tmp_path / "t2.h5")
+    for key in ("n_mel_channels", "encoder_embedding_dim", "attention_rnn_dim", "decoder_rnn_dim", "prenet_dim",
+                "postnet_n_convolutions"):
+        assert getattr(report.config, key) == hp[key], key
+    steps = data["mel"].shape[2]  # the stop frame included
+    cap = steps + 4  # more steps than it takes: the gate, not the cap, ends the loop
+    masks = np.concatenate([data["masks"], np.ones((cap - steps, *data["masks"].shape[1:]), np.float32)])
+    tokens = data["tokens"]
+    lengths = np.array([tokens.shape[1]], np.int32)
+    want = {"mel": data["mel"], "mel_postnet": data["mel_postnet"], "gate": data["gate"].reshape(1, -1),
+            "alignments": data["alignments"]}
+    with WeightStore.open(report.out_path) as store:
+        ref = Tacotron2Reference.from_checkpoint(path, store.config)
+        demo = T2Demo("nvidia", store, ref, ref.double(), path)
+        ours = tacotron2_pipeline(demo, tokens, lengths, cap, masks=masks)
+        assert int(ours["n_steps"]) == steps and int(ours["frames"][0]) == steps
+        assert int(ours["mel_lengths"][0]) == steps - 1
+        theirs = reference_infer(demo.ref64, tokens, lengths, cap, dropout=torch.from_numpy(masks).double())
+        assert theirs["n_steps"] == steps and int(theirs["mel_lengths"][0]) == steps - 1
+        for key, value in want.items():
+            got = ours[key].numpy()[..., :steps] if key != "alignments" else ours[key].numpy()[:, :steps]
+            assert _close(got, value) < TOLERANCE, f"eager {key}"
+            assert _close(theirs[key].numpy(), value) < TOLERANCE, f"reference {key}"
