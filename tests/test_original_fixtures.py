@@ -153,3 +153,24 @@ def test_nvidia_tacotron2_checkpoint_matches_its_own_inference(tmp_path):
             got = ours[key].numpy()[..., :steps] if key != "alignments" else ours[key].numpy()[:, :steps]
             assert _close(got, value) < TOLERANCE, f"eager {key}"
             assert _close(theirs[key].numpy(), value) < TOLERANCE, f"reference {key}"
+
+
+@pytest.mark.parametrize("name", ["glow_old", "glow"])
+def test_tensorrt_network_interprets_to_the_original_audio_and_builds(tmp_path, name):
+    """The TensorRT definition of the waveglow network (what the engine runs), interpreted on CPU, gives the
+    original code's audio; TensorRT-RTX builds it."""
+    from graph_helpers import build_plan
+    from trtnet.interpret import interpret_network
+
+    data, _ = _fixture(name)
+    report = extract(DATA / f"{name}.pt", tmp_path / "w.h5")
+    mel, z, sigma = data["mel"], data["z"], float(data["sigma"])
+    batch, group, _ = z.shape
+    feeds = {"mel": mel, "frames": np.full(batch, mel.shape[2], np.int32), "sigma": np.float32(sigma),
+             "z": np.ascontiguousarray(z.reshape(batch, group, mel.shape[2], -1))}
+    with WeightStore.open(report.out_path) as store:
+        g = Graph.trt("waveglow")
+        networks.define("waveglow", g, store, NetworkOptions(precision="fp32", noise="input"))
+        audio = interpret_network(g.backend.network, feeds)["audio"]
+        assert _close(audio, data["audio"]) < TOLERANCE
+        assert build_plan(g, tmp_path) is not None
