@@ -174,3 +174,28 @@ def test_tensorrt_network_interprets_to_the_original_audio_and_builds(tmp_path, 
         audio = interpret_network(g.backend.network, feeds)["audio"]
         assert _close(audio, data["audio"]) < TOLERANCE
         assert build_plan(g, tmp_path) is not None
+
+
+def test_a_cached_extraction_without_the_variant_is_not_reused(tmp_path, monkeypatch):
+    """A work-dir file extracted before the variant was read (its config lacks it, so it reads as ``dle``) from
+    a glow_old pickle: resolving the checkpoint again extracts it again, now ``glow_old``."""
+    from trtnet.weights import sources
+    from trtnet.weights.config import WaveGlowConfig
+
+    path = DATA / "glow_old.pt"
+    old_json = WaveGlowConfig.to_json
+
+    def without_variant(self):  # what trtnet wrote before the field existed
+        data = json.loads(old_json(self))
+        data.pop("variant")
+        return json.dumps(data, sort_keys=True)
+
+    with monkeypatch.context() as m:
+        m.setattr(WaveGlowConfig, "to_json", without_variant)
+        first = sources.resolve(path, "waveglow", tmp_path)
+    with WeightStore.open(first.h5_path) as store:
+        assert store.config.variant == "dle"  # the stale reading
+    again = sources.resolve(path, "waveglow", tmp_path)
+    assert again.h5_path == first.h5_path
+    with WeightStore.open(again.h5_path) as store:
+        assert store.config.variant == "glow_old"
