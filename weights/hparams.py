@@ -134,7 +134,8 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     """Cross-check the inferred fields against the checkpoint config and the overrides, then build ``cls``.
 
     Known = inferred fields + non-inferable architecture fields the checkpoint config states (e.g. a trtnet demo
-    WaveGlow's ``upsample_stride``); overrides must agree with what is known.  Runtime settings are never
+    WaveGlow's ``upsample_stride``, a pickled WaveGlow's stride and ``variant``); overrides must agree with what
+    is known, or HParamMismatchError names the field and both values.  Runtime settings are never
     taken from the checkpoint (DLE takes them from argparse too): defaults unless overridden.
     """
     mismatches = [(f, v, ckpt[f]) for f, v in inferred.items() if f in ckpt and ckpt[f] != v]
