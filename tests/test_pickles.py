@@ -14,6 +14,7 @@ from fixtures_waveglow import WaveGlowModel, relative_error, waveglow_audio
 from pickle_models import (LAYOUTS, WN, Invertible1x1Conv, WaveGlow, build, folded, module_names, reference_state,
                            registered, save_full_model)
 from trtnet.weights.checkpoint import FULL_MODEL, load_checkpoint
+from trtnet.weights.errors import CheckpointError, HParamMismatchError
 from trtnet.weights.config import WaveGlowConfig
 from trtnet.weights.extract import extract
 from trtnet.weights.hparams import NOT_INFERRED
@@ -93,3 +94,30 @@ def test_bare_model_pickle_and_cached_attributes(tmp_path):
     assert set(ck.state_dict) == set(model.state_dict())
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(ck.state_dict[key], value.numpy())
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: setattr(m.upsample, "padding", (3,)), r"upsample .* has padding \(3,\)"),
+    (lambda m: setattr(m.WN[1].in_layers[1], "dilation", (1,)), r"WN\.1\.in_layers\.1 has dilation \(1,\)"),
+], ids=["upsample-padding", "wn-dilation"])
+def test_pickled_conv_settings_that_would_change_the_math_are_refused(tmp_path, change, message):
+    layout = LAYOUTS[0]
+    model = build(WG, layout, seed=6)
+    change(model)
+    path = tmp_path / "odd.pt"
+    save_full_model(path, model, layout)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(path)
+
+
+def test_pickled_sizes_are_cross_checked_with_the_shapes(tmp_path):
+    layout = LAYOUTS[0]
+    model = build(WG, layout, seed=7)
+    model.n_group, model.n_early_every = 8, 2  # what the original classes keep: agreeing values pass
+    path = tmp_path / "sizes.pt"
+    save_full_model(path, model, layout)
+    assert extract(path, tmp_path / "ok.h5").config.n_early_every == 2
+    model.n_group = 6
+    save_full_model(path, model, layout)
+    with pytest.raises(HParamMismatchError, match="n_group: inferred 8, checkpoint config 6"):
+        extract(path, tmp_path / "bad.h5")
