@@ -11,10 +11,12 @@ import re
 import unicodedata
 
 from .cleaners import clean, english_cleaners
+from .frontend import DEFAULT_FRONTEND, FRONTENDS, Change, TextError, TextResult, prepare_text
 from .symbols import ARPABET, PAD, SYMBOL_TO_ID, SYMBOLS
 
-__all__ = ["ARPABET", "DEFAULT_TEXT", "SYMBOLS", "SYMBOL_TO_ID", "TextError", "english_cleaners",
-           "sequence_to_text", "split_lines", "text_to_sequence"]
+__all__ = ["ARPABET", "DEFAULT_FRONTEND", "DEFAULT_TEXT", "FRONTENDS", "SYMBOLS", "SYMBOL_TO_ID", "Change",
+           "TextError", "TextResult", "english_cleaners", "prepare_text", "sequence_to_text", "split_lines",
+           "text_to_sequence"]
 
 #: DLE ``test_infer.py``'s benchmark sentence truncated to its default input length of 128 characters.
 DEFAULT_TEXT = ("The forms of printed letters should be beautiful, and that their arrangement on the page should be "
@@ -23,10 +25,6 @@ DEFAULT_TEXT = ("The forms of printed letters should be beautiful, and that thei
 log = logging.getLogger(__name__)
 
 _CURLY = re.compile(r"(.*?)\{(.+?)\}(.*)")  # no DOTALL, as in DLE: braces after a newline are not ARPAbet
-
-
-class TextError(ValueError):
-    """The text cannot be turned into symbols; the message names the offending characters or phones."""
 
 
 def _keep(symbol: str) -> bool:
