@@ -82,7 +82,7 @@ def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAU
         if not line.strip():
             raise InputError(f"line {n} is empty; remove it or give text to say")
         result = prepare_text(line, frontend)
-        if not result.ids:
+        if not result.spoken.strip():
             raise InputError(f"line {n} has nothing to say after text normalisation ({result.summary()}): {line!r}")
         if len(result.ids) > max_text_len:
             raise InputError(f"line {n} has {len(result.ids)} tokens; the engines allow at most {max_text_len} "

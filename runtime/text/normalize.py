@@ -11,7 +11,7 @@ import re
 from .cleaners import collapse_whitespace, expand_abbreviations, to_ascii
 from .frontend import Change, TextResult
 from .numbers import normalize_numbers
-from .spoken import speak_symbols, transliterate
+from .spoken import speak
 from .symbols import SYMBOL_TO_ID
 
 _CURLY = re.compile(r"(.*?)\{(.+?)\}(.*)")  # no DOTALL, as in DLE: braces after a newline are not ARPAbet
@@ -24,7 +24,7 @@ def _dle_plain(text: str, changes: list) -> str:
 
 
 def _default_plain(text: str, changes: list) -> str:
-    ascii_text = speak_symbols(transliterate(text, changes), changes)
+    ascii_text = speak(text, changes)
     return collapse_whitespace(expand_abbreviations(normalize_numbers(ascii_text.lower())))
 
 

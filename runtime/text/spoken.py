@@ -5,6 +5,7 @@ Runs on one line before DLE's cleaners, producing ASCII with digits left for DLE
 - whitespace-like characters (``str.isspace``: tab, \\v, \\f, \\r, NBSP, U+2028/2029, ...) → a space;
   other control and format characters dropped;
 - non-ASCII: DLE's transliteration where it has one (so DLE's ids are kept), else ``anyascii``; emoji dropped;
+  ``≠ ≈ ≤ ≥ ± ÷ ∞`` in words;
 - ``€5`` → "5 euros", ``£3.50`` → "3 pounds, 50 pence", ``¥100`` → "100 yen" (prefix or suffix);
 - ``3:30 pm`` → "3 30 p m", ``3:05`` → "3 oh 5", ``3:00`` → "3 o'clock";
 - ``12/05/2024`` → "December 5th, 2024" (month first; day first when the first field is above 12);
@@ -25,6 +26,9 @@ from .numbers import ordinal
 
 # Characters the rules below read before transliteration would mangle them (DLE: € → "E", ¥ → "Y", ° dropped).
 _KEEP_FOR_RULES = "€£¥°"
+# Symbols whose ASCII spelling would say something else (≠ → "=", ÷ → "/", ∞ → "inf").
+_WORDS = {"≠": "not equal to", "≈": "approximately", "≤": "less than or equal to", "≥": "greater than or equal to",
+          "±": "plus or minus", "÷": "divided by", "∞": "infinity"}
 _EMOJI_NAME = re.compile(r"^:[a-z0-9_+-]+:$")
 _MONTHS = ("January February March April May June July August September October November December").split()
 _CURRENCY = {"€": ("euro", "euros", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
@@ -40,6 +44,8 @@ def _ascii_char(char: str) -> str:
         return " "
     if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn"):
         return ""
+    if char in _WORDS:
+        return f" {_WORDS[char]} "
     if char in DLE_ASCII:
         return DLE_ASCII[char]
     from anyascii import anyascii
@@ -54,7 +60,7 @@ def transliterate(line: str, changes: list) -> str:
         spelled = "" if char == "\x7f" else _ascii_char(char)
         if spelled == char or char.isspace() or char == "\x00":
             if run[0]:
-                changes.append(tuple(run))
+                changes.append((run[0], run[1].strip() or run[1]))
             run = ["", ""]
         else:
             run = [run[0] + char, run[1] + spelled]
@@ -135,9 +141,7 @@ _RULES = (  # (pattern, replacement or function, validity check or None)
 
 
 def speak_symbols(text: str, changes: list) -> str:
-    """Apply the rules in order; each match that changes the text is recorded.  Spaces the rules add at either
-    end of the text are removed (DLE keeps the text's own)."""
-    original = text
+    """Apply the rules in order; each match that changes the text is recorded."""
     for pattern, replacement, valid in _RULES:
         def sub(m: re.Match, replacement=replacement, valid=valid) -> str:
             if valid is not None and not valid(m):
@@ -147,7 +151,14 @@ def speak_symbols(text: str, changes: list) -> str:
                 changes.append((m.group(0).strip() or m.group(0), out.strip()))
             return out
         text = pattern.sub(sub, text)
-    if text != original:
-        text = text if original[-1:].isspace() else text.rstrip()
-        text = text if original[:1].isspace() else text.lstrip()
     return text
+
+
+def speak(text: str, changes: list) -> str:
+    """:func:`transliterate` then :func:`speak_symbols`; spaces they add at either end of the text are removed
+    (DLE keeps the text's own)."""
+    out = speak_symbols(transliterate(text, changes), changes)
+    if out != text:
+        out = out if text[-1:].isspace() else out.rstrip()
+        out = out if text[:1].isspace() else out.lstrip()
+    return out
