@@ -38,7 +38,10 @@ def _setting(cls: type, name: str) -> Callable[[str], Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow or a HiFi-GAN generator: the formats in "
-                                      "the README's 'Checkpoint formats' table")
+                                      "the README's 'Checkpoint formats' table; or an http(s) URL or a published "
+                                      "name (trtnet fetch --list), downloaded into the weights cache")
+    p.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="weights cache for downloads (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
     p.add_argument("-o", "--output", required=True,
                    help="HDF5 file to write (atomically); must not be the checkpoint itself")
     p.add_argument("--force", action="store_true",
@@ -58,10 +61,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..weights.cache import cache_dir
     from ..weights.extract import extract
+    from .common import local_checkpoint
 
     overrides = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
-    report = extract(args.checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
+    checkpoint = local_checkpoint(args.checkpoint, cache_dir(args.cache_dir),
+                                  None if args.model == "auto" else args.model, "extract-weights")
+    report = extract(checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
                      overrides=overrides, overwrite=args.force, use_ema=args.ema)
     config = report.config
     print(f"{args.checkpoint}: {config.architecture}")
