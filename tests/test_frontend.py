@@ -162,3 +162,31 @@ def test_nemo_normaliser_writes_out_numbers():
     assert result.spoken == "it is twelve kilograms, on december fifth twenty twenty four."
     assert result.changes[0].original == "It is 12 kg, on 12/05/2024."
     assert list((cache_dir() / "nemo-tn").glob("*/*.far"))
+
+
+def test_synthesize_speaks_a_file_of_every_character_class(tmp_path, capsys, caplog):
+    from trtnet.runtime.wav import read_wav
+    from trtnet.tools.cli import main
+    texts = [t for name, t in CLASSES.items() if name != "numbers"] + ["1,234,567 -5 007 0.5 1st 12/31/1999 3:30pm"]
+    lines, out = tmp_path / "lines.txt", tmp_path / "wavs"
+    lines.write_bytes("\r\n".join(texts).encode() + b"\n")
+    assert main(["synthesize", "-i", str(lines), "-o", str(out), "--backend", "eager", "--demo-size", "small",
+                 "--dropout", "off", "--batch-size", "8", "--max-decoder-steps", "40", "-v"]) == 0
+    printed = capsys.readouterr().out
+    emoji = texts.index(CLASSES["emoji"]) + 1
+    assert f"line {emoji}: dropped '🎉👍🏽'; dropped '❤️'" in printed        # -v: per line, what changed
+    changed = len(texts) - 1                                                # whitespace-like: spaces, unreported
+    assert f"text: {changed} of {len(texts)} line(s) changed by the front end" in caplog.text
+    for n in range(len(texts)):
+        assert read_wav(out / f"audio_{n}.wav")[0].size > 0
+
+
+def test_synthesize_refuses_invalid_utf8_naming_line_and_offset(tmp_path, capsys):
+    from trtnet.tools.cli import main
+    lines = tmp_path / "lines.txt"
+    lines.write_bytes(b"fine\nnot \xc3( utf-8\n")
+    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager",
+                 "--demo-size", "small"]) == 2
+    err = capsys.readouterr().err
+    assert f"input file {lines} line 2: invalid UTF-8 at byte offset 9 (byte 4 of the line)" in err
+    assert not (tmp_path / "o").exists()
