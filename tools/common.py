@@ -27,6 +27,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
 
 
+def add_text_args(p: argparse.ArgumentParser) -> None:
+    from trtnet.runtime.text import DEFAULT_FRONTEND, FRONTENDS
+    p.add_argument("--text-frontend", choices=FRONTENDS, default=None,
+                   help="text normalisation: default (DLE's english_cleaners, plus symbols, currencies, dates and "
+                        "times spoken and any script transliterated), dle (DLE's english_cleaners exactly), nemo "
+                        f"(NeMo's English normaliser: the [tn] extra) (default: {DEFAULT_FRONTEND})")
+
+
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
     p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
@@ -209,4 +217,11 @@ def settings_from(args: argparse.Namespace, backend: Backend):
         return v if v is not None else d.get(flag, getattr(model, flag, 0.0))
     return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)), gate_threshold=float(pick("gate_threshold", t2)),
                     sigma=float(pick("sigma", wg)), denoiser_strength=float(pick("denoiser_strength", wg)),
-                    dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0))
+                    dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0),
+                    text_frontend=text_frontend(args))
+
+
+def text_frontend(args: argparse.Namespace) -> str:
+    """--text-frontend, else the front end's default (``runtime.text.DEFAULT_FRONTEND``)."""
+    from trtnet.runtime.text import DEFAULT_FRONTEND
+    return getattr(args, "text_frontend", None) or DEFAULT_FRONTEND
