@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The layers of the house, bottom to top: a module imports from its own layer and those below, never above.
 HOUSE = (
     ("base", ("trtnet", "trtnet.version", "trtnet.files", "trtnet.errors", "trtnet.dtypes", "trtnet.device",
-              "trtnet.flavor", "trtnet.trt_logger", "trtnet.iospec", "trtnet.manifest", "trtnet.sidecar")),
+              "trtnet.flavor", "trtnet.trt_logger", "trtnet.iospec", "trtnet.manifest", "trtnet.sidecar",
+              "trtnet.weights.cache")),            # where the cache is: the text front end's NeMo grammars use it
     ("text", ("trtnet.runtime.text",)),            # the text front end: the symbol table the weights check
     ("weights", ("trtnet.weights",)),
     ("runtime", ("trtnet.runtime",)),

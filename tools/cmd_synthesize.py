@@ -9,7 +9,8 @@ from pathlib import Path
 from trtnet.engines.spec import PIPELINE
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
+from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
+                     text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
 from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
 from .progress import progress
@@ -26,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with --stream, '-' writes raw 16-bit PCM to stdout")
     add_backend_args(p)
     add_runtime_args(p)
+    add_text_args(p)
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="step cap for this run (default: the engines' or the model's; at most the engines')")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
@@ -41,15 +43,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
                         "stop gate (needs the [plot] extra)")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
+                   help="also print, per line, what was dropped or rewritten by the text front end and the text "
+                        "actually spoken")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
     add_stream_arguments(p)
     add_triton_args(p)
 
 
+def report_text(results, verbose: bool) -> None:
+    """What the text front end did: with -v each changed line's drops and rewrites (the spoken text follows with
+    each WAV); always one summary line when any line changed."""
+    changed = [(n, r) for n, r in enumerate(results) if r.changes]
+    if verbose:
+        for n, r in changed:
+            print(f"line {n + 1}: {r.summary()}")
+    if changed:
+        dropped = sum(c.dropped for _, r in changed for c in r.changes)
+        rewritten = sum(not c.dropped for _, r in changed for c in r.changes)
+        log.warning("text: %d of %d line(s) changed by the front end (%d rewrite(s), %d drop(s); first: line %d: %s)%s",
+                    len(changed), len(results), rewritten, dropped, changed[0][0] + 1, changed[0][1].summary()[:120],
+                    "" if verbose else "; -v lists them per line")
+
+
 def run(args: argparse.Namespace) -> int:
-    from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
+    from trtnet.runtime.pipeline import Pipeline, check_batch_size, prepare_lines
     from trtnet.runtime.text import sequence_to_text
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
@@ -60,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
-    encode_lines(lines, max_text_len)
+    report_text(prepare_lines(lines, max_text_len, text_frontend(args)), args.verbose)
     check_batch_size(args.batch_size, max_batch)
     if args.plot:
         require_matplotlib()

@@ -13,12 +13,12 @@ from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tacotron2", metavar="CKPT_OR_H5", default=None,
-                   help="DLE Tacotron 2 checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
-                   help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--hifigan", metavar="CKPT_OR_H5", default=None,
-                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow")
+    p.add_argument("--tacotron2", metavar="SOURCE", default=None,
+                   help="DLE Tacotron 2 checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--waveglow", metavar="SOURCE", default=None,
+                   help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--hifigan", metavar="SOURCE", default=None,
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list), as the vocoder instead of WaveGlow")
     p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
@@ -27,6 +27,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
+
+
+def add_text_args(p: argparse.ArgumentParser) -> None:
+    from trtnet.runtime.text import DEFAULT_FRONTEND, FRONTENDS
+    p.add_argument("--text-frontend", choices=FRONTENDS, default=None,
+                   help="text normalisation: default (DLE's english_cleaners, plus symbols, currencies, dates and "
+                        "times spoken and any script transliterated), dle (DLE's english_cleaners exactly), nemo "
+                        f"(NeMo's English normaliser: the [tn] extra) (default: {DEFAULT_FRONTEND})")
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
@@ -76,7 +84,8 @@ def check_emulate(args: argparse.Namespace) -> bool:
 
 
 def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None) -> dict:
-    return lib.resolve_sources(spec_from_args(args), need)
+    from .progress import byte_progress
+    return lib.resolve_sources(spec_from_args(args), need, progress=byte_progress)
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
@@ -89,8 +98,15 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
 
 def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> OpenBackend:
     """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
-    return lib.open_backend(spec_from_args(args), names)
+    from .progress import byte_progress
+    return lib.open_backend(spec_from_args(args), names, progress=byte_progress)
 
 
 def settings_from(args: argparse.Namespace, backend: OpenBackend):
     return backend.settings
+
+
+def text_frontend(args: argparse.Namespace) -> str:
+    """--text-frontend, else the front end's default (``runtime.text.DEFAULT_FRONTEND``)."""
+    from trtnet.runtime.text import DEFAULT_FRONTEND
+    return getattr(args, "text_frontend", None) or DEFAULT_FRONTEND

@@ -32,14 +32,12 @@ def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
 
 
 def _lines(path: str) -> list[str]:
-    from trtnet.runtime.text import split_lines
+    from trtnet.runtime.text import decode_lines
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"input file {path} does not exist") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"input file {path} is not UTF-8 text: {e}") from None
-    lines = split_lines(text, f"input file {path}")
+    lines = decode_lines(data, f"input file {path}")
     if not lines:
         raise ValueError(f"input file {path} is empty")
     return lines

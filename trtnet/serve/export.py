@@ -79,7 +79,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        return BackendSpec(engine_dir=str(root)).to_dict(), BackendFacts(
+        return BackendSpec(engine_dir=str(root), text_frontend=spec.text_frontend).to_dict(), BackendFacts(
             "engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate, wg.upsample_stride,
             f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
@@ -93,7 +93,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                          cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
                          device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
                          gate_threshold=spec.gate_threshold, sigma=spec.sigma,
-                         denoiser_strength=spec.denoiser_strength)
+                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend)
     return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
                                           wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
                                           f"{opts.dropout}, noise {opts.noise})")
