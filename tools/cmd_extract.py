@@ -39,8 +39,8 @@ def _setting(cls: type, name: str) -> Callable[[str], Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow, FastPitch or a HiFi-GAN generator: "
-                                      "the formats in the README's 'Checkpoint formats' table; or an http(s) URL or a published "
-                                      "name (trtnet fetch --list), downloaded into the weights cache")
+                                      "the formats in the README's 'Checkpoint formats' table; or an http(s) URL or a "
+                                      "published name (trtnet fetch --list), downloaded into the weights cache")
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="weights cache for downloads (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
     p.add_argument("-o", "--output", required=True,
