@@ -99,14 +99,14 @@ def _per_item(value: Any, b: int) -> torch.Tensor:
 
 
 def infer(p: Mapping[str, torch.Tensor], config: Any, ids: torch.Tensor, pace: Any = 1.0, pitch_scale: Any = 1.0,
-          pitch_shift_hz: Any = 0.0) -> dict[str, torch.Tensor]:
+          pitch_shift: Any = 0.0) -> dict[str, torch.Tensor]:
     """FastPitch inference on ``ids`` [B, L] (padded with padding_idx) with the DLE state_dict ``p``.
 
     Returns mel [B, n_mel, T], mel_lengths [B] (int64), durations [B, L] (before pace and rounding), pitch
     [B, formants, L] (after the affine transform) and energy [B, L] (when the model has it).
     """
     c, dtype, b = config, p["proj.weight"].dtype, ids.shape[0]
-    pace, scale, shift = (_per_item(v, b).to(dtype) for v in (pace, pitch_scale, pitch_shift_hz))
+    pace, scale, shift = (_per_item(v, b).to(dtype) for v in (pace, pitch_scale, pitch_shift))
     mask = ids != c.padding_idx
     x = fft_stack(F.embedding(ids, p["encoder.word_emb.weight"]), mask, p, "encoder", c.in_fft_n_layers,
                   c.in_fft_n_heads)
