@@ -92,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
         if to_stdout:
             return run_stream(args, pipe, lines, None)
         batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
-        log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
-                 "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
-                 settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
+        from trtnet.runtime.acoustic import settings_summary
+        log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; %s", len(lines), args.batch_size,
+                 out, backend.description, settings_summary(settings, pipe.acoustic, pipe.vocoder.settings))
         _writable_dir(out)
         for p in earlier:
             p.unlink(missing_ok=True)

@@ -1,0 +1,65 @@
+"""FastPitch + HiFi-GAN end to end: ``build-engines --acoustic fastpitch --vocoder hifigan`` (demo weights, small
+size, TensorRT-RTX on the CPU), then ``synthesize --engine-dir D --emulate-engines`` against the eager backend of
+the same weights; a ragged batch against single lines; ``--pace`` changes the length as DLE's rounding says."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from trtnet.runtime.wav import read_wav
+from trtnet.tools.cli import main
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+LINES = ["Hello world.", "FastPitch speaks through the same library, with HiFi-GAN.", "A third line."]
+MODELS = ["--acoustic", "fastpitch", "--vocoder", "hifigan", "--demo-size", "small"]
+
+
+@pytest.fixture(scope="module")
+def engine_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fp_engines")
+    assert main(["build-engines", *MODELS, "--work-dir", str(d / "cache"), "-o", str(d / "engines"),
+                 "--precision", "fp32", "--optimization-level", "0", "--max-decoder-steps", "400"]) == 0
+    return d
+
+
+def synthesize(out, lines, args, batch=1):
+    src = out.parent / f"{out.name}.txt"
+    src.write_text("\n".join(lines) + "\n")
+    assert main(["synthesize", "-i", str(src), "-o", str(out), "--batch-size", str(batch), "--save-mel",
+                 "--sample-format", "float32", *args]) == 0
+    return [(np.load(next(out.glob(f"audio_{i}.*npy"))), read_wav(out / f"audio_{i}.wav")[0])
+            for i in range(len(lines))]
+
+
+def test_build_config_names_the_acoustic_model(engine_dir):
+    cfg = json.loads((engine_dir / "engines" / "build_config.json").read_text())
+    assert set(cfg["engines"]) == {"fastpitch", "hifigan", "hifigan-denoiser"}
+    assert cfg["acoustic"] == "fastpitch" and cfg["vocoder"] == "hifigan"
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_emulated_engines_equal_eager(engine_dir, tmp_path, batch):
+    emulated = synthesize(tmp_path / "emulated", LINES, ["--engine-dir", str(engine_dir / "engines"),
+                                                          "--emulate-engines"], batch)
+    eager = synthesize(tmp_path / "eager", LINES, ["--backend", "eager", *MODELS, "--work-dir",
+                                                    str(engine_dir / "cache")], batch)
+    for i, ((mel_e, wav_e), (mel_g, wav_g)) in enumerate(zip(emulated, eager)):
+        assert mel_e.shape == mel_g.shape and wav_e.shape == wav_g.shape and mel_e.shape[-1] > 10, i
+        np.testing.assert_allclose(mel_e, mel_g, rtol=1e-5, atol=1e-5, err_msg=f"line {i} mel")
+        np.testing.assert_allclose(wav_e, wav_g, rtol=1e-5, atol=1e-5, err_msg=f"line {i} audio")
+
+
+def test_ragged_batch_equals_single_lines_and_pace_shortens(engine_dir, tmp_path):
+    args = ["--backend", "eager", *MODELS, "--work-dir", str(engine_dir / "cache")]
+    batch = synthesize(tmp_path / "batch", LINES, args, batch=3)
+    for i, line in enumerate(LINES):
+        (mel, wav), = synthesize(tmp_path / f"single{i}", [line], args)
+        assert mel.shape == batch[i][0].shape
+        np.testing.assert_allclose(batch[i][0], mel, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(batch[i][1], wav, rtol=1e-5, atol=1e-5)
+    (fast, _), = synthesize(tmp_path / "fast", LINES[1:2], [*args, "--pace", "1.5"])
+    assert fast.shape[-1] < 0.75 * batch[1][0].shape[-1]
