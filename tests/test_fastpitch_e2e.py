@@ -63,3 +63,14 @@ def test_ragged_batch_equals_single_lines_and_pace_shortens(engine_dir, tmp_path
         np.testing.assert_allclose(batch[i][1], wav, rtol=1e-5, atol=1e-5)
     (fast, _), = synthesize(tmp_path / "fast", LINES[1:2], [*args, "--pace", "1.5"])
     assert fast.shape[-1] < 0.75 * batch[1][0].shape[-1]
+
+
+def test_verify_covers_the_fastpitch_networks(engine_dir, tmp_path, capsys):
+    report = tmp_path / "verify.json"
+    assert main(["verify", *MODELS, "--work-dir", str(engine_dir / "cache"), "--engine-dir",
+                 str(engine_dir / "engines"), "--emulate-engines", "--text", "Hello world.", "--json",
+                 str(report)]) == 0
+    names = {c["name"] for c in json.loads(report.read_text())["checks"]}
+    for name in ("fastpitch: mel rel. error", "fastpitch: mel_lengths |Δ|", "engine fastpitch: mel rel. error",
+                 "engine fastpitch: durations rel. error", "engine hifigan: audio rel. error"):
+        assert name in names, name
