@@ -68,9 +68,8 @@ def test_ragged_batch_equals_single_lines_and_pace_shortens(engine_dir, tmp_path
 def test_verify_covers_the_fastpitch_networks(engine_dir, tmp_path, capsys):
     report = tmp_path / "verify.json"
     assert main(["verify", *MODELS, "--work-dir", str(engine_dir / "cache"), "--engine-dir",
-                 str(engine_dir / "engines"), "--emulate-engines", "--text", "Hello world.", "--json",
-                 "--max-decoder-steps", "400",
-                 str(report)]) == 0
+                 str(engine_dir / "engines"), "--emulate-engines", "--text", "Hello world.",
+                 "--max-decoder-steps", "400", "--json", str(report)]) == 0
     names = {c["name"] for c in json.loads(report.read_text())["checks"]}
     for name in ("fastpitch: mel rel. error", "fastpitch: mel_lengths |Δ|", "engine fastpitch: mel rel. error",
                  "engine fastpitch: durations rel. error", "engine hifigan: audio rel. error"):
