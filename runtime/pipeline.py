@@ -210,11 +210,12 @@ class Pipeline:
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
         from .streaming import SynthesisStream
+        from .streaming_fastpitch import MelStream
         lines = [text] if isinstance(text, str) else list(text)
         ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
-        return SynthesisStream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
-                      dtype=dtype)
+        kind = SynthesisStream if self.acoustic.architecture == "tacotron2" else MelStream   # one mel, chunked vocoding
+        return kind(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context, dtype=dtype)
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,

@@ -208,7 +208,8 @@ class ItemStream:
     """One utterance's postnet → vocoder → denoiser stages; :meth:`push` takes its decoded frames.  ``mel`` /
     ``mel_postnet``: the pieces given and emitted (concatenated: the unchunked run's frames)."""
 
-    def __init__(self, pipe: Any, index: int, ctx: Contexts, noise_frames: int):
+    def __init__(self, pipe: Any, index: int, ctx: Contexts, noise_frames: int, with_postnet: bool = True):
+        """``with_postnet``: run the post-net stage (Tacotron 2); without it the frames pushed are the final mel."""
         self.pipe, self.index = pipe, index
         voc, cfg, s = pipe.vocoder, pipe.vocoder_config, pipe.settings
         self.hop = cfg.upsample_stride
@@ -221,7 +222,8 @@ class ItemStream:
             feeds = voc.feeds(self.run_, mel, np.array([w], np.int32), [index], start=a)
             return run(pipe.sessions[voc.network], feeds)[voc.output]
 
-        self.stages = [ContextStage(postnet, ctx.postnet, 1, 1), ContextStage(vocode, ctx.vocoder, 1, self.hop)]
+        self.post_stage = ContextStage(postnet, ctx.postnet, 1, 1) if with_postnet else None
+        self.stages = [st for st in (self.post_stage, ContextStage(vocode, ctx.vocoder, 1, self.hop)) if st]
         if s.denoiser_strength > 0 and voc.denoiser in pipe.sessions:
             stft_hop = cfg.stft_hop_length
 
@@ -240,9 +242,9 @@ class ItemStream:
         ``final``)."""
         self.mel.append(mel)
         x: np.ndarray | None = mel
-        for i, st in enumerate(self.stages):
+        for st in self.stages:
             x = st.push(x, final)
-            if i == 0 and x is not None:
+            if st is self.post_stage and x is not None:
                 self.mel_postnet.append(x)
         audio = np.zeros(0, np.float32) if x is None else x[0]
         if final:
