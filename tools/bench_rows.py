@@ -28,10 +28,12 @@ def _context(args: argparse.Namespace) -> dict[str, Any]:
 
 def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder):
     from trtnet.runtime.pipeline import Pipeline, Settings
-    settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
-                        gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
-                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
-                        text_frontend=text_frontend(args))
+    fastpitch = {f: float(getattr(args, f, None) or defaults.get(f, getattr(Settings, f)))
+                 for f in ("pace", "pitch_scale", "pitch_shift")}     # FastPitch's run-time inputs
+    settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", getattr(t2, "max_decoder_steps", 0))),
+                        gate_threshold=float(defaults.get("gate_threshold", getattr(t2, "gate_threshold", 0.0))),
+                        sigma=args.sigma, denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
+                        text_frontend=text_frontend(args), **fastpitch)
     return Pipeline(sessions, t2_config=t2, vocoder_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
@@ -98,7 +100,10 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
         finally:
             backend.close()
     if "pytorch" in backends:
-        if any(s.checkpoint is None for s in sources.values()):
+        from .common import spec_from_args
+        if spec_from_args(args).acoustic_arch != "tacotron2":
+            skipped.append("pytorch: the PyTorch reference row times Tacotron 2 only")
+        elif any(s.checkpoint is None for s in sources.values()):
             skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
         else:
             from trtnet.verify.references import timing_reference
