@@ -128,3 +128,12 @@ def settings_summary(settings: Any, acoustic: Acoustic, vocoder_settings: Sequen
     """The run-time settings the acoustic model and the vocoder read, e.g. ``pace 1, pitch_scale 1, …``."""
     names = (*acoustic.settings, *vocoder_settings)
     return ", ".join(f"{n.replace('_', ' ')} {getattr(settings, n):g}" for n in names)
+
+
+def check_pair(acoustic_config: Any, vocoder_config: Any) -> None:
+    """ValueError when the vocoder cannot read the acoustic model's mel (different mel channel counts)."""
+    a, v = (getattr(c, "n_mel_channels", None) for c in (acoustic_config, vocoder_config))
+    if a is not None and v is not None and a != v:
+        raise ValueError(f"the {getattr(acoustic_config, 'architecture', 'acoustic')} model makes {a}-channel mels "
+                         f"but the {getattr(vocoder_config, 'architecture', 'vocoder')} vocoder reads {v}; pair "
+                         "models trained on the same mel front end")

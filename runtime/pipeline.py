@@ -24,7 +24,7 @@ import numpy as np
 from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
-from .acoustic import acoustic_for, valid_frames  # noqa: F401 (valid_frames: re-exported)
+from .acoustic import acoustic_for, check_pair, valid_frames  # noqa: F401 (valid_frames: re-exported)
 from .vocoder import VocoderRun, vocoder_for
 from .text import DEFAULT_FRONTEND, TextResult, prepare_text
 
@@ -111,6 +111,7 @@ class Pipeline:
             raise ValueError(f"decoder must be 'loop' or 'step', got {decoder!r}")
         self.decoder = decoder
         self.acoustic = acoustic_for(t2_config)
+        check_pair(t2_config, vocoder_config)
         self.vocoder, self.vocoder_config = vocoder_for(vocoder_config), vocoder_config
         need = self.acoustic.resolve(("encoder", f"decoder-{decoder}", "postnet"))
         missing = [n for n in (*need, self.vocoder.network) if n not in sessions]

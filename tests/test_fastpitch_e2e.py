@@ -88,3 +88,14 @@ def test_streamed_audio_equals_the_unstreamed(engine_dir, tmp_path):
     streamed = read_wav(tmp_path / "streamed" / "audio_0.wav")[0]
     assert streamed.shape == whole.shape
     assert np.abs(streamed - whole).max() <= 1e-4 * np.abs(whole).max()
+
+
+def test_mismatched_mel_channels_are_refused_before_building(tmp_path, capsys):
+    """A 20-mel FastPitch with the small demo HiFi-GAN (12 mels): refused, nothing built."""
+    from trtnet.weights.config import FastPitchConfig
+    from trtnet.weights.demo_fastpitch import fastpitch_checkpoint
+    import torch
+    torch.save(fastpitch_checkpoint(FastPitchConfig.small(n_mel_channels=20), 0), tmp_path / "fp.pt")
+    assert main(["build-engines", "--fastpitch", str(tmp_path / "fp.pt"), "--vocoder", "hifigan", "--demo-size",
+                 "small", "--work-dir", str(tmp_path / "cache"), "-o", str(tmp_path / "engines")]) != 0
+    assert "20-channel mels" in capsys.readouterr().err and not list((tmp_path / "engines").glob("*.plan"))

@@ -123,3 +123,12 @@ def test_fastpitch_is_not_mistaken_for_tacotron2(tmp_path):
     torch.save(ckpt, tmp_path / "fp.pt")
     with pytest.raises(ArchitectureError, match="tacotron2"):
         extract(tmp_path / "fp.pt", tmp_path / "fp.h5", model="tacotron2")
+
+
+def test_another_symbol_set_is_refused(tmp_path):
+    from trtnet.weights.errors import SymbolTableError
+    ckpt = fastpitch_checkpoint(FastPitchConfig.small(), 0)
+    ckpt["train_setup"]["symbol_set"] = "english_expanded"
+    torch.save(ckpt, tmp_path / "fp.pt")
+    with pytest.raises(SymbolTableError, match="english_expanded"):
+        extract(tmp_path / "fp.pt", tmp_path / "fp.h5")

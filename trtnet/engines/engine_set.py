@@ -117,6 +117,7 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     unknown = [e for e in engines if e not in networks.NETWORKS]
     if unknown:
         raise ValueError(f"unknown engines {unknown}; choose from {sorted(networks.NETWORKS)}")
+    _check_pairs(sources)
     with locked_dir(out, "trtnet build-engines"):
         t_all = time.perf_counter()
         records = []
@@ -132,6 +133,16 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
              time.perf_counter() - t_all, out / BUILD_CONFIG)
     return summary
+
+
+def _check_pairs(sources: Mapping[str, WeightSource]) -> None:
+    """Before any build: the acoustic model's mels fit the vocoder (``runtime.acoustic.check_pair``)."""
+    from trtnet.runtime.acoustic import check_pair
+    acoustic = [a for a in sources if a in ACOUSTIC_ENGINES]
+    vocoder = [a for a in sources if a in VOCODER_ENGINES]
+    if acoustic and vocoder:
+        with WeightStore.open(sources[acoustic[0]].h5_path) as a, WeightStore.open(sources[vocoder[0]].h5_path) as v:
+            check_pair(a.config, v.config)
 
 
 def _previous_index(out: Path) -> dict[str, Any]:
