@@ -39,10 +39,11 @@ def test_bad_specs_are_refused_naming_the_field():
 
 def test_cli_flags_map_onto_the_spec():
     argv = ["synthesize", "-i", "x", "-o", "y", "--hifigan", "h.pt", "--precision", "fp16", "--dropout", "off",
-            "--gate-threshold", "0.7", "--seed", "3", "--plot", "--demo-size", "small", "--backend", "eager"]
+            "--gate-threshold", "0.7", "--seed", "3", "--plot", "--demo-size", "small", "--backend", "eager",
+            "--text-frontend", "dle"]
     spec = spec_from_args(_parser(argv).parse_args(argv))
     assert spec == BackendSpec(hifigan="h.pt", precision="fp16", dropout="off", gate_threshold=0.7, seed=3,
-                               alignments=True, demo_size="small", eager_explicit=True)
+                               alignments=True, demo_size="small", eager_explicit=True, text_frontend="dle")
     argv = ["bench", "--engine-dir", "e", "--emulate-engines"]
     spec = spec_from_args(_parser(argv).parse_args(argv))
     assert spec.engine_dir == "e" and spec.emulate and spec.sigma == 0.6     # bench's own default sigma
@@ -59,6 +60,7 @@ def test_open_backend_runs_the_eager_pipeline_with_the_spec_settings():
         s = b.settings
         assert (s.gate_threshold, s.denoiser_strength, s.max_decoder_steps) == (0.8, 0.0, 30)
         assert s.sigma == b.vocoder_config.sigma and s.dropout == "off"     # not overridden: the model's
+        assert s.text_frontend == "default"
         assert "eager twin" in b.description and "the default without --engine-dir" in b.description
         pipe = Pipeline(b.sessions, t2_config=b.t2_config, vocoder_config=b.vocoder_config, limits=b.limits,
                         settings=s)

@@ -88,6 +88,17 @@ def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None)
     return lib.resolve_sources(spec_from_args(args), need, progress=byte_progress)
 
 
+def local_checkpoint(spec: str | None, cache: Any, model: str | None, flag: str) -> Any:
+    """A path, an http(s) URL or a published name → a local file (downloads go to the weights cache, with a
+    progress bar on a terminal); None stays None (the demo weights)."""
+    if spec is None:
+        return None
+    from trtnet.weights.remote import locate
+
+    from .progress import byte_progress
+    return locate(spec, cache, model=model, flag=flag, progress=byte_progress)
+
+
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
     return lib.runtime_defaults(spec_from_args(args), sources)
 
