@@ -67,3 +67,15 @@ def test_open_backend_runs_the_eager_pipeline_with_the_spec_settings():
         (batch,) = list(pipe.synthesize(["Hello."], 1))
         u = batch.utterances[0]
         assert 0 < u.mel_length <= 30 and np.isfinite(u.audio).all()
+
+
+def test_the_readme_pipeline_snippet_runs_as_written():
+    """The README's second Library API snippet: a backend from a spec, then the pipeline, no CLI."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("## Library API", 1)[1]
+    snippet = re.findall(r"```python\n(.*?)```", readme, re.S)[1]
+    assert "open_backend" in snippet
+    scope: dict = {}
+    exec(compile(snippet, "README.md", "exec"), scope)   # noqa: S102 - our own README
+    assert scope["audio"].size > 0 and np.isfinite(scope["audio"]).all()
