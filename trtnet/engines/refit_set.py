@@ -47,6 +47,7 @@ class RefitRecord:
     seconds: float           # load + refit + serialize + write
     build_seconds: float | None   # the engine's recorded build time (a rebuild with the same options)
     plan_bytes: int
+    weights_bytes: int       # the refitted weights' bytes (what a weight-stripped plan leaves out)
     mode: str                # "refittable" or "stripped"
 
 
@@ -84,7 +85,8 @@ def _plan_of(root: Path, cfg: Mapping[str, Any], name: str) -> Path:
 def check_refit(root: Path, cfg: Mapping[str, Any], sources: Mapping[str, WeightSource]
                 ) -> dict[str, tuple[Sidecar, dict[str, Any], str]]:
     """Engine name → (sidecar, new weight values, weights sha256) for every engine the sources refit; RefitError
-    (one line, before anything is written) when a source does not fit the engines."""
+    (one line, before anything is written) when a source does not fit the engines.  Engines that already carry
+    these weights are left out."""
     out = {}
     for arch, src in sorted(sources.items()):
         names = [n for n in cfg["engines"] if networks.NETWORKS.get(n) and networks.NETWORKS[n].architecture == arch]
@@ -106,6 +108,9 @@ def check_refit(root: Path, cfg: Mapping[str, Any], sources: Mapping[str, Weight
                     raise RefitError(f"{plan}: built without --refittable or --strip-weights, so TensorRT cannot "
                                      "refit it; rebuild with build-engines --refittable")
                 values = _values(plan, side, store)
+                if side.weights_sha256 == store.file_sha256:
+                    log.info("%s: already has the weights of %s; left as it is", name, src.h5_path)
+                    continue
                 out[name] = (side, values, store.file_sha256)
     return out
 
@@ -165,7 +170,8 @@ def refit_engine_dir(engine_dir: str | Path, sources: Mapping[str, WeightSource]
             entry.update(plan=new_plan.name, sidecar=sidecar_path(new_plan).name,
                          sidecar_sha256=file_sha256(sidecar_path(new_plan)), plan_bytes=len(data),
                          refit_seconds=round(seconds, 2))
-            records.append(RefitRecord(name, new_plan, n, seconds, side.build_seconds, len(data), mode))
+            records.append(RefitRecord(name, new_plan, n, seconds, side.build_seconds, len(data),
+                                       sum(int(v.nbytes) for v in values.values()), mode))
             log.info("%s: refitted %d weights in %.1f s → %s", name, n, seconds, new_plan)
             if fail_after is not None:
                 fail_after(name)
