@@ -24,7 +24,6 @@ emulated runtime (``trtnet.emulate``) loads such plans, which it treats as built
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -163,12 +162,3 @@ def refit_from_sidecar(engine: Any, plan: Path, sidecar: Sidecar, trt: Any, logg
     with WeightStore.open(path) as store:
         return refit_engine(engine, sidecar, store.get, trt, logger)
 
-
-def values_sha256(values: Mapping[str, np.ndarray]) -> str:
-    """A digest of named weight values (names, dtypes, shapes, bytes), in name order."""
-    h = hashlib.sha256()
-    for name in sorted(values):
-        a = np.ascontiguousarray(values[name])
-        h.update(f"{name}|{a.dtype}|{a.shape}|".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()

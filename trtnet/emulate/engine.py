@@ -24,7 +24,7 @@ class EmulatedEngine:
     def __init__(self, plan: Path, sidecar: Sidecar, logger: Any) -> None:
         self.plan, self.logger = plan, logger
         self.runner = NetworkRunner(plan, sidecar)
-        self.refit_state = RefitState(plan, sidecar)
+        self.refit_state = RefitState(plan, sidecar, self.runner)
         graph, net = self.runner.graph, self.runner.network
         self.name = sidecar.network
         self._modes: dict[str, trt.TensorIOMode] = {}
