@@ -237,3 +237,29 @@ def test_stripped_plans_are_smaller(tmp_path):
     f = build(tmp_path / "f", "fp32", "postnet,waveglow")
     for n in ("postnet", "waveglow"):
         assert (s / f"{n}.plan").stat().st_size < (f / f"{n}.plan").stat().st_size
+
+
+def test_a_flavour_without_the_flags_is_refused_naming_it():
+    import types
+
+    from packaging.version import Version
+
+    from trtnet.flavor import Flavor
+    from trtnet.refit import RefitError, check_flavor, flavor_support
+    import tensorrt_rtx
+    assert flavor_support(tensorrt_rtx) == {"refittable": True, "strip_weights": True}
+    old = types.SimpleNamespace(BuilderFlag=types.SimpleNamespace(REFIT=1), INetworkDefinition=object,
+                                Refitter=object)
+    fl = Flavor("tensorrt", old, Version("8.6"))
+    check_flavor(fl, False, False)
+    with pytest.raises(RefitError, match=r"--refittable: tensorrt 8.6 has no REFIT_INDIVIDUAL builder flag"):
+        check_flavor(fl, True, False)
+    with pytest.raises(RefitError, match=r"--strip-weights: tensorrt 8.6 has no REFIT_INDIVIDUAL / STRIP_PLAN"):
+        check_flavor(fl, False, True)
+
+
+def test_the_real_runtime_refuses_plans_built_for_the_emulator(refittable_dir):
+    from trtnet.runtime.engine import Engine, EngineCompatibilityError
+    plan = json.loads((refittable_dir / "build_config.json").read_text())["engines"]["postnet"]["plan"]
+    with pytest.raises(EngineCompatibilityError, match="built for the emulated runtime"):
+        Engine.load(refittable_dir / plan)
