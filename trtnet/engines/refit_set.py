@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -136,19 +137,25 @@ def _values(plan: Path, side: Sidecar, store: WeightStore) -> dict[str, Any]:
         raise RefitError(f"{plan.name}: {e}") from None
 
 
-def refit_engine_dir(engine_dir: str | Path, sources: Mapping[str, WeightSource], *, emulate: bool = False,
-                     flavor: str | None = None, fail_after: Callable[[str], None] | None = None
-                     ) -> list[RefitRecord]:
+def refit_engine_dir(engine_dir: str | Path, sources: Mapping[str, WeightSource | str | Path], *,
+                     emulate: bool = False, flavor: str | None = None, cache_dir: str | Path | None = None,
+                     fail_after: Callable[[str], None] | None = None) -> list[RefitRecord]:
     """Refit every engine of ``engine_dir`` whose architecture ``sources`` gives new weights for (see the module
-    docstring); returns one record per engine.  ``emulate``: on the emulated runtime.  ``fail_after(name)`` is
-    called after each engine's new files are written (tests interrupt a refit there)."""
+    docstring): architecture → a resolved :class:`WeightSource`, or a checkpoint / ``.h5`` path (extracted into
+    the weights cache ``cache_dir``, default ``$TRTNET_CACHE`` or ``~/.cache/trtnet``).  Returns one record per
+    engine.  ``emulate``: on the emulated runtime.  ``fail_after(name)`` is called after each engine's new files
+    are written (tests interrupt a refit there)."""
     from trtnet.runtime.engine import Engine
+    from trtnet.weights.cache import cache_dir as default_cache
+    from trtnet.weights.sources import resolve
+    sources = {a: s if isinstance(s, WeightSource) else resolve(s, a, default_cache(cache_dir))
+               for a, s in sources.items()}
     root = Path(engine_dir)
-    cfg = _index(root)
-    work = check_refit(root, cfg, sources)
+    _index(root)                                    # not an engine directory: say so before creating the lock
     records = []
     with locked_dir(root, "trtnet refit"):
         cfg = _index(root)
+        work = check_refit(root, cfg, sources)
         _remove_orphans(root, cfg)
         new_cfg = json.loads(json.dumps(cfg))
         for name, (side, values, sha) in work.items():
@@ -183,7 +190,6 @@ def refit_engine_dir(engine_dir: str | Path, sources: Mapping[str, WeightSource]
 
 
 def _new_sidecar(side: Sidecar, data: bytes, sha: str, src: WeightSource, seconds: float) -> Sidecar:
-    import hashlib
     extra = dict(side.extra)
     extra["refit"] = {"from_weights_sha256": side.weights_sha256, "seconds": round(seconds, 3)}
     extra["weights_file"] = str(src.h5_path)
