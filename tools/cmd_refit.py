@@ -38,11 +38,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"nothing to refit: the engines of {args.engine_dir} already carry these weights")
         return 0
     where = " (emulated: the emulator's times, not TensorRT's)" if args.emulate_engines else ""
-    print(f"{'engine':14s} {'mode':10s} {'weights':>7s} {'weights MB':>10s} {'refit s':>8s} {'build s':>8s}  plan{where}")
+    print(f"{'engine':14s} {'mode':10s} {'weights':>7s} {'weights MB':>10s} {'refit s':>8s} {'build s':>8s}  "
+          f"plan{where}")
     for r in records:
         built = f"{r.build_seconds:8.1f}" if r.build_seconds is not None else f"{'?':>8s}"
-        print(f"{r.name:14s} {r.mode:10s} {r.weights:7d} {r.weights_bytes / 1e6:10.2f} {r.seconds:8.2f} {built}  {r.plan.name} "
-              f"({r.plan_bytes / 1e6:.1f} MB)")
+        print(f"{r.name:14s} {r.mode:10s} {r.weights:7d} {r.weights_bytes / 1e6:10.2f} {r.seconds:8.2f} {built}  "
+              f"{r.plan.name} ({r.plan_bytes / 1e6:.1f} MB)")
     total = sum(r.seconds for r in records)
     build = sum(r.build_seconds or 0 for r in records)
     print(f"refit {total:.2f} s vs build {build:.1f} s (recorded in the sidecars); index: "
