@@ -24,10 +24,10 @@ HOUSE = (
               "trtnet.weights.cache")),            # where the cache is: the text front end's NeMo grammars use it
     ("text", ("trtnet.runtime.text",)),            # the text front end: the symbol table the weights check
     ("weights", ("trtnet.weights",)),
-    ("runtime", ("trtnet.runtime",)),
+    ("runtime", ("trtnet.runtime", "trtnet.refit")),   # refit: weights into a loaded engine (load-time refit)
     ("interpret", ("trtnet.interpret",)),
     ("graph", ("trtnet.graph", "trtnet.tensor", "trtnet.ops", "trtnet.backends", "trtnet.control_flow",
-               "trtnet.loop", "trtnet.build", "trtnet.refit")),
+               "trtnet.loop", "trtnet.build")),
     ("layers", ("trtnet.layers",)),
     ("orchestration", ("trtnet.emulate", "trtnet.engines", "trtnet.verify")),
     ("serve", ("trtnet.serve",)),

@@ -42,6 +42,7 @@ from . import tensorrt
 from .engine import EmulatedRuntime
 from .host_cuda import HostCudaModule
 from .network import EmulationError
+from .refitter import Refitter, SerializationFlag, Weights, WeightsRole
 
 __all__ = ["EmulatedFlavor", "EmulationError", "Emulator"]
 
@@ -85,9 +86,10 @@ class Emulator:
 
 
 def _bound_module(runtime: functools.partial) -> ModuleType:
-    """:mod:`.tensorrt` with ``Runtime(logger)`` bound to one emulator."""
+    """:mod:`.tensorrt` with ``Runtime(logger)`` bound to one emulator, and the refit surface (:mod:`.refitter`)."""
     m = ModuleType(tensorrt.__name__, tensorrt.__doc__)
     m.__dict__.update({k: v for k, v in vars(tensorrt).items() if not k.startswith("__")})
     m.__version__ = tensorrt.__version__
     m.Runtime = runtime
+    m.Refitter, m.SerializationFlag, m.Weights, m.WeightsRole = Refitter, SerializationFlag, Weights, WeightsRole
     return m
