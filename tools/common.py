@@ -68,7 +68,10 @@ def spec_from_args(args: argparse.Namespace) -> BackendSpec:
     """The library's BackendSpec of these flags (a subcommand lacking a flag gets the field's default)."""
     renamed = {"emulate": "emulate_engines"}
     values = {f.name: getattr(args, renamed.get(f.name, f.name), None) for f in dataclasses.fields(BackendSpec)}
-    values.update(emulate=bool(getattr(args, "emulate_engines", False)), eager_explicit=getattr(args, "backend", None) == "eager",
+    # --emulate-engines runs the engines of --engine-dir; a command without --engine-dir (build-engines) means
+    # something else by it
+    emulate = bool(getattr(args, "emulate_engines", False)) and hasattr(args, "engine_dir")
+    values.update(emulate=emulate, eager_explicit=getattr(args, "backend", None) == "eager",
                   alignments=getattr(args, "plot", None) is True)     # synthesize --plot draws alignments
     return BackendSpec(**{k: v for k, v in values.items() if v is not None})
 
