@@ -53,17 +53,15 @@ OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
 
 
 def _writable_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PermissionError(f"output directory {path} cannot be created: {e.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"output directory {path} is not writable")
 
 
 def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
-    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed before the run,
-    so the directory never mixes two runs)."""
+    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed, all or none, before
+    the run, so the directory never mixes two runs).  Checked before any work and again under the lock."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"-o {out}: exists and is not a directory; choose an output directory")
     found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
     if found and not overwrite:
         raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
@@ -104,6 +102,7 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
+    from trtnet.files import locked_dir, remove_all_or_none
     from trtnet.runtime.text import sequence_to_text
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
@@ -119,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         require_matplotlib()
     to_stdout = args.stream and args.output == "-"
-    earlier = [] if to_stdout else _earlier_outputs(out, args.overwrite)
+    if not to_stdout:
+        _earlier_outputs(out, args.overwrite)        # refused before any model is loaded
     backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()))
     try:
         settings = settings_from(args, backend)
@@ -131,24 +131,24 @@ def run(args: argparse.Namespace) -> int:
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
                  "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
                  settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
-        _writable_dir(out)
-        for p in earlier:
-            p.unlink(missing_ok=True)
-        if args.stream:
-            return run_stream(args, pipe, lines, out)
-        rate = backend.vocoder_config.sampling_rate
-        with progress(len(lines), "lines") as bar:
-            for batch in batches:                          # each batch's files are written as soon as it is done
-                for u in batch.utterances:
-                    wav = _save(out, u, rate, args)
-                    if args.plot:
-                        plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
-                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
-                              + ("  (hit the step cap)" if u.hit_cap else "")
-                              + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
-                bar.update(len(batch.utterances))
-                log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
-                          ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
+        with locked_dir(out, "trtnet synthesize"):       # one run per output directory; none left if refused
+            _writable_dir(out)
+            remove_all_or_none(out, _earlier_outputs(out, args.overwrite))
+            if args.stream:
+                return run_stream(args, pipe, lines, out)
+            rate = backend.vocoder_config.sampling_rate
+            with progress(len(lines), "lines") as bar:
+                for batch in batches:                      # each batch's files are written as soon as it is done
+                    for u in batch.utterances:
+                        wav = _save(out, u, rate, args)
+                        if args.plot:
+                            plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
+                        bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  "
+                                  f"{u.audio.size / rate:6.2f} s" + ("  (hit the step cap)" if u.hit_cap else "")
+                                  + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
+                    bar.update(len(batch.utterances))
+                    log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
+                              ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
     finally:
         backend.close()
     return 0
