@@ -13,6 +13,7 @@ from typing import Any
 from ..sidecar import Sidecar, sidecar_path
 from ..weights.config import CONFIG_CLASSES, Tacotron2Config
 from .vocoder import VOCODERS, vocoder_architecture
+from .dir_schema import check_index, check_sidecars
 from .engine import Engine, EngineLoadError
 from .pipeline import Limits
 
@@ -47,10 +48,16 @@ REQUIRED_OPTIONS = ("max_batch", "max_text_len", "dropout", "noise")
 
 
 def read_build_config(path: Path) -> dict[str, Any]:
-    """``path/build_config.json``, checked for what the runtime reads; EngineLoadError names the file and key."""
-    f = Path(path) / "build_config.json"
+    """``path/build_config.json``, checked against its schema and every listed plan against its sidecar
+    (``dir_schema``) before any work; EngineLoadError names the file and key.  Plan hashes are remembered per
+    file state, so reading it again in the same process costs little."""
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise EngineLoadError(f"--engine-dir {path}: not a directory (an engine directory written by "
+                              "trtnet build-engines)")
+    f = root / "build_config.json"
     try:
-        cfg = json.loads(f.read_text())
+        cfg = json.loads(f.read_text(), parse_constant=_no_constant(f))
     except FileNotFoundError:
         raise EngineLoadError(f"{path}: no build_config.json (run trtnet build-engines -o {path})") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -64,7 +71,16 @@ def read_build_config(path: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_OPTIONS if k not in cfg["options"]]
     if missing:
         raise EngineLoadError(f"{f}: options lack {missing}; rebuild the engines (trtnet build-engines -o {path})")
+    check_index(cfg, f)
+    check_sidecars(root, cfg)
     return cfg
+
+
+def _no_constant(f: Path):
+    def refuse(name: str) -> None:
+        raise EngineLoadError(f"{f}: holds {name}, which is not JSON (build_config.json is strict JSON); "
+                              "rebuild the engines")
+    return refuse
 
 
 LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture

@@ -51,7 +51,20 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
     return parse
 
 
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1     # TensorRT shapes and counts are int32; seeds are int64
+
 GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
-NON_NEGATIVE = real(0.0)                                          # sigma, denoiser strength
-POSITIVE_INT = integer(1)                                         # batch, steps, tokens, iterations, MiB
-NON_NEGATIVE_INT = integer(0)                                     # seeds, warm-up iterations
+NON_NEGATIVE = real(0.0)
+POSITIVE_INT = integer(1, INT32_MAX)                              # batch, steps, tokens, iterations, MiB
+NON_NEGATIVE_INT = integer(0, INT32_MAX)                          # warm-up iterations, context frames
+SEED = integer(0, INT64_MAX)                                      # seeds of fed randomness and random fills
+PORT = integer(1, 65535)                                          # a TCP port the server listens on
+
+
+def _settings() -> tuple[float, float]:
+    from trtnet.runtime.dir_schema import DENOISER_STRENGTH_MAX, SIGMA_MAX
+    return SIGMA_MAX, DENOISER_STRENGTH_MAX
+
+
+SIGMA = real(0.0, _settings()[0])                                 # WaveGlow noise scale (README: why the bound)
+DENOISER_STRENGTH = real(0.0, _settings()[1])                     # bias-spectrum removal, 0 = off

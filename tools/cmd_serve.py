@@ -12,11 +12,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from .argtypes import POSITIVE_INT, integer
+from .argtypes import PORT, POSITIVE_INT
 from .cmd_export_triton import add_export_args, export_options
 
 log = logging.getLogger("trtnet.serve")
-PORT = integer(0, 65535)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

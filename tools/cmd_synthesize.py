@@ -9,7 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .argtypes import POSITIVE_INT, SEED
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
@@ -30,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="step cap for this run (default: the engines' or the model's; at most the engines')")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
-    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
+    p.add_argument("--seed", type=SEED, default=0,
                    help="seed of fed dropout masks / noise (per line) and eager random fills (default 0)")
     p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
     p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",

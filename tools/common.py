@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -29,8 +29,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
+    p.add_argument("--sigma", type=SIGMA, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
 
 
 def vocoder_arch(args: argparse.Namespace) -> str:
