@@ -99,6 +99,17 @@ def confined_name(f: Path, key: str, name: Any, suffix: str) -> str:
     return name
 
 
+def check_finite(value: Any, f: Path, where: str = "") -> None:
+    """Refuse NaN and Infinity anywhere in a parsed index (they are not JSON), naming the key."""
+    if isinstance(value, float) and not math.isfinite(value):
+        name = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        raise IndexSchemaError(f"{f}: {where} is {name}, which is not JSON (build_config.json is strict JSON); "
+                               "rebuild the engines or correct the value")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        check_finite(v, f, f"{where}.{k}" if where else str(k))
+
+
 def check_index(cfg: dict[str, Any], f: Path) -> None:
     """Schema of a parsed build_config.json ``f`` (its required top-level keys already checked)."""
     fmt = cfg.get("format", INDEX_FORMAT)

@@ -13,7 +13,7 @@ from typing import Any
 from ..sidecar import Sidecar, sidecar_path
 from ..weights.config import CONFIG_CLASSES, Tacotron2Config
 from .vocoder import VOCODERS, vocoder_architecture
-from .dir_schema import check_index, check_sidecars
+from .dir_schema import check_finite, check_index, check_sidecars
 from .engine import Engine, EngineLoadError
 from .pipeline import Limits
 
@@ -57,7 +57,7 @@ def read_build_config(path: Path) -> dict[str, Any]:
                               "trtnet build-engines)")
     f = root / "build_config.json"
     try:
-        cfg = json.loads(f.read_text(), parse_constant=_no_constant(f))
+        cfg = json.loads(f.read_text())
     except FileNotFoundError:
         raise EngineLoadError(f"{path}: no build_config.json (run trtnet build-engines -o {path})") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -71,16 +71,10 @@ def read_build_config(path: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_OPTIONS if k not in cfg["options"]]
     if missing:
         raise EngineLoadError(f"{f}: options lack {missing}; rebuild the engines (trtnet build-engines -o {path})")
+    check_finite(cfg, f)
     check_index(cfg, f)
     check_sidecars(root, cfg)
     return cfg
-
-
-def _no_constant(f: Path):
-    def refuse(name: str) -> None:
-        raise EngineLoadError(f"{f}: holds {name}, which is not JSON (build_config.json is strict JSON); "
-                              "rebuild the engines")
-    return refuse
 
 
 LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture

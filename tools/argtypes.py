@@ -68,3 +68,19 @@ def _settings() -> tuple[float, float]:
 
 SIGMA = real(0.0, _settings()[0])                                 # WaveGlow noise scale (README: why the bound)
 DENOISER_STRENGTH = real(0.0, _settings()[1])                     # bias-spectrum removal, 0 = off
+
+
+def device(text: str) -> str:
+    """A torch device the eager backend can use: ``cpu``, or ``cuda`` / ``cuda:N`` where PyTorch sees that GPU."""
+    import re
+    if text == "cpu":
+        return text
+    if not re.fullmatch(r"cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device trtnet runs on: use cpu, cuda or cuda:N")
+    import torch
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(text.partition(":")[2] or 0)
+    if index >= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: PyTorch sees {n or 'no'} CUDA GPU{'' if n == 1 else 's'} "
+                                         f"here; use --device cpu" + (f" or cuda:0..{n - 1}" if n else ""))
+    return text

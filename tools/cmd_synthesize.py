@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from .argtypes import POSITIVE_INT, SEED
+from .flag_checks import refuse_model_flags_with_engines
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
@@ -113,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
+    if args.engine_dir:
+        from trtnet.runtime.engine_dir import read_build_config
+        refuse_model_flags_with_engines(args, read_build_config(Path(args.engine_dir)))
     encode_lines(lines, max_text_len)
     check_batch_size(args.batch_size, max_batch)
     if args.plot:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA, device
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -95,7 +95,7 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--device", default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,

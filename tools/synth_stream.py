@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .flag_checks import refuse_unused
 
 log = logging.getLogger("trtnet.synthesize")
 
@@ -20,7 +21,7 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
                    help="write each line's audio progressively as its decoder chunks finish (first audio long before "
                         "the line is decoded; equal to the unstreamed audio); not peak-normalised. With -o -: raw "
                         "16-bit mono PCM on stdout, lines one after another (--batch-size 1)")
-    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=DEFAULT_CHUNK_FRAMES,
+    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=None,
                    help=f"--stream: decoder steps (mel frames) per chunk (default {DEFAULT_CHUNK_FRAMES})")
     p.add_argument("--context-frames", type=NON_NEGATIVE_INT, default=None,
                    help="--stream: real mel frames on each side of a chunk for the vocoder (default: the vocoder's "
@@ -29,7 +30,12 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_stream_args(args: argparse.Namespace) -> None:
-    """Flag combinations --stream cannot honour, before any work."""
+    """Flag combinations --stream cannot honour (or that act only with it), before any work; fills in the
+    default --chunk-frames."""
+    from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
+    refuse_unused(args, "--stream", args.stream, {"--chunk-frames": None, "--context-frames": None})
+    if args.chunk_frames is None:
+        args.chunk_frames = DEFAULT_CHUNK_FRAMES
     if not args.stream:
         if args.output == "-":
             raise ValueError("-o - (raw PCM on stdout) needs --stream")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 log = logging.getLogger("trtnet.triton")
 
+CONCURRENCY = "1,4,16"          # bench --triton-url: concurrent clients per level
+
 
 def add_triton_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
@@ -142,7 +144,7 @@ def bench_remote(args: argparse.Namespace) -> int:
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.serve.client import TTSClient, run_load
     from trtnet.serve.stream_client import STREAM_MODEL, run_stream_load
-    levels = concurrency_list(args.concurrency)
+    levels = concurrency_list(args.concurrency or CONCURRENCY)
     args.triton_protocol = protocol(args)
     client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
