@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from . import manifest
 from .errors import BuildError, GraphError
 from .graph import Graph
+from .interrupt import interruptible
 from .iospec import DimRange
 from .files import atomic_write_bytes
 from .sidecar import Sidecar, sidecar_path
@@ -86,11 +87,13 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
 
     logger.clear()
     t0 = time.perf_counter()
-    with _heartbeat(graph.name, config.heartbeat_seconds, t0):
+    with _heartbeat(graph.name, config.heartbeat_seconds, t0), interruptible(trt, cfg):   # Ctrl-C cancels it
         try:
             plan = builder.build_serialized_network(graph.network, cfg)
         except Exception as e:  # the bindings raise for some invalid networks instead of returning None
             raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", logger.messages) from None
+        if getattr(logger, "interrupted", False):
+            raise KeyboardInterrupt
     seconds = time.perf_counter() - t0
     if plan is None:
         raise BuildError(f"TensorRT could not build '{graph.name}' ({fl})", logger.messages)
