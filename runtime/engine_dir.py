@@ -80,13 +80,13 @@ def read_build_config(path: Path) -> dict[str, Any]:
 LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture
 
 
-def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
+def resolve_names(cfg: dict[str, Any], names: tuple[str, ...], root: Path | None = None) -> tuple[str, ...]:
     """Network names for ``names``, where the roles "vocoder" and "vocoder-denoiser" stand for the directory's
     vocoder networks (the denoiser only when it was built)."""
     try:
-        voc = VOCODERS[vocoder_architecture(cfg["hparams"])]
+        voc = VOCODERS[vocoder_architecture(cfg["hparams"], str(root or "the engine directory"))]
     except ValueError as e:
-        raise EngineLoadError(f"build_config.json: {e}") from None
+        raise EngineLoadError(str(e)) from None
     out = voc.resolve(names)
     return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
 
@@ -107,7 +107,7 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     ``emulate``: load them with ``Engine.load(..., emulate=True)`` (trtnet.emulate's TensorRT stand-in)."""
     root = Path(path)
     cfg = read_build_config(root)
-    wanted = resolve_names(cfg, names) if names else tuple(cfg["engines"])
+    wanted = resolve_names(cfg, names, root) if names else tuple(cfg["engines"])
     stack = ExitStack()
     sessions, sidecars = {}, {}
     try:
@@ -125,6 +125,6 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     t2 = Tacotron2Config.from_dict(cfg["hparams"]["tacotron2"])
     steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
-    arch = vocoder_architecture(cfg["hparams"])
+    arch = vocoder_architecture(cfg["hparams"], str(root))
     return EngineDir(root, sessions, sidecars, t2, CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch]), opts,
                      cfg.get("runtime_defaults", {}), limits, stack, emulate)

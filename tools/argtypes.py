@@ -37,7 +37,8 @@ def real(low: float | None = None, high: float | None = None, *, low_open: bool 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """A whole number in [low, high]."""
-    want = "a whole number" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+    want = "a whole number" + (f" >= {low}" if low is not None else "") + (" and" if low is not None and high is not None
+                                                                             else "") + (f" <= {high}" if high is not None else "")
 
     def parse(text: str) -> int:
         try:
@@ -83,4 +84,33 @@ def device(text: str) -> str:
     if index >= n:
         raise argparse.ArgumentTypeError(f"{text!r}: PyTorch sees {n or 'no'} CUDA GPU{'' if n == 1 else 's'} "
                                          f"here; use --device cpu" + (f" or cuda:0..{n - 1}" if n else ""))
+    return text
+
+
+def host(text: str) -> str:
+    """An address to listen on or connect to: an IPv4/IPv6 address, or a host name (all-digit dotted names must
+    be valid IPv4 addresses: ``999.1.1.1`` is refused here, not reported later as a port in use)."""
+    import ipaddress
+    import re
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d.]+", text) or not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or host name")
+    return text
+
+
+def host_port(text: str) -> str:
+    """``HOST:PORT`` of a server (no scheme), with the port in 1..65535."""
+    name, sep, port = text.rpartition(":")
+    if "://" in text or not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8000 for HTTP, :8001 for gRPC)")
+    try:
+        PORT(port)
+        if name:
+            host(name.strip("[]"))
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
     return text

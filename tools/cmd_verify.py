@@ -45,7 +45,15 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
     cfg = read_build_config(root)
     for name, entry in cfg["engines"].items():
         side = verified_sidecar(root / entry["plan"])
-        if not emulate:
+        if emulate:                     # the weights the emulator defines it from, hash-checked, before eager work
+            from trtnet.emulate import EmulationError, check_same_code
+            from trtnet.emulate.network import weights_file
+            try:
+                check_same_code(root / entry["plan"], side)
+                weights_file(root / entry["plan"], side)
+            except EmulationError as e:
+                raise RuntimeError(f"cannot emulate {root / entry['plan']}: {e}") from None
+        else:
             ok, why = engine_runtime_status(side.flavor)
             if not ok:
                 raise RuntimeError(f"--engine-dir {root}: the {name} engine ({side.flavor}) cannot run here: {why}; "
@@ -77,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from .plots import require_matplotlib
         require_matplotlib()
+    if args.json:
+        from pathlib import Path
+
+        from trtnet.files import check_writable
+        check_writable(Path(args.json))          # the report's directory, before hours of checks
     if args.engine_dir:
         _check_engine_dir(args, emulate)
     print("checks: eager twin vs the independent reference"

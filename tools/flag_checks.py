@@ -18,8 +18,8 @@ def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any
         raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} run the weights they were "
                          f"built from (build_config.json 'inputs'); drop --{flag}, or rebuild the engines from it")
     chosen = getattr(args, "vocoder", None)
-    built = vocoder_architecture(cfg["hparams"])
-    if chosen and chosen != built:
+    if chosen and chosen != vocoder_architecture(cfg["hparams"], str(args.engine_dir)):
+        built = vocoder_architecture(cfg["hparams"])
         raise ValueError(f"--vocoder {chosen}: the engines in {args.engine_dir} hold a {built} vocoder; drop "
                          f"--vocoder or choose another --engine-dir")
 

@@ -9,13 +9,15 @@ import json
 import logging
 from pathlib import Path
 
+from .argtypes import host_port
+
 log = logging.getLogger("trtnet.triton")
 
 CONCURRENCY = "1,4,16"          # bench --triton-url: concurrent clients per level
 
 
 def add_triton_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
+    p.add_argument("--triton-url", type=host_port, default=None, metavar="HOST:PORT",
                    help="send the requests to a Triton server's trtnet_tts model instead of running the models here "
                         "(default: run here)")
     p.add_argument("--triton-protocol", choices=["http", "grpc"], default=None,

@@ -167,8 +167,9 @@ def check_targets(flavor: Any, config: BuildConfig) -> tuple[str, ...]:
     known = [n for n in dir(flavor.module.ComputeCapability) if n.startswith("SM")]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)} "
-                         "(Hopper SM90 engines need datacenter TensorRT)")
+        hopper = " (Hopper SM90 engines need datacenter TensorRT)" if any(n.upper() == "SM90" for n in unknown) else ""
+        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)}"
+                         + hopper)
     return names or RTX_DEFAULT_TARGETS
 
 

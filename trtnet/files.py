@@ -214,6 +214,19 @@ def remove_all_or_none(root: Path, paths: list[Path]) -> None:
     shutil.rmtree(aside, onerror=lambda *a: log.warning("%s: could not remove %s", aside, a[1]))
 
 
+def check_writable(path: Path) -> None:
+    """OSError naming ``path`` unless a file can be written there now (a temp-file probe in its directory; a
+    directory is not created)."""
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory; give a file name", str(path))
+    probe = temp_path(path)
+    try:
+        probe.open("wb").close()
+    except OSError as e:
+        raise type(e)(e.errno, f"cannot be written ({e.strerror})", str(path)) from None
+    probe.unlink()
+
+
 _DIGESTS: dict[tuple, str] = {}
 
 

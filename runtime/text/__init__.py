@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from .cleaners import clean, english_cleaners
+from .control_names import char_name
 from .symbols import ARPABET, PAD, SYMBOL_TO_ID, SYMBOLS
 
 __all__ = ["ARPABET", "DEFAULT_TEXT", "SYMBOLS", "SYMBOL_TO_ID", "TextError", "english_cleaners",
@@ -87,7 +88,7 @@ def split_lines(text: str, source: str = "input") -> list[str]:
         bad = next((c for c in line if c != "\t" and unicodedata.category(c) in ("Cc", "Zl", "Zp")), None)
         if bad is not None:
             raise TextError(f"{source} line {n}: control character U+{ord(bad):04X} "
-                            f"({unicodedata.name(bad, 'unnamed')}); one utterance per line, plain text only")
+                            f"({char_name(bad)}); one utterance per line, plain text only")
         out.append(line)
     return out
 

@@ -70,7 +70,7 @@ def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts
         from trtnet.weights.config import CONFIG_CLASSES
         root = Path(args.engine_dir).resolve()
         cfg = read_build_config(root)
-        arch = vocoder_architecture(cfg["hparams"])
+        arch = vocoder_architecture(cfg["hparams"], str(root))
         needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
         for name in needed:
             if name not in cfg["engines"]:
