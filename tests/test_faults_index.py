@@ -142,7 +142,7 @@ def test_inspect_of_a_directory_or_a_text_file_says_what_it_takes(built, tmp_pat
     ("synthesize", "--seed", str(2**64), "<= 9223372036854775807"),
     ("synthesize", "--sigma", "1e300", "<= 1000"), ("synthesize", "--denoiser-strength", "1e30", "<= 1"),
     ("synthesize", "--batch-size", str(2**31), "<= 2147483647"), ("build-engines", "--max-batch", str(2**31), "<="),
-    ("serve", "--http-port", "0", ">= 1"), ("serve", "--grpc-port", "70000", "<= 65535"),
+    ("serve", "--http-port", "0", ">= 1"),
     ("synthesize", "--device", "tpu", "use cpu, cuda or cuda:N"), ("bench", "--device", "tpu", "use cpu"),
 ])
 def test_numbers_and_devices_that_cannot_work_are_refused_at_parse_time(tmp_path, capsys, command, flag, value,
