@@ -61,8 +61,10 @@ def _writable_dir(path: Path) -> None:
 def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
     """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed, all or none, before
     the run, so the directory never mixes two runs).  Checked before any work and again under the lock."""
+    from trtnet.files import check_creatable_dir
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"-o {out}: exists and is not a directory; choose an output directory")
+    check_creatable_dir(out)
     found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
     if found and not overwrite:
         raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "

@@ -67,8 +67,23 @@ def _make_dir(root: Path) -> bool:
             raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(root)) from None
         return False
     except OSError as e:
-        raise OSError(e.errno, f"cannot create the directory ({e.strerror})", str(root)) from None
+        raise type(e)(e.errno, f"directory cannot be created ({e.strerror})", str(root)) from None
     return True
+
+
+def check_creatable_dir(root: Path) -> None:
+    """OSError naming ``root`` unless it is a directory or can be made one (its nearest existing ancestor is a
+    writable directory); nothing is created."""
+    if root.is_dir():
+        return
+    if root.exists():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(root))
+    parent = next(p for p in root.absolute().parents if p.exists())
+    if not parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"directory cannot be created ({parent} is not a directory)",
+                                 str(root))
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, f"directory cannot be created ({parent} is not writable)", str(root))
 
 
 def _acquire(root: Path, what: str) -> int:
