@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
 from .argtypes import POSITIVE_INT, SEED
 from .flag_checks import refuse_model_flags_with_engines
@@ -72,6 +74,17 @@ def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
     return found
 
 
+@contextlib.contextmanager
+def output_dir(out: Path, overwrite: bool) -> Iterator[Path]:
+    """``out`` locked for this run (a second run into it fails at once; temp files of killed runs are removed),
+    writable, and emptied of an earlier run's files (all or none, with ``overwrite``; else an error)."""
+    from trtnet.files import locked_dir, remove_all_or_none
+    with locked_dir(out, "trtnet synthesize"):
+        _writable_dir(out)
+        remove_all_or_none(out, _earlier_outputs(out, overwrite))
+        yield out
+
+
 def _lines(path: str) -> list[str]:
     from trtnet.runtime.text import split_lines
     try:
@@ -105,7 +118,6 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
-    from trtnet.files import locked_dir, remove_all_or_none
     from trtnet.runtime.text import sequence_to_text
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
@@ -137,9 +149,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
                  "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
                  settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
-        with locked_dir(out, "trtnet synthesize"):       # one run per output directory; none left if refused
-            _writable_dir(out)
-            remove_all_or_none(out, _earlier_outputs(out, args.overwrite))
+        with output_dir(out, args.overwrite):          # one run per output directory; none left if refused
             if args.stream:
                 return run_stream(args, pipe, lines, out)
             rate = backend.vocoder_config.sampling_rate
