@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from test_faults import copy_dir
 from trtnet.tools.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -24,14 +25,6 @@ def built(tmp_path_factory) -> Path:
     assert main(["build-engines", *SMALL, "-o", str(out),
                  "--engines", "encoder,decoder-loop,postnet,waveglow,denoiser"]) == 0
     return out
-
-
-def copy_dir(src: Path, dst: Path) -> Path:
-    dst.mkdir(parents=True)
-    for p in src.iterdir():
-        if p.is_file():
-            (dst / p.name).write_bytes(p.read_bytes())
-    return dst
 
 
 def edit_index(d: Path, edit) -> Path:
