@@ -140,3 +140,16 @@ def test_a_file_size_limit_names_the_file_and_leaves_no_partial_wav(lines, tmp_p
     assert run.returncode == 2, run.stderr[-2000:]
     assert f"File too large: '{out / 'audio_0.wav'}'" in run.stderr, run.stderr[-1500:]
     assert "Traceback" not in run.stderr and not out.exists()      # nothing partial, no empty directory
+
+
+def test_a_model_repository_being_written_is_not_written_by_a_second_export(tmp_path):
+    repo = tmp_path / "repo"
+    cmd = [sys.executable, "-m", "trtnet.tools.cli", "export-triton", "-o", str(repo), "--backend", "eager",
+           "--demo-size", "small"]
+    with locked_dir(repo, "trtnet export-triton (a test)"):
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 2, run.stderr[-2000:]
+        assert f"{repo}: trtnet export-triton (a test) (pid {os.getpid()}) is writing here" in run.stderr
+        assert [p.name for p in repo.iterdir()] == [".trtnet.lock"]
+    assert subprocess.run([*cmd, "--overwrite"], capture_output=True, timeout=300).returncode == 0
+    assert sorted(p.name for p in repo.iterdir()) == ["README.md", "trtnet_tts", "trtnet_tts_stream"]

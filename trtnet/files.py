@@ -206,12 +206,15 @@ class StreamedFile:
             log.warning("%s: %s before it was complete; its partial audio was removed", self.path, why)
 
 
-def remove_all_or_none(root: Path, paths: list[Path]) -> None:
-    """Delete ``paths`` (files in ``root``) as a unit: each is checked, then all are moved into one temp directory
-    in ``root`` (a rename) and that is deleted.  If any cannot be moved, those already moved are put back and
-    OSError names the file: an earlier run is either wholly there or wholly gone."""
+def remove_all_or_none(root: Path, paths: list[Path], *, directories: bool = False) -> None:
+    """Delete ``paths`` (files in ``root``, or also directories with ``directories``) as a unit: each is checked,
+    then all are moved into one temp directory in ``root`` (a rename) and that is deleted.  If any cannot be
+    moved, those already moved are put back and OSError names the file: an earlier run is either wholly there or
+    wholly gone."""
+    if not paths:
+        return
     for p in paths:
-        if p.is_dir() and not p.is_symlink():
+        if not directories and p.is_dir() and not p.is_symlink():
             raise IsADirectoryError(errno.EISDIR, "is a directory, not a file of an earlier run; move it away "
                                     "yourself (nothing was removed)", str(p))
     aside = temp_path(root / "replaced")
