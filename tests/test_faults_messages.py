@@ -1,6 +1,6 @@
 """Messages that say what is wrong, and failures that leave nothing behind and come before the expensive work:
 paths of the wrong kind (directories, FIFOs, files where directories go), a directory without a vocoder, no GPU,
-addresses, control characters, a report that cannot be written, emulated engines whose weights changed."""
+addresses, a report that cannot be written, emulated engines whose weights changed."""
 
 from __future__ import annotations
 
@@ -109,13 +109,6 @@ def test_addresses_are_checked_at_parse_time(capsys, argv, message):
         main(argv)
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and "already in use" not in err
-
-
-def test_a_control_character_is_named(tmp_path, capsys):
-    lines = tmp_path / "l.txt"
-    lines.write_text("one\ntwo\vthree\n")
-    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager"]) == 2
-    assert "line 2: control character U+000B (LINE TABULATION)" in capsys.readouterr().err
 
 
 def test_verify_json_that_cannot_be_written_fails_before_any_check(tmp_path, capsys):

@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
+from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.streaming import to_int16
 
 TEXT = "TEXT"
@@ -53,7 +54,7 @@ def _scalar(name: str, value: np.ndarray) -> float | int:
 
 
 def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *, max_text_len: int,
-                  defaults: tuple[float, float, float]) -> ParsedRequest:
+                  defaults: tuple[float, float, float], frontend: str = DEFAULT_FRONTEND) -> ParsedRequest:
     """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual."""
     if parameters:
         raise RequestError(f"unknown request parameter(s) {sorted(parameters)}; settings are the inputs "
@@ -71,7 +72,7 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     if "\n" in text.strip("\n"):
         raise RequestError(f"{TEXT} must be one line, got {text.count(chr(10)) + 1}")
     try:
-        ids = encode_lines([text.strip("\n")], max_text_len)[0]
+        ids = encode_lines([text.strip("\n")], max_text_len, frontend)[0]
     except InputError as e:
         raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
     values = list(defaults)
@@ -131,6 +132,7 @@ def open_from_spec(spec: Mapping[str, Any], extra: tuple[str, ...] = ()):
                                  "waveglow": None, "hifigan": None, "vocoder": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
                                  "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
                                  "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
+                                 "text_frontend": None,
                                  **spec})
     backend = open_backend(args, PIPELINE + tuple(extra))
     return backend, settings_from(args, backend)
@@ -163,7 +165,7 @@ def make_model(pb_utils: Any) -> type:
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
                                                 max_text_len=self.backend.limits.max_text_len,
-                                                defaults=self.defaults))
+                                                defaults=self.defaults, frontend=self.settings.text_frontend))
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)

@@ -84,7 +84,8 @@ def make_stream_model(pb_utils: Any) -> type:
                 frames = chunk_frames_of(inputs)
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
                                        json.loads(request.parameters() or "{}"),
-                                       max_text_len=self.backend.limits.max_text_len, defaults=self.defaults)
+                                       max_text_len=self.backend.limits.max_text_len, defaults=self.defaults,
+                                       frontend=self.settings.text_frontend)
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype)
             except RequestError as e:
                 sender.send(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))),
