@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 from .. import flavor as flavor_mod
 from ..trt_logger import CapturingLogger
 from ..iospec import IOSpec
+from ..refit import refit_mode
 from ..sidecar import Sidecar, SidecarError, sidecar_path
 from . import gpu as gpu_mod
 from .cuda import CudaError, CudaUnavailableError
@@ -107,30 +108,35 @@ class Engine:
 
     @classmethod
     def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None,
-             emulate: bool = False) -> "Engine":
+             emulate: bool = False, refit_stripped: bool = True) -> "Engine":
         """Check ``plan_path`` against its sidecar and this machine, then deserialize it.
 
-        ``emulate``: run it on ``trtnet.emulate``'s TensorRT stand-in instead (no GPU needed; see README)."""
+        ``emulate``: run it on ``trtnet.emulate``'s TensorRT stand-in instead (no GPU needed; see README).
+        A weight-stripped plan is refitted from the ``.h5`` its sidecar names (hash checked first) unless
+        ``refit_stripped`` is False (``trtnet refit`` supplies other weights itself)."""
         plan = Path(plan_path)
         if not plan.is_file():
             raise EngineLoadError(f"{plan}: no such plan file")
         try:
             sidecar = Sidecar.read(sidecar_path(plan))
             if emulate:
-                return cls._load_emulated(plan, sidecar)
+                return cls._load_emulated(plan, sidecar, refit_stripped)
             fl = flavor if isinstance(flavor, flavor_mod.Flavor) else flavor_mod.resolve(flavor)
         except (SidecarError, flavor_mod.FlavorError) as e:
             raise EngineLoadError(f"cannot load {plan}: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, None)
+        if sidecar.build_config.get("emulated_refit") and refit_mode(sidecar.build_config):
+            raise EngineCompatibilityError(f"{plan}: built for the emulated runtime (build-engines --emulate-engines: "
+                                           "no TensorRT refit flags set); load it with --emulate-engines or rebuild")
         try:
             gpu = gpu_mod.current_gpu()
         except (CudaError, CudaUnavailableError) as e:
             raise EngineLoadError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, gpu)
-        return cls._deserialize(plan, sidecar, fl, gpu)
+        return cls._deserialize(plan, sidecar, fl, gpu, refit_stripped=refit_stripped)
 
     @classmethod
-    def _load_emulated(cls, plan: Path, sidecar: Sidecar) -> "Engine":
+    def _load_emulated(cls, plan: Path, sidecar: Sidecar, refit_stripped: bool = True) -> "Engine":
         from ..emulate import EmulationError, open_emulated
         try:
             fl, release = open_emulated(plan, sidecar)
@@ -144,14 +150,14 @@ class Engine:
             finally:
                 release()
         try:
-            return cls._deserialize(plan, sidecar, fl, None, on_close)
+            return cls._deserialize(plan, sidecar, fl, None, on_close, refit_stripped)
         except BaseException:
             release()
             raise
 
     @classmethod
     def _deserialize(cls, plan: Path, sidecar: Sidecar, fl: flavor_mod.Flavor, gpu: Any,
-                     on_close: Callable[[Any], None] | None = None) -> "Engine":
+                     on_close: Callable[[Any], None] | None = None, refit_stripped: bool = True) -> "Engine":
         try:
             data = plan.read_bytes()
         except OSError as e:
@@ -171,11 +177,23 @@ class Engine:
         loaded = cls(plan, sidecar, fl, runtime, engine, on_close)
         try:
             loaded._check_io()
+            if refit_stripped and refit_mode(sidecar.build_config) == "stripped":
+                loaded._refit_stripped(logger, mark)
         except BaseException:
             loaded.close()
             raise
         log.info("loaded %s (%s, %s)", plan, fl, gpu or "no GPU check")
         return loaded
+
+    def _refit_stripped(self, logger: Any, mark: int) -> None:
+        from ..refit import RefitError, refit_from_sidecar
+        try:
+            n = refit_from_sidecar(self.trt_engine, self.path, self.sidecar, self.trt, logger)
+        except RefitError as e:
+            raise EngineLoadError(with_log(f"{self.path}: weight-stripped plan not refitted: {e}",
+                                           new_errors(logger, mark))) from e
+        log.info("%s: weight-stripped plan refitted with %d weights from %s", self.path, n,
+                 self.sidecar.extra.get("weights_file"))
 
     def _check_io(self) -> None:
         """The engine's I/O tensors must be the sidecar's, with the same dtypes and shape-tensor flags."""

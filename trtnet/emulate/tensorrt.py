@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..sidecar import Sidecar
+from .refitter import Refitter, SerializationFlag, Weights, WeightsRole  # noqa: F401 (the module's surface)
 
 __version__ = "emulated"
 
@@ -61,6 +62,18 @@ class TensorLocation(enum.Enum):
 class CudaGraphStrategy(enum.Enum):
     DISABLED = 0
     WHOLE_GRAPH_CAPTURE = 1
+
+
+class Logger:
+    """``trt.Logger(severity)``: a logger that keeps nothing (trtnet passes its own where it matters)."""
+
+    WARNING = 2
+
+    def __init__(self, min_severity: Any = None) -> None:
+        pass
+
+    def log(self, severity: Any, msg: str) -> None:
+        pass
 
 
 class ILogger:
