@@ -131,3 +131,12 @@ def test_emulated_engines_with_changed_weights_fail_before_the_eager_checks(h5, 
     assert main(["verify", "--demo-size", "small", "--engine-dir", str(d), "--emulate-engines"]) == 2
     out, err = capsys.readouterr()
     assert f"cannot emulate {d / 'encoder.plan'}" in err and "differs" in err and "eager (FP32)" not in out
+
+
+def test_a_server_that_cannot_be_reached_is_named_by_its_flag(tmp_path, capsys):
+    lines = tmp_path / "l.txt"
+    lines.write_text("hello.\n")
+    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--triton-url", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "--triton-url 127.0.0.1:1: cannot reach a server there (Connection refused)" in err
+    assert not (tmp_path / "o").exists()

@@ -43,6 +43,15 @@ def protocol(args: argparse.Namespace) -> str:
     return args.triton_protocol or ("grpc" if stream else "http")
 
 
+def server_parameters(client, url: str) -> dict[str, str]:
+    """The served model's parameters; a server that cannot be reached is one line naming --triton-url."""
+    try:
+        return client.parameters()
+    except OSError as e:
+        raise ConnectionError(f"--triton-url {url}: cannot reach a server there ({e.strerror or e}); start one with "
+                              "trtnet serve, or check the address and port") from None
+
+
 def synthesize_remote(args: argparse.Namespace) -> int:
     """One request per line, in order; the WAVs are written as by a local run."""
     from types import SimpleNamespace
@@ -68,7 +77,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     _earlier_outputs(out, args.overwrite)             # refused before connecting
     client = TTSClient(args.triton_url, args.triton_protocol)
     try:
-        params = client.parameters()
+        params = server_parameters(client, args.triton_url)
         rate = int(params["sampling_rate"])
         with output_dir(out, args.overwrite):
             for i, line in enumerate(lines):
@@ -99,7 +108,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
         _earlier_outputs(out, args.overwrite)         # refused before connecting
     client = StreamClient(args.triton_url)
     try:
-        rate = int(client.parameters()["sampling_rate"])
+        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
         with contextlib.nullcontext() if raw else output_dir(out, args.overwrite):
             for i, line in enumerate(lines):
                 t0, first = time.perf_counter(), None
@@ -150,7 +159,7 @@ def bench_remote(args: argparse.Namespace) -> int:
     args.triton_protocol = protocol(args)
     client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
-        rate = int(client.parameters()["sampling_rate"])
+        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
     finally:
         client.close()
     text = args.text or DEFAULT_TEXT
