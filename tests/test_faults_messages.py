@@ -140,3 +140,13 @@ def test_a_server_that_cannot_be_reached_is_named_by_its_flag(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--triton-url 127.0.0.1:1: cannot reach a server there (Connection refused)" in err
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", [["bench", "--backends", "eager-loop", "--json"], ["verify", "--plot"]])
+def test_a_report_that_cannot_be_written_is_refused_before_the_work(tmp_path, capsys, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    target = blocker / "out.json"
+    assert main([command[0], "--demo-size", "small", *command[1:], str(target)]) == 2
+    out, err = capsys.readouterr()
+    assert f"'{target}'" in err and "| framework |" not in out and "checks:" not in out

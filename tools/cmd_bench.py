@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from .argtypes import DENOISER_STRENGTH, NON_NEGATIVE_INT, POSITIVE_INT, SIGMA, device
 from .common import add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, vocoder_arch
@@ -61,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     from trtnet.runtime.text import DEFAULT_TEXT
     from .bench_rows import collect_rows
     refuse_unused(args, "--triton-url", bool(args.triton_url), {"--concurrency": None})
+    if args.json:
+        from trtnet.files import check_writable
+        check_writable(Path(args.json))          # where the rows go, before they are measured
     if args.triton_url:
         return bench_remote(args)
     if args.engine_dir:
-        from pathlib import Path
-
         from trtnet.runtime.engine_dir import read_build_config
         read_build_config(Path(args.engine_dir))     # index and sidecars: an error before any work, never a skip
     if args.stream:
@@ -89,6 +91,5 @@ def run(args: argparse.Namespace) -> int:
     print("context: " + ", ".join(f"{k}={v}" for k, v in context.items()))
     if args.json:
         from trtnet.files import atomic_write_bytes
-        from pathlib import Path
         atomic_write_bytes(Path(args.json), (to_json(rows, skipped=skipped, **context) + "\n").encode())
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 from .argtypes import DENOISER_STRENGTH, POSITIVE_INT, SEED, SIGMA
 from .common import (add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, text_frontend,
@@ -38,8 +39,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
     """Before any eager work: the engine directory's index and every plan (against its sidecar hash), and that
     this machine can run them (or that they are emulated).  Anything else is an error, never a skip."""
-    from pathlib import Path
-
     from trtnet.runtime.engine_dir import read_build_config
     from trtnet.runtime.gpu import engine_runtime_status
     from trtnet.sidecar import verified_sidecar
@@ -64,7 +63,6 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
 
 def _plot(detail: dict, path: str):
     """The eager decode of the verified case as ``synthesize --plot`` draws an utterance."""
-    from pathlib import Path
     from types import SimpleNamespace
 
     from trtnet.runtime.pipeline import valid_frames
@@ -87,11 +85,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from .plots import require_matplotlib
         require_matplotlib()
-    if args.json:
-        from pathlib import Path
-
-        from trtnet.files import check_writable
-        check_writable(Path(args.json))          # the report's directory, before hours of checks
+    from trtnet.files import check_writable
+    for report in (args.json, args.plot):       # where the results go, before the checks
+        if report:
+            check_writable(Path(report))
     if args.engine_dir:
         _check_engine_dir(args, emulate)
     print("checks: eager twin vs the independent reference"
@@ -134,8 +131,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed" + (f", {len(skipped)} not checked"
                                                                         if skipped else ""))
     if args.json:
-        from pathlib import Path
-
         from trtnet.files import atomic_write_bytes
         doc = {"checks": [{"name": c.name, "value": c.value if math.isfinite(c.value) else None,
                            "threshold": c.threshold, "passed": c.passed} for c in checks], "not_checked": skipped}
