@@ -17,6 +17,11 @@ def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any
         flag = given[0]
         raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} run the weights they were "
                          f"built from (build_config.json 'inputs'); drop --{flag}, or rebuild the engines from it")
+    for flag, default, why in (("device", "cpu", "the engines run on the GPU they were built for"),
+                               ("demo_size", "full", "the engines run the weights they were built from")):
+        if getattr(args, flag, default) != default:
+            raise ValueError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: not with --engine-dir ({why}; it "
+                             "selects the eager backend's)")
     chosen = getattr(args, "vocoder", None)
     if chosen and chosen != vocoder_architecture(cfg["hparams"], str(args.engine_dir)):
         built = vocoder_architecture(cfg["hparams"])
