@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import logging
 import os
 import re
 from pathlib import Path
+from typing import Iterator
 
-from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .argtypes import POSITIVE_INT, SEED
+from .flag_checks import refuse_model_flags_with_engines
 from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
                      text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
@@ -32,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="step cap for this run (default: the engines' or the model's; at most the engines')")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
-    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
+    p.add_argument("--seed", type=SEED, default=0,
                    help="seed of fed dropout masks / noise (per line) and eager random fills (default 0)")
     p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
     p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",
@@ -71,22 +74,33 @@ OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
 
 
 def _writable_dir(path: Path) -> None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise PermissionError(f"output directory {path} cannot be created: {e.strerror}") from None
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"output directory {path} is not writable")
 
 
 def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
-    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed before the run,
-    so the directory never mixes two runs)."""
+    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed, all or none, before
+    the run, so the directory never mixes two runs).  Checked before any work and again under the lock."""
+    from trtnet.files import check_creatable_dir
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"-o {out}: exists and is not a directory; choose an output directory")
+    check_creatable_dir(out)
     found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
     if found and not overwrite:
         raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
                               f"({found[0].name}, ...); pass --overwrite to replace them, or choose another -o")
     return found
+
+
+@contextlib.contextmanager
+def output_dir(out: Path, overwrite: bool) -> Iterator[Path]:
+    """``out`` locked for this run (a second run into it fails at once; temp files of killed runs are removed),
+    writable, and emptied of an earlier run's files (all or none, with ``overwrite``; else an error)."""
+    from trtnet.files import locked_dir, remove_all_or_none
+    with locked_dir(out, "trtnet synthesize"):
+        _writable_dir(out)
+        remove_all_or_none(out, _earlier_outputs(out, overwrite))
+        yield out
 
 
 def _lines(path: str) -> list[str]:
@@ -130,12 +144,16 @@ def run(args: argparse.Namespace) -> int:
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
+    if args.engine_dir:
+        from trtnet.runtime.engine_dir import read_build_config
+        refuse_model_flags_with_engines(args, read_build_config(Path(args.engine_dir)))
     report_text(prepare_lines(lines, max_text_len, text_frontend(args)), args.verbose)
     check_batch_size(args.batch_size, max_batch)
     if args.plot:
         require_matplotlib()
     to_stdout = args.stream and args.output == "-"
-    earlier = [] if to_stdout else _earlier_outputs(out, args.overwrite)
+    if not to_stdout:
+        _earlier_outputs(out, args.overwrite)        # refused before any model is loaded
     backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()))
     try:
         settings = settings_from(args, backend)
@@ -147,24 +165,22 @@ def run(args: argparse.Namespace) -> int:
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
                  "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
                  settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
-        _writable_dir(out)
-        for p in earlier:
-            p.unlink(missing_ok=True)
-        if args.stream:
-            return run_stream(args, pipe, lines, out)
-        rate = backend.vocoder_config.sampling_rate
-        with progress(len(lines), "lines") as bar:
-            for batch in batches:                          # each batch's files are written as soon as it is done
-                for u in batch.utterances:
-                    wav = _save(out, u, rate, args)
-                    if args.plot:
-                        plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
-                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
-                              + ("  (hit the step cap)" if u.hit_cap else "")
-                              + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
-                bar.update(len(batch.utterances))
-                log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
-                          ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
+        with output_dir(out, args.overwrite):          # one run per output directory; none left if refused
+            if args.stream:
+                return run_stream(args, pipe, lines, out)
+            rate = backend.vocoder_config.sampling_rate
+            with progress(len(lines), "lines") as bar:
+                for batch in batches:                      # each batch's files are written as soon as it is done
+                    for u in batch.utterances:
+                        wav = _save(out, u, rate, args)
+                        if args.plot:
+                            plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
+                        bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  "
+                                  f"{u.audio.size / rate:6.2f} s" + ("  (hit the step cap)" if u.hit_cap else "")
+                                  + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
+                    bar.update(len(batch.utterances))
+                    log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,
+                              ", ".join(f"{k} {v * 1e3:.0f} ms" for k, v in batch.seconds.items()))
     finally:
         backend.close()
     return 0

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .flag_checks import refuse_unused
 
 log = logging.getLogger("trtnet.synthesize")
 
@@ -20,7 +21,7 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
                    help="write each line's audio progressively as its decoder chunks finish (first audio long before "
                         "the line is decoded; equal to the unstreamed audio); not peak-normalised. With -o -: raw "
                         "16-bit mono PCM on stdout, lines one after another (--batch-size 1)")
-    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=DEFAULT_CHUNK_FRAMES,
+    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=None,
                    help=f"--stream: decoder steps (mel frames) per chunk (default {DEFAULT_CHUNK_FRAMES})")
     p.add_argument("--context-frames", type=NON_NEGATIVE_INT, default=None,
                    help="--stream: real mel frames on each side of a chunk for the vocoder (default: the vocoder's "
@@ -29,7 +30,12 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_stream_args(args: argparse.Namespace) -> None:
-    """Flag combinations --stream cannot honour, before any work."""
+    """Flag combinations --stream cannot honour (or that act only with it), before any work; fills in the
+    default --chunk-frames."""
+    from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
+    refuse_unused(args, "--stream", args.stream, {"--chunk-frames": None, "--context-frames": None})
+    if args.chunk_frames is None:
+        args.chunk_frames = DEFAULT_CHUNK_FRAMES
     if not args.stream:
         if args.output == "-":
             raise ValueError("-o - (raw PCM on stdout) needs --stream")
@@ -57,6 +63,7 @@ def decoder_name(args: argparse.Namespace) -> str:
 
 def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | None) -> int:
     """Stream ``lines`` batch by batch; ``out`` None: raw PCM to stdout."""
+    from trtnet.files import StreamedFile, named_os_error
     from trtnet.runtime.wav_stream import WavStream
     rate = pipe.vocoder_config.sampling_rate
     raw = out is None
@@ -71,19 +78,27 @@ def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | Non
                 if c.item not in writers:
                     if raw:
                         writers[c.item] = WavStream(sys.stdout.buffer, rate, raw=True)
-                    else:
-                        files[c.item] = open(out / f"audio_{c.index}.wav", "wb")
-                        writers[c.item] = WavStream(files[c.item], rate, args.sample_format)
+                    else:       # under a temp name until its last chunk: never partial under its final name
+                        files[c.item] = StreamedFile(out / f"audio_{c.index}.wav")
+                        writers[c.item] = WavStream(files[c.item].file, rate, args.sample_format)
                 if first is None and c.audio.size:
                     first = time.perf_counter() - t0
-                writers[c.item].write(c.audio)
+                try:
+                    writers[c.item].write(c.audio)
+                except OSError as e:   # a full disk or a file-size limit: name the file, not a temp name
+                    raise named_os_error(e, files[c.item].path if c.item in files else Path("stdout")) from None
                 if c.final:
                     n = writers[c.item].samples
+                    if not raw:
+                        files.pop(c.item).commit()
                     where = "stdout" if raw else out / f"audio_{c.index}.wav"
                     msg = (f"{where}  line {c.index}  {n / rate:6.2f} s  first audio after "
                            f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms")
                     print(msg, file=sys.stderr if raw else sys.stdout, flush=True)
-        finally:
+        except BaseException as e:
             for f in files.values():
-                f.close()
+                f.abort("interrupted" if isinstance(e, KeyboardInterrupt) else f"failed ({type(e).__name__})")
+            raise
+        for f in files.values():
+            f.abort("ended")
     return 0
