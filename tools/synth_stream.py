@@ -55,35 +55,39 @@ def decoder_name(args: argparse.Namespace) -> str:
     return name
 
 
-def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | None) -> int:
-    """Stream ``lines`` batch by batch; ``out`` None: raw PCM to stdout."""
+def run_stream(args: argparse.Namespace, lf, lines: list[str], out: Path | None) -> int:
+    """Stream ``lines`` through ``lf`` (a ``runtime.longform.LongForm``), one WAV per line; ``out`` None: raw PCM
+    to stdout.  Each line's first-audio time is counted from the end of the line before (the run's start)."""
     from trtnet.runtime.wav_stream import WavStream
-    rate = pipe.vocoder_config.sampling_rate
+    rate = lf.pipe.vocoder_config.sampling_rate
     raw = out is None
-    for start in range(0, len(lines), args.batch_size):
-        t0 = time.perf_counter()
-        stream = pipe.stream(lines[start:start + args.batch_size], chunk_frames=args.chunk_frames,
-                             vocoder_context=args.context_frames, first_index=start,
-                             dtype="int16" if raw else "float32")
-        files, writers, first = {}, {}, None
-        try:
-            for c in stream:
-                if c.item not in writers:
-                    if raw:
-                        writers[c.item] = WavStream(sys.stdout.buffer, rate, raw=True)
-                    else:
-                        files[c.item] = open(out / f"audio_{c.index}.wav", "wb")
-                        writers[c.item] = WavStream(files[c.item], rate, args.sample_format)
-                if first is None and c.audio.size:
-                    first = time.perf_counter() - t0
-                writers[c.item].write(c.audio)
-                if c.final:
-                    n = writers[c.item].samples
-                    where = "stdout" if raw else out / f"audio_{c.index}.wav"
-                    msg = (f"{where}  line {c.index}  {n / rate:6.2f} s  first audio after "
-                           f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms")
-                    print(msg, file=sys.stderr if raw else sys.stdout, flush=True)
-        finally:
-            for f in files.values():
-                f.close()
+    chunks = lf.stream(lines, args.batch_size, chunk_frames=args.chunk_frames, vocoder_context=args.context_frames,
+                       dtype="int16" if raw else "float32")
+    t0 = time.perf_counter()
+    file, writer, first, line = None, None, None, -1
+    try:
+        for c in chunks:
+            if c.line != line:
+                line, first = c.line, None
+                if raw:
+                    writer = WavStream(sys.stdout.buffer, rate, raw=True)
+                else:
+                    file = open(out / f"audio_{line}.wav", "wb")
+                    writer = WavStream(file, rate, args.sample_format)
+            if first is None and c.audio.size:
+                first = time.perf_counter() - t0
+            writer.write(c.audio)
+            if c.final:
+                n = writer.samples
+                where = "stdout" if raw else out / f"audio_{line}.wav"
+                print(f"{where}  line {line}  {n / rate:6.2f} s  first audio after {1e3 * (first or 0):.0f} ms, "
+                      f"done after {1e3 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr if raw else sys.stdout,
+                      flush=True)
+                if file is not None:
+                    file.close()
+                    file = None
+                t0 = time.perf_counter()
+    finally:
+        if file is not None:
+            file.close()
     return 0
