@@ -12,6 +12,7 @@ pauses included, so the first audio waits for one batch of pieces, not the line.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from itertools import islice
@@ -115,6 +116,8 @@ class LongForm:
                 pause = self.pauses.sentence_ms if cur.ends_sentence else self.pauses.clause_ms
                 yield Piece(n, k, cur.sentence, cur.text, cur.ids, pause, False)
                 cur, k = nxt, k + 1
+            if k == 0 and cur.text == line.strip():          # not split: the line as given (spaces are tokens)
+                cur = dataclasses.replace(cur, text=line, ids=encode_lines([line], math.inf)[0])
             yield Piece(n, k, cur.sentence, cur.text, cur.ids, 0.0, True)
 
     def label(self, p: Piece) -> str:

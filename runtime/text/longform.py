@@ -29,7 +29,7 @@ WINDOW = 1500
 _SPEAKABLE = frozenset(SYMBOL_TO_ID[c] for c in LETTERS) | frozenset(i for s, i in SYMBOL_TO_ID.items()
                                                                       if s.startswith("@"))
 # after clause punctuation followed by space; after a dash (spaced or not); before an opening bracket
-_CLAUSE = re.compile(r"(?<=[,;:…)\]])\s+|(?<=[—–])\s*|(?<=\s--)\s+|\s+(?=[(\[])")
+_CLAUSE = re.compile(r"(?<=[,;:…)\]—–])\s+|(?<=\w[—–])(?=\w)|(?<=\s--)\s+|\s+(?=[(\[])")
 _WORD = re.compile(r"\{[^}]*\}\S*|\S+")
 
 
@@ -106,6 +106,19 @@ def _pack(parts: list[str], sizes: list[int], max_tokens: int) -> list[str]:
     return out
 
 
+def _attach(parts: list[str]) -> list[str]:
+    """Parts without a letter or digit (a lone dash, an ellipsis) joined to the part before (the first: after)."""
+    out: list[str] = []
+    for part in parts:
+        if out and not any(c.isalnum() for c in part):
+            out[-1] += " " + part
+        elif out and not any(c.isalnum() for c in out[-1]):
+            out[-1] += " " + part
+        else:
+            out.append(part)
+    return out
+
+
 def _cut_word(word: str, max_tokens: int) -> list[str]:
     """One word longer than ``max_tokens`` ids, cut inside: the longest prefix that fits, repeatedly."""
     out, rest = [], word.strip()
@@ -123,7 +136,7 @@ def _fit(text: str, max_tokens: int, level: int = 0) -> list[str]:
     words (level 1), else inside the one word."""
     if len(encode(text)) <= max_tokens:
         return [text.strip()]
-    parts = [p.strip() for p in (_cut(text, _CLAUSE) if level == 0 else _WORD.findall(text))]
+    parts = _attach([p.strip() for p in (_cut(text, _CLAUSE) if level == 0 else _WORD.findall(text))])
     if len(parts) < 2:
         return _fit(text, max_tokens, 1) if level == 0 else _cut_word(text, max_tokens)
     packed = _pack(parts, [len(encode(p)) for p in parts], max_tokens)
