@@ -76,6 +76,7 @@ def run_stream(args: argparse.Namespace, lf, lines: list[str], out: Path | None)
                     writer = WavStream(file, rate, args.sample_format)
             if first is None and c.audio.size:
                 first = time.perf_counter() - t0
+                log.info("line %d: first audio after %.0f ms", line, 1e3 * first)
             writer.write(c.audio)
             if c.final:
                 n = writer.samples
