@@ -24,7 +24,7 @@ import numpy as np
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
 from .vocoder import VocoderRun, vocoder_for
-from .text import TextError, text_to_sequence
+from .text import DEFAULT_FRONTEND, TextResult, prepare_text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class Settings:
     dropout: str = "in-engine"        # how the decoder network was built: in-engine | input | off
     noise: str = "in-engine"          # how WaveGlow was built: in-engine | input
     seed: int = 0                     # for fed dropout masks and fed noise
+    text_frontend: str = DEFAULT_FRONTEND   # runtime.text.prepare_text's front end: default | dle | nemo
 
 
 @dataclass(frozen=True)
@@ -73,23 +74,26 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)   # per stage
 
 
-def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
-    """Token ids per line; every problem is an InputError naming the line (1-based)."""
+def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[TextResult]:
+    """``prepare_text`` of each line (what is spoken, what was dropped or rewritten); a line that is empty, has
+    nothing speakable or is too long is an InputError naming the line (1-based).  No character is refused."""
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             raise InputError(f"line {n} is empty; remove it or give text to say")
-        try:
-            ids = text_to_sequence(line, strict=True)
-        except TextError as e:
-            raise InputError(f"line {n}: {e}") from None
-        if not ids:
-            raise InputError(f"line {n} has no speakable characters: {line!r}")
-        if len(ids) > max_text_len:
-            raise InputError(f"line {n} has {len(ids)} tokens; the engines allow at most {max_text_len} "
+        result = prepare_text(line, frontend)
+        if not result.spoken.strip():
+            raise InputError(f"line {n} has nothing to say after text normalisation ({result.summary()}): {line!r}")
+        if len(result.ids) > max_text_len:
+            raise InputError(f"line {n} has {len(result.ids)} tokens; the engines allow at most {max_text_len} "
                              "(rebuild with a larger --max-text-len or split the line)")
-        out.append(ids)
+        out.append(result)
     return out
+
+
+def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[list[int]]:
+    """Token ids per line (:func:`prepare_lines`)."""
+    return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend)]
 
 
 def pad_batch(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -222,7 +226,7 @@ class Pipeline:
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
         from .streaming import Stream
         lines = [text] if isinstance(text, str) else list(text)
-        ids = encode_lines(lines, self.limits.max_text_len)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
         return Stream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
                       dtype=dtype)
@@ -231,7 +235,7 @@ class Pipeline:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,
         before any work; the batches are then synthesized one by one as the iterator is consumed (so a caller
         writes each batch's results while the next one runs)."""
-        ids = encode_lines(lines, self.limits.max_text_len)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(batch_size, self.limits.max_batch)
         return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
                 for start in range(0, len(ids), batch_size))

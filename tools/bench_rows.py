@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import Any
 
+from .common import text_frontend
+
 log = logging.getLogger("trtnet.bench")
 
 
@@ -28,7 +30,8 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
     from trtnet.runtime.pipeline import Pipeline, Settings
     settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
                         gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
-                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise)
+                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
+                        text_frontend=text_frontend(args))
     return Pipeline(sessions, t2_config=t2, vocoder_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
@@ -105,5 +108,6 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
             voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
             rows += _done([bench_reference(t2r, voc, vocode, den, text, bs, args.iterations, args.warmup,
                                            device=args.device, precision=args.precision,
-                                           strength=args.denoiser_strength) for bs in batches])
+                                           strength=args.denoiser_strength, frontend=text_frontend(args))
+                           for bs in batches])
     return rows, skipped, _context(args)

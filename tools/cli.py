@@ -20,6 +20,7 @@ COMMANDS = {
     "bench": ("cmd_bench", "in-engine loop vs per-step host loop vs PyTorch, DLE table format"),
     "verify": ("cmd_verify", "parity: engine vs eager vs independent PyTorch reference"),
     "inspect": ("cmd_inspect", "I/O spec, sidecar and layers of a plan"),
+    "fetch": ("cmd_fetch", "download published checkpoints (or URLs) into the weights cache; --list names them"),
     "demo-checkpoints": ("cmd_demo", "write deterministic random-weight checkpoints in DLE format"),
     "export-triton": ("cmd_export_triton", "model repository for NVIDIA Triton Inference Server (Python backend)"),
     "serve": ("cmd_serve", "export and run tritonserver until SIGINT/SIGTERM (HTTP, gRPC, metrics)"),

@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
+from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
+                     text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
 from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
@@ -29,6 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with --stream, '-' writes raw 16-bit PCM to stdout")
     add_backend_args(p)
     add_runtime_args(p)
+    add_text_args(p)
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="step cap for this run (default: the engines' or the model's; at most the engines')")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
@@ -44,7 +46,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
                         "stop gate (needs the [plot] extra)")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
+                   help="also print, per line, what was dropped or rewritten by the text front end and the text "
+                        "actually spoken")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
     add_longform_arguments(p)
@@ -75,6 +78,21 @@ def longform(args: argparse.Namespace, pipe):
                     max_piece_tokens=args.max_piece_tokens)
 
 
+def report_text(results, verbose: bool) -> None:
+    """What the text front end did: with -v each changed line's drops and rewrites (the spoken text follows with
+    each WAV); always one summary line when any line changed."""
+    changed = [(n, r) for n, r in enumerate(results) if r.changes]
+    if verbose:
+        for n, r in changed:
+            print(f"line {n + 1}: {r.summary()}")
+    if changed:
+        dropped = sum(c.dropped for _, r in changed for c in r.changes)
+        rewritten = sum(not c.dropped for _, r in changed for c in r.changes)
+        log.warning("text: %d of %d line(s) changed by the front end (%d rewrite(s), %d drop(s); first: line %d: %s)%s",
+                    len(changed), len(results), rewritten, dropped, changed[0][0] + 1, changed[0][1].summary()[:120],
+                    "" if verbose else "; -v lists them per line")
+
+
 OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
 
 
@@ -98,14 +116,12 @@ def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
 
 
 def _lines(path: str) -> list[str]:
-    from trtnet.runtime.text import split_lines
+    from trtnet.runtime.text import decode_lines
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"input file {path} does not exist") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"input file {path} is not UTF-8 text: {e}") from None
-    lines = split_lines(text, f"input file {path}")
+    lines = decode_lines(data, f"input file {path}")
     if not lines:
         raise ValueError(f"input file {path} is empty")
     return lines
@@ -129,7 +145,7 @@ def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
+    from trtnet.runtime.pipeline import Pipeline, check_batch_size, prepare_lines
     from trtnet.runtime.text import sequence_to_text
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
@@ -140,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
-    encode_lines(lines, max_text_len if args.split == "none" else math.inf)
+    results = prepare_lines(lines, max_text_len if args.split == "none" else math.inf, text_frontend(args))
+    report_text(results, args.verbose)
     if args.max_piece_tokens is not None and args.max_piece_tokens > max_text_len:
         raise ValueError(f"--max-piece-tokens {args.max_piece_tokens}: pieces take 1..{max_text_len} tokens (the "
                          "text limit)")

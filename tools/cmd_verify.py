@@ -12,7 +12,8 @@ import json
 import math
 
 from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
-from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, vocoder_arch
+from .common import (add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, text_frontend,
+                     vocoder_arch)
 from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
 
@@ -21,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin")
     add_emulate_arg(p)
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
+    add_text_args(p)
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the fed dropout masks and noise")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
     p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         checks, detail = eager_vs_reference(sources["tacotron2"].checkpoint, sources[voc].checkpoint, t2, wg,
                                             text=args.text or DEFAULT_TEXT, seed=args.seed,
                                             steps=args.max_decoder_steps, sigma=args.sigma,
-                                            strength=args.denoiser_strength)
+                                            strength=args.denoiser_strength, frontend=text_frontend(args))
     print("eager (FP32) vs independent reference (float64):")
     for c in checks:
         print("  " + c.row())

@@ -11,12 +11,12 @@ from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tacotron2", metavar="CKPT_OR_H5", default=None,
-                   help="DLE Tacotron 2 checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
-                   help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--hifigan", metavar="CKPT_OR_H5", default=None,
-                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow")
+    p.add_argument("--tacotron2", metavar="SOURCE", default=None,
+                   help="DLE Tacotron 2 checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--waveglow", metavar="SOURCE", default=None,
+                   help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--hifigan", metavar="SOURCE", default=None,
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list), as the vocoder instead of WaveGlow")
     p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
@@ -25,6 +25,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
+
+
+def add_text_args(p: argparse.ArgumentParser) -> None:
+    from trtnet.runtime.text import DEFAULT_FRONTEND, FRONTENDS
+    p.add_argument("--text-frontend", choices=FRONTENDS, default=None,
+                   help="text normalisation: default (DLE's english_cleaners, plus symbols, currencies, dates and "
+                        "times spoken and any script transliterated), dle (DLE's english_cleaners exactly), nemo "
+                        f"(NeMo's English normaliser: the [tn] extra) (default: {DEFAULT_FRONTEND})")
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
@@ -55,7 +63,19 @@ def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None)
     cache = cache_dir(args.cache_dir)
     if any(getattr(args, arch) is None or not str(getattr(args, arch)).endswith((".h5", ".hdf5")) for arch in need):
         logging.getLogger("trtnet").info("weights cache: %s (--cache-dir or $TRTNET_CACHE moves it)", cache)
-    return {arch: resolve(getattr(args, arch), arch, cache, demo_size=args.demo_size) for arch in sorted(need)}
+    return {arch: resolve(local_checkpoint(getattr(args, arch), cache, arch, f"--{arch}"), arch, cache,
+                          demo_size=args.demo_size) for arch in sorted(need)}
+
+
+def local_checkpoint(spec: str | None, cache: Path, model: str | None, flag: str) -> Path | None:
+    """A path, an http(s) URL or a published name → a local file (downloads go to the weights cache, with a
+    progress bar on a terminal); None stays None (the demo weights)."""
+    if spec is None:
+        return None
+    from trtnet.weights.remote import locate
+
+    from .progress import byte_progress
+    return locate(spec, cache, model=model, flag=flag, progress=byte_progress)
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
@@ -197,4 +217,11 @@ def settings_from(args: argparse.Namespace, backend: Backend):
         return v if v is not None else d.get(flag, getattr(model, flag, 0.0))
     return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)), gate_threshold=float(pick("gate_threshold", t2)),
                     sigma=float(pick("sigma", wg)), denoiser_strength=float(pick("denoiser_strength", wg)),
-                    dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0))
+                    dropout=backend.dropout, noise=backend.noise, seed=int(getattr(args, "seed", 0) or 0),
+                    text_frontend=text_frontend(args))
+
+
+def text_frontend(args: argparse.Namespace) -> str:
+    """--text-frontend, else the front end's default (``runtime.text.DEFAULT_FRONTEND``)."""
+    from trtnet.runtime.text import DEFAULT_FRONTEND
+    return getattr(args, "text_frontend", None) or DEFAULT_FRONTEND

@@ -79,7 +79,12 @@ def _current(h5: Path, checkpoint_sha256: str, architecture: str) -> bool:
     if not h5.exists():
         return False
     try:
-        recorded = peek_attrs(h5).get("source_sha256")
+        attrs = peek_attrs(h5)
+        recorded = attrs.get("source_sha256")
+        if architecture == "waveglow" and '"variant"' not in str(attrs.get("config")):
+            log.info("%s was extracted before trtnet read the WaveGlow variant from the checkpoint: extracting "
+                     "again", h5)
+            return False
         if recorded != checkpoint_sha256:
             log.info("%s was extracted from another checkpoint (sha256 %s…, now %s…): extracting again", h5,
                      str(recorded)[:12], checkpoint_sha256[:12])

@@ -78,7 +78,7 @@ def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        spec = {"engine_dir": str(root)}
+        spec = {"engine_dir": str(root), **_text_spec(args)}
         return spec, BackendFacts("engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate,
                                   wg.upsample_stride, f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
@@ -92,9 +92,15 @@ def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts
             "cache_dir": None if args.cache_dir is None else str(Path(args.cache_dir).resolve()),
             "device": args.device, "precision": args.precision, "dropout": opts.dropout, "noise": opts.noise,
             **{k: getattr(args, k) for k in ("gate_threshold", "sigma", "denoiser_strength")
-               if getattr(args, k, None) is not None}}
+               if getattr(args, k, None) is not None}, **_text_spec(args)}
     return spec, BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate, wg.upsample_stride,
                               f"eager PyTorch twin ({opts.precision}, dropout {opts.dropout}, noise {opts.noise})")
+
+
+def _text_spec(args: Any) -> dict[str, str]:
+    """The model's text front end (``--text-frontend``; absent: the front end's default)."""
+    frontend = getattr(args, "text_frontend", None)
+    return {"text_frontend": frontend} if frontend else {}
 
 
 def _pbtxt_string(value: str) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 from trtnet.runtime.fed import piece_key, split_key
 from trtnet.runtime.longform import LongForm
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
+from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.streaming import to_int16
 
 TEXT = "TEXT"
@@ -58,7 +59,8 @@ def _scalar(name: str, value: np.ndarray) -> float | int:
 
 
 def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *,
-                  defaults: tuple[float, float, float], max_text_len: float = math.inf) -> ParsedRequest:
+                  defaults: tuple[float, float, float], frontend: str = DEFAULT_FRONTEND,
+                  max_text_len: float = math.inf) -> ParsedRequest:
     """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual.
     ``max_text_len``: the most tokens of TEXT (default: any, it is split into pieces)."""
     if parameters:
@@ -77,7 +79,7 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     if "\n" in text.strip("\n"):
         raise RequestError(f"{TEXT} must be one line, got {text.count(chr(10)) + 1}")
     try:
-        ids = encode_lines([text.strip("\n")], max_text_len)[0]
+        ids = encode_lines([text.strip("\n")], max_text_len, frontend)[0]
     except InputError as e:
         raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
     values = list(defaults)
@@ -143,6 +145,7 @@ def open_from_spec(spec: Mapping[str, Any], extra: tuple[str, ...] = ()):
                                  "waveglow": None, "hifigan": None, "vocoder": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
                                  "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
                                  "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
+                                 "text_frontend": None,
                                  **spec})
     backend = open_backend(args, PIPELINE + tuple(extra))
     return backend, settings_from(args, backend)
@@ -174,7 +177,7 @@ def make_model(pb_utils: Any) -> type:
                     inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
-                                                defaults=self.defaults))
+                                                defaults=self.defaults, frontend=self.settings.text_frontend))
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)

@@ -81,7 +81,8 @@ def make_stream_model(pb_utils: Any) -> type:
                 inputs = {k: v for k, v in inputs.items() if v is not None}
                 frames = chunk_frames_of(inputs)
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
-                                       json.loads(request.parameters() or "{}"), defaults=self.defaults)
+                                       json.loads(request.parameters() or "{}"), defaults=self.defaults,
+                                       frontend=self.settings.text_frontend)
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype)
             except RequestError as e:
                 sender.send(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))),

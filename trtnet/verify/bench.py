@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 
 from trtnet.runtime.pipeline import Pipeline, encode_lines
+from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.stats import BenchRow, summarize
 
 
@@ -26,7 +27,7 @@ def _row(lat, mels, extra, *, framework: str, batch: int, precision: str, warmup
 def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmup: int, *, framework: str,
                    precision: str, sync: Callable[[], None] = lambda: None) -> BenchRow:
     """Time ``pipe`` on ``batch`` copies of ``text`` (engine or eager sessions; loop or per-step decoder)."""
-    ids = encode_lines([text], pipe.limits.max_text_len) * batch
+    ids = encode_lines([text], pipe.limits.max_text_len, pipe.settings.text_frontend) * batch
     lat, mels, extra = [], [], {"decoder_ms_per_step": [], "vocoder_ms": [], "denoiser_ms": []}
     for _ in range(warmup + iterations):
         sync()
@@ -71,8 +72,8 @@ def bench_stream(pipe: Pipeline, text: str, batch: int, iterations: int, warmup:
 
 
 def bench_reference(t2_ref: Any, voc_ref: Any, vocode: Callable[[Any, Any], Any], denoiser: Any, text: str,
-                    batch: int, iterations: int, warmup: int, *, device: str, precision: str, strength: float
-                    ) -> BenchRow:
+                    batch: int, iterations: int, warmup: int, *, device: str, precision: str, strength: float,
+                    frontend: str = DEFAULT_FRONTEND) -> BenchRow:
     """The independent PyTorch reference, eager, as DLE's test_infer.py runs it (prenet dropout on); Tacotron 2
     and the vocoder (``vocode(model, mel)``: WaveGlow or HiFi-GAN) in ``precision``, the denoiser's STFT always in
     FP32 (an FP16 1024-tap strided conv at batch 1 takes a pathological cuDNN path; the engines keep it in FP32
@@ -80,7 +81,7 @@ def bench_reference(t2_ref: Any, voc_ref: Any, vocode: Callable[[Any, Any], Any]
     dtype = torch.float16 if precision == "fp16" else torch.float32
     t2, wg = (m.to(device=device, dtype=dtype).eval() for m in (t2_ref, voc_ref))
     den = denoiser.to(device=device, dtype=torch.float32).eval()   # the STFT in FP32, as the engines run it
-    ids = encode_lines([text], 1 << 16)[0]
+    ids = encode_lines([text], 1 << 16, frontend)[0]
     tokens = torch.tensor([ids] * batch, dtype=torch.long, device=device)
     lengths = torch.full((batch,), len(ids), dtype=torch.long, device=device)
     lat, mels, extra = [], [], {"decoder_ms_per_step": [], "vocoder_ms": [], "denoiser_ms": []}
