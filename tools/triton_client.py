@@ -59,13 +59,18 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     import numpy as np
 
     from trtnet.serve.client import TTSClient
+    from trtnet.runtime.longform import DEFAULT_CLAUSE_PAUSE_MS, DEFAULT_SENTENCE_PAUSE_MS
     from .cmd_synthesize import _earlier_outputs, _lines, _save, output_dir
     from .flag_checks import refuse_unused
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
-                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1)) if on]
+                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1),
+                               ("--split none", args.split != "sentence"),
+                               ("--max-piece-tokens", args.max_piece_tokens is not None),
+                               ("--sentence-pause-ms", args.sentence_pause_ms != DEFAULT_SENTENCE_PAUSE_MS),
+                               ("--clause-pause-ms", args.clause_pause_ms != DEFAULT_CLAUSE_PAUSE_MS)) if on]
     if refused:
-        raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models and forms "
-                         "batches; it returns audio only)")
+        raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models, splits long "
+                         "lines with its defaults and forms batches; it returns audio only)")
     args.triton_protocol = protocol(args)
     if args.stream:
         from .synth_stream import check_stream_args
