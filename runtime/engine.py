@@ -190,6 +190,9 @@ class Engine:
         mark = len(logger.messages)
         runtime = fl.module.Runtime(logger)
         engine = runtime.deserialize_cuda_engine(data)
+        if getattr(logger, "interrupted", False):     # Ctrl-C reached TensorRT's logger callback: honour it now
+            logger.interrupted = False
+            raise KeyboardInterrupt
         if engine is None:
             raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", new_errors(logger, mark)))
         loaded = cls(plan, sidecar, fl, runtime, engine, on_close, cuda)

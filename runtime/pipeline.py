@@ -168,12 +168,16 @@ class Pipeline:
             "strength": np.array(self.settings.denoiser_strength, np.float32)})["audio_denoised"]
 
     # ---- one batch -------------------------------------------------------------------------------------------
-    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0, *,
+                         indices: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> BatchResult:
+        """One ragged batch; row i is utterance ``indices[i]`` (default first_index + i: keys its fed
+        randomness), named ``labels[i]`` in warnings (default "item <index>")."""
         if len(ids) > self.limits.max_batch:
             raise InputError(f"batch of {len(ids)} exceeds the engines' max batch {self.limits.max_batch}")
         clock: dict[str, float] = {}
         tokens, lengths = pad_batch(ids)
-        indices = range(first_index, first_index + len(ids))
+        indices = range(first_index, first_index + len(ids)) if indices is None else list(indices)
+        labels = [f"item {i}" for i in indices] if labels is None else labels
         hop = self.vocoder_config.upsample_stride
         t = time.perf_counter()
         dec = self.decode(tokens, lengths, indices)
@@ -196,13 +200,12 @@ class Pipeline:
             n = int(mel_lengths[i])
             hit = n >= self.settings.max_decoder_steps
             if hit:
-                log.warning("item %d hit the decoder step cap (%d) without the gate firing: %r",
-                            first_index + i, self.settings.max_decoder_steps, text[:60])
+                warn_step_cap(labels[i], self.settings.max_decoder_steps, text)
             if n == 0:
-                log.warning("item %d: the gate fired on the first step; its audio is empty", first_index + i)
+                log.warning("%s: the gate fired on the first step; its audio is empty", labels[i])
             f = int(frames[i])
             align = dec.get("alignments")
-            out.append(Utterance(first_index + i, text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
+            out.append(Utterance(indices[i], text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
                                  audio[i, :n * hop].astype(np.float32), np.asarray(dec["gate"][i, :f], np.float32),
                                  None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
         return BatchResult(out, n_steps, clock)
@@ -227,6 +230,12 @@ class Pipeline:
         check_batch_size(batch_size, self.limits.max_batch)
         return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
                 for start in range(0, len(ids), batch_size))
+
+
+def warn_step_cap(label: str, cap: int, text: str) -> None:
+    """The warning for an item that reached the step cap without the gate firing."""
+    log.warning("%s reached the decoder step cap (%d steps) without the gate firing; its audio may end in noise: "
+                "%r", label, cap, text if len(text) <= 80 else text[:77] + "...")
 
 
 def check_batch_size(batch_size: int, max_batch: int) -> None:

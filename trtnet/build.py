@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from . import manifest
 from .errors import BuildError, GraphError
 from .graph import Graph
+from .interrupt import interruptible
 from .iospec import DimRange
 from .files import atomic_write_bytes
 from .sidecar import Sidecar, sidecar_path
@@ -90,11 +91,13 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
 
     logger.clear()
     t0 = time.perf_counter()
-    with _heartbeat(graph.name, config.heartbeat_seconds, t0):
+    with _heartbeat(graph.name, config.heartbeat_seconds, t0), interruptible(trt, cfg):   # Ctrl-C cancels it
         try:
             plan = builder.build_serialized_network(graph.network, cfg)
         except Exception as e:  # the bindings raise for some invalid networks instead of returning None
             raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", logger.messages) from None
+        if getattr(logger, "interrupted", False):
+            raise KeyboardInterrupt
     seconds = time.perf_counter() - t0
     if plan is None:
         raise BuildError(f"TensorRT could not build '{graph.name}' ({fl})", logger.messages)
@@ -168,8 +171,9 @@ def check_targets(flavor: Any, config: BuildConfig) -> tuple[str, ...]:
     known = [n for n in dir(flavor.module.ComputeCapability) if n.startswith("SM")]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)} "
-                         "(Hopper SM90 engines need datacenter TensorRT)")
+        hopper = " (Hopper SM90 engines need datacenter TensorRT)" if any(n.upper() == "SM90" for n in unknown) else ""
+        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)}"
+                         + hopper)
     return names or RTX_DEFAULT_TARGETS
 
 
