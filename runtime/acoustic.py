@@ -91,7 +91,7 @@ def _fastpitch(pipe: Any, tokens: np.ndarray, lengths: np.ndarray, indices: Sequ
     """One network; the mel is trimmed to the batch's longest item (it is 0 past each item's mel_lengths)."""
     t = time.perf_counter()
     out = run(pipe.sessions["fastpitch"], fastpitch_feeds(pipe.settings, tokens, lengths,
-                                                          pipe.limits.max_decoder_steps))
+                                                          pipe.settings.max_decoder_steps))
     mel_lengths = out["mel_lengths"].astype(np.int64)
     n = max(1, int(mel_lengths.max()))
     return AcousticOutput(out["mel"][..., :n], mel_lengths.astype(np.int32), mel_lengths, n,

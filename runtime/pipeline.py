@@ -169,12 +169,16 @@ class Pipeline:
             "strength": np.array(self.settings.denoiser_strength, np.float32)})["audio_denoised"]
 
     # ---- one batch -------------------------------------------------------------------------------------------
-    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0, *,
+                         indices: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> BatchResult:
+        """One ragged batch; row i is utterance ``indices[i]`` (default first_index + i: keys its fed
+        randomness), named ``labels[i]`` in warnings (default "item <index>")."""
         if len(ids) > self.limits.max_batch:
             raise InputError(f"batch of {len(ids)} exceeds the engines' max batch {self.limits.max_batch}")
         clock: dict[str, float] = {}
         tokens, lengths = pad_batch(ids)
-        indices = range(first_index, first_index + len(ids))
+        indices = range(first_index, first_index + len(ids)) if indices is None else list(indices)
+        labels = [f"item {i}" for i in indices] if labels is None else labels
         hop = self.vocoder_config.upsample_stride
         acoustic = self.acoustic.generate(self, tokens, lengths, indices)
         clock.update(acoustic.seconds)
@@ -188,18 +192,20 @@ class Pipeline:
         out = []
         for i, (text, seq) in enumerate(zip(texts, ids)):
             n = int(mel_lengths[i])
-            cap = self.settings.max_decoder_steps if self.acoustic.architecture == "tacotron2" \
-                else self.limits.max_decoder_steps
+            cap = self.settings.max_decoder_steps     # Tacotron 2: decoder steps; FastPitch: the mel frame bound
             hit = n >= cap
             if hit:
-                log.warning("item %d hit the mel frame cap (%d) before %s: %r", first_index + i, cap,
-                            self.acoustic.stop_rule, text[:60])
+                if self.acoustic.architecture == "tacotron2":
+                    warn_step_cap(labels[i], cap, text)
+                else:
+                    log.warning("%s reached the mel frame cap (%d) before %s: %r", labels[i], cap,
+                                self.acoustic.stop_rule, text[:60])
             if n == 0:
-                log.warning("item %d: no frames (%s ended it at once); its audio is empty", first_index + i,
+                log.warning("%s: no frames (%s ended it at once); its audio is empty", labels[i],
                             self.acoustic.stop_rule)
             f = int(frames[i])
             gate, align = acoustic.gate, acoustic.alignments
-            out.append(Utterance(first_index + i, text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
+            out.append(Utterance(indices[i], text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
                                  audio[i, :n * hop].astype(np.float32),
                                  None if gate is None else np.asarray(gate[i, :f], np.float32),
                                  None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
@@ -210,13 +216,19 @@ class Pipeline:
         """Streaming synthesis (``runtime.streaming.SynthesisStream``): iterate for audio chunks as they are ready, each
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
-        from .streaming import SynthesisStream
-        from .streaming_fastpitch import MelStream
         lines = [text] if isinstance(text, str) else list(text)
         ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
-        kind = SynthesisStream if self.acoustic.architecture == "tacotron2" else MelStream   # one mel, chunked vocoding
-        return kind(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context, dtype=dtype)
+        return self.stream_class()(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
+                                   dtype=dtype)
+
+    def stream_class(self) -> Any:
+        """The streaming synthesis of this pipeline's acoustic model: Tacotron 2 decodes in chunks
+        (``streaming.SynthesisStream``); FastPitch makes its mel at once, then vocodes it in chunks
+        (``streaming_fastpitch.MelStream``)."""
+        from .streaming import SynthesisStream
+        from .streaming_fastpitch import MelStream
+        return SynthesisStream if self.acoustic.architecture == "tacotron2" else MelStream
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,
@@ -226,6 +238,12 @@ class Pipeline:
         check_batch_size(batch_size, self.limits.max_batch)
         return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
                 for start in range(0, len(ids), batch_size))
+
+
+def warn_step_cap(label: str, cap: int, text: str) -> None:
+    """The warning for an item that reached the step cap without the gate firing."""
+    log.warning("%s reached the decoder step cap (%d steps) without the gate firing; its audio may end in noise: "
+                "%r", label, cap, text if len(text) <= 80 else text[:77] + "...")
 
 
 def check_batch_size(batch_size: int, max_batch: int) -> None:

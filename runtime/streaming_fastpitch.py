@@ -21,17 +21,18 @@ class MelStream:
 
     def __init__(self, pipe: Any, ids: Sequence[Sequence[int]], first_index: int = 0, *,
                  chunk_frames: int = DEFAULT_CHUNK_FRAMES, vocoder_context: int | None = None,
-                 dtype: str = "float32"):
+                 dtype: str = "float32", indices: Sequence[int] | None = None):
         if dtype not in ("float32", "int16"):
             raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
         self.pipe, self.ids, self.dtype, self.chunk_frames = pipe, list(ids), dtype, chunk_frames
-        self.indices = list(range(first_index, first_index + len(ids)))
+        self.indices = list(range(first_index, first_index + len(ids))) if indices is None else list(indices)
         cfg = pipe.vocoder_config
         voc = pipe.vocoder.stream_context if vocoder_context is None else vocoder_context
         self.contexts = Contexts(0, voc, math.ceil(getattr(cfg, "stft_filter_length", 0) / cfg.upsample_stride))
         self.items = [ItemStream(pipe, i, self.contexts, 0, with_postnet=False) for i in self.indices]
+        self.cap = pipe.settings.max_decoder_steps
 
     def __iter__(self) -> Iterator[AudioChunk]:
         clock = time.perf_counter()
@@ -45,5 +46,5 @@ class MelStream:
                 if audio.size or item.ended:
                     data = to_int16(audio) if self.dtype == "int16" else audio
                     yield AudioChunk(b, item.index, item.emitted - audio.size, data, item.ended,
-                                     time.perf_counter() - clock)
+                                     time.perf_counter() - clock, item.ended and n >= self.cap)
                     clock = time.perf_counter()

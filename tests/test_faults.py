@@ -251,7 +251,7 @@ def test_eager_limits_are_the_real_ones_and_checked_before_work(built, tmp_path,
     lines = tmp_path / "l.txt"
     text = ("word " * 80 + "\n") if case == "tokens" else "short line\n" * 9
     lines.write_text(text)
-    extra = ["--batch-size", "9"] if case == "batch" else []
+    extra = ["--batch-size", "9"] if case == "batch" else ["--split", "none"]   # split lines have no limit
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager", "--demo-size",
                  "small", *extra]) == 2
     err = capsys.readouterr().err

@@ -30,7 +30,8 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
     from trtnet.runtime.pipeline import Pipeline, Settings
     fastpitch = {f: float(getattr(args, f, None) or defaults.get(f, getattr(Settings, f)))
                  for f in ("pace", "pitch_scale", "pitch_shift")}     # FastPitch's run-time inputs
-    settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", getattr(t2, "max_decoder_steps", 0))),
+    steps = defaults.get("max_decoder_steps", getattr(t2, "max_decoder_steps", None)) or limits.max_decoder_steps
+    settings = Settings(max_decoder_steps=int(steps),
                         gate_threshold=float(defaults.get("gate_threshold", getattr(t2, "gate_threshold", 0.0))),
                         sigma=args.sigma, denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
                         text_frontend=text_frontend(args), **fastpitch)

@@ -16,6 +16,7 @@ from typing import Sequence
 COMMANDS = {
     "extract-weights": ("cmd_extract", "DLE checkpoint -> neutral HDF5 weights file"),
     "build-engines": ("cmd_build", "HDF5/checkpoints -> TensorRT engines + build_config.json"),
+    "refit": ("cmd_refit", "new weights into refittable engines (no rebuild); refit vs build time"),
     "synthesize": ("cmd_synthesize", "text lines -> WAV files (engine or eager backend)"),
     "bench": ("cmd_bench", "in-engine loop vs per-step host loop vs PyTorch, DLE table format"),
     "verify": ("cmd_verify", "parity: engine vs eager vs independent PyTorch reference"),

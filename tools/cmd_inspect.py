@@ -41,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
     if is_weights_file(plan):
         print_weights(plan, args.json)
         return 0
+    if plan.is_dir() or plan.suffix != ".plan":
+        hint = f" (e.g. {next(iter(sorted(plan.glob('*.plan'))), plan / 'encoder.plan')})" if plan.is_dir() else ""
+        raise ValueError(f"{plan}: not a .plan file; inspect takes a plan written by trtnet build-engines{hint} or a "
+                         "weights file (.h5)")
     side = verified_sidecar(plan)   # the plan is the one its sidecar describes (sha256), or an error
     lp = layers_path(plan)
     rows = json.loads(lp.read_text()) if lp.exists() else []

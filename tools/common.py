@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from trtnet.engines import spec as lib
 from trtnet.engines.spec import BackendSpec, OpenBackend
 
-from .argtypes import GATE_THRESHOLD, NON_NEGATIVE, real
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA, device, real
 
 PACE = real(0.0, low_open=True)
 FINITE = real()
@@ -48,8 +48,8 @@ def add_text_args(p: argparse.ArgumentParser) -> None:
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
+    p.add_argument("--sigma", type=SIGMA, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
     p.add_argument("--pace", type=PACE, default=None,
                    help="FastPitch: speaking rate, durations / pace (default: the engines' or 1.0, DLE's)")
     p.add_argument("--pitch-scale", type=FINITE, default=None,
@@ -71,7 +71,7 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--device", default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
@@ -83,7 +83,10 @@ def spec_from_args(args: argparse.Namespace) -> BackendSpec:
     """The library's BackendSpec of these flags (a subcommand lacking a flag gets the field's default)."""
     renamed = {"emulate": "emulate_engines"}
     values = {f.name: getattr(args, renamed.get(f.name, f.name), None) for f in dataclasses.fields(BackendSpec)}
-    values.update(emulate=bool(getattr(args, "emulate_engines", False)), eager_explicit=getattr(args, "backend", None) == "eager",
+    # --emulate-engines runs the engines of --engine-dir; a command without --engine-dir (build-engines) means
+    # something else by it
+    emulate = bool(getattr(args, "emulate_engines", False)) and hasattr(args, "engine_dir")
+    values.update(emulate=emulate, eager_explicit=getattr(args, "backend", None) == "eager",
                   alignments=getattr(args, "plot", None) is True)     # synthesize --plot draws alignments
     return BackendSpec(**{k: v for k, v in values.items() if v is not None})
 
@@ -101,6 +104,17 @@ def check_emulate(args: argparse.Namespace) -> bool:
 def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None) -> dict:
     from .progress import byte_progress
     return lib.resolve_sources(spec_from_args(args), need, progress=byte_progress)
+
+
+def local_checkpoint(spec: str | None, cache: Any, model: str | None, flag: str) -> Any:
+    """A path, an http(s) URL or a published name → a local file (downloads go to the weights cache, with a
+    progress bar on a terminal); None stays None (the demo weights)."""
+    if spec is None:
+        return None
+    from trtnet.weights.remote import locate
+
+    from .progress import byte_progress
+    return locate(spec, cache, model=model, flag=flag, progress=byte_progress)
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:

@@ -272,7 +272,8 @@ def settings_for(spec: BackendSpec, backend: OpenBackend):
         HiFi-GAN has no sigma)."""
         v = getattr(spec, name)
         return v if v is not None else d.get(name, getattr(model, name, 0.0))
-    return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)),
+    # FastPitch has no decoder steps: its mel frame bound (max_frames) is the engines' / the profile's cap
+    return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2) or backend.limits.max_decoder_steps),
                     gate_threshold=float(pick("gate_threshold", t2)), sigma=float(pick("sigma", wg)),
                     denoiser_strength=float(pick("denoiser_strength", wg)), dropout=backend.dropout,
                     noise=backend.noise, seed=int(spec.seed or 0),
