@@ -200,6 +200,14 @@ def contexts(t2_config: Any, vocoder: Any, vocoder_config: Any, vocoder_context:
     return Contexts(post, voc, den)
 
 
+def check_stream_args(dtype: str, chunk_frames: int) -> None:
+    """ValueError for an audio dtype other than float32 / int16 or a chunk of fewer than one frame."""
+    if dtype not in ("float32", "int16"):
+        raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+
+
 def to_int16(audio: np.ndarray) -> np.ndarray:
     """float audio → int16 as the WAV writer does: clip to [-1, 1], ×32767, round."""
     return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
@@ -265,10 +273,7 @@ class SynthesisStream:
     def __init__(self, pipe: Any, ids: Sequence[Sequence[int]], first_index: int = 0, *,
                  chunk_frames: int = DEFAULT_CHUNK_FRAMES, vocoder_context: int | None = None,
                  dtype: str = "float32", indices: Sequence[int] | None = None):
-        if dtype not in ("float32", "int16"):
-            raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
-        if chunk_frames < 1:
-            raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+        check_stream_args(dtype, chunk_frames)
         self.per_step = "decoder-chunk" not in pipe.sessions
         if self.per_step and "decoder-step" not in pipe.sessions:
             raise ValueError("streaming needs a decoder-chunk session (or decoder-step); have "

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .batching import pad_batch
-from .streaming import DEFAULT_CHUNK_FRAMES, AudioChunk, Contexts, ItemStream, to_int16
+from .streaming import DEFAULT_CHUNK_FRAMES, AudioChunk, Contexts, ItemStream, check_stream_args, to_int16
 
 
 class MelStream:
@@ -22,10 +22,7 @@ class MelStream:
     def __init__(self, pipe: Any, ids: Sequence[Sequence[int]], first_index: int = 0, *,
                  chunk_frames: int = DEFAULT_CHUNK_FRAMES, vocoder_context: int | None = None,
                  dtype: str = "float32", indices: Sequence[int] | None = None):
-        if dtype not in ("float32", "int16"):
-            raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
-        if chunk_frames < 1:
-            raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+        check_stream_args(dtype, chunk_frames)
         self.pipe, self.ids, self.dtype, self.chunk_frames = pipe, list(ids), dtype, chunk_frames
         self.indices = list(range(first_index, first_index + len(ids))) if indices is None else list(indices)
         cfg = pipe.vocoder_config
