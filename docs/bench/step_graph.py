@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 import time
 
 import torch
@@ -21,6 +20,7 @@ from trtnet.engines.eager import EagerNetwork
 from trtnet.layers.options import NetworkOptions
 from trtnet.runtime.host_loop import initial_state
 from trtnet.verify.anchors import capture, count_kernels
+from trtnet.weights.cache import cache_dir
 from trtnet.weights.sources import resolve
 from trtnet.weights.store import WeightStore
 
@@ -88,8 +88,7 @@ def _inductor(net: EagerNetwork, feeds: dict) -> dict:
 
 
 def main() -> None:
-    work = tempfile.mkdtemp()
-    src = resolve(None, "tacotron2", work, demo_size="full")
+    src = resolve(None, "tacotron2", cache_dir(None), demo_size="full")     # the weights cache bench uses too
     with WeightStore.open(src.h5_path, "tacotron2") as store:
         rows = [measure(store, p) for p in ("fp16", "fp32")]
     doc = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "batch": 1, "T_in": T_IN,
