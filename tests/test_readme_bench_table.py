@@ -34,17 +34,18 @@ def _row(framework, bs, precision, latency, **extra):
 
 def test_table_orders_rows_and_marks_columns_a_row_lacks(tmp_path):
     mod = _script()
-    (tmp_path / "h200_pytorch_fp16_waveglow.json").write_text(json.dumps({"vocoder": "waveglow", "rows": [
+    (tmp_path / "h200_pytorch_fp16_waveglow.json").write_text(json.dumps({"vocoder": "waveglow", "gpu": "NVIDIA H200", "rows": [
         _row("PyTorch compiled", 1, "fp16", 0.2, kernels_per_step=30.0, prepare_s=41.25),
         _row("PyTorch reference", 4, "fp16", 0.6), _row("PyTorch reference", 1, "fp16", 0.5)]}))
-    (tmp_path / "h200_pytorch_fp16_hifigan.json").write_text(json.dumps({"vocoder": "hifigan", "rows": [
+    (tmp_path / "h200_pytorch_fp16_hifigan.json").write_text(json.dumps({"vocoder": "hifigan", "gpu": "NVIDIA H200", "rows": [
         _row("PyTorch CUDA graph", 1, "fp16", 0.25, kernels_per_step=80.0, prepare_s=1.04)]}))
     lines = mod.table(tmp_path).splitlines()
     assert [ln.split(" | ")[:3] for ln in lines[2:]] == [
-        ["| PyTorch CUDA graph", "HiFi-GAN", "1"], ["| PyTorch reference", "WaveGlow", "1"],
-        ["| PyTorch compiled", "WaveGlow", "1"], ["| PyTorch reference", "WaveGlow", "4"]]
+        ["| PyTorch CUDA graph", "H200", "HiFi-GAN"], ["| PyTorch reference", "H200", "WaveGlow"],
+        ["| PyTorch compiled", "H200", "WaveGlow"], ["| PyTorch reference", "H200", "WaveGlow"]]
+    assert [ln.split(" | ")[3] for ln in lines[2:]] == ["1", "1", "1", "4"]
     assert lines[3].endswith("| 0.500 | 40.0 | 3.0 | — | — |") and lines[4].endswith("| 30 | 41.2 |")
-    with pytest.raises(FileNotFoundError, match="no h200_pytorch_"):
+    with pytest.raises(FileNotFoundError, match="no \\*_pytorch_"):
         mod.table(tmp_path / "none")
 
 
