@@ -38,8 +38,8 @@ def test_device_loop_equals_the_reference_loop(t2, readback_every):
     with torch.no_grad():
         want = t2.infer(tokens, lengths, dropout="off")
         memory, processed = t2.encode(tokens, lengths)
-        dec = DeviceDecoder(t2, 3, tokens.shape[1], max_steps=t2.config.max_decoder_steps, threshold=t2.config.gate_threshold,
-                            dtype=torch.float32, device="cpu", dropout="off")
+        dec = DeviceDecoder(t2, 3, tokens.shape[1], max_steps=t2.config.max_decoder_steps,
+                            threshold=t2.config.gate_threshold, dtype=torch.float32, device="cpu", dropout="off")
         for _ in range(2):             # a second utterance on the same buffers starts from a clean state
             dec.reset(memory, processed, t2.padding_mask(lengths, tokens.shape[1]))
             n_steps, run = dec.run(lambda: dec.body(*dec.args()), readback_every)
@@ -55,7 +55,8 @@ def test_device_loop_stops_at_the_step_cap(t2):
     tokens, lengths = _inputs(t2)
     with torch.no_grad():
         memory, processed = t2.encode(tokens, lengths)
-        dec = DeviceDecoder(t2, 3, tokens.shape[1], max_steps=4, threshold=1.0, dtype=torch.float32, device="cpu", dropout="off")
+        dec = DeviceDecoder(t2, 3, tokens.shape[1], max_steps=4, threshold=1.0, dtype=torch.float32, device="cpu",
+                            dropout="off")
         dec.reset(memory, processed, t2.padding_mask(lengths, tokens.shape[1]))
         assert dec.run(lambda: dec.body(*dec.args()), 3) == (4, 4)
         with pytest.raises(ValueError, match="readback_every must be >= 1, got 0"):

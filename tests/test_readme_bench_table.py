@@ -37,10 +37,11 @@ def _row(framework, bs, precision, latency, **extra):
 
 def test_table_orders_rows_and_marks_columns_a_row_lacks(tmp_path):
     mod = _script()
-    (tmp_path / "h200_pytorch_fp16_waveglow.json").write_text(json.dumps({"vocoder": "waveglow", "gpu": "NVIDIA H200", "rows": [
+    gpu = "NVIDIA H200"
+    (tmp_path / "h200_pytorch_fp16_waveglow.json").write_text(json.dumps({"vocoder": "waveglow", "gpu": gpu, "rows": [
         _row("PyTorch compiled", 1, "fp16", 0.2, kernels_per_step=30.0, prepare_s=41.25),
         _row("PyTorch reference", 4, "fp16", 0.6), _row("PyTorch reference", 1, "fp16", 0.5)]}))
-    (tmp_path / "h200_pytorch_fp16_hifigan.json").write_text(json.dumps({"vocoder": "hifigan", "gpu": "NVIDIA H200", "rows": [
+    (tmp_path / "h200_pytorch_fp16_hifigan.json").write_text(json.dumps({"vocoder": "hifigan", "gpu": gpu, "rows": [
         _row("PyTorch CUDA graph", 1, "fp16", 0.25, kernels_per_step=80.0, prepare_s=1.04)]}))
     lines = mod.table(tmp_path).splitlines()
     assert [ln.split(" | ")[:3] for ln in lines[2:]] == [

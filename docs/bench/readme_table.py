@@ -1,6 +1,6 @@
 """The README's table of the PyTorch rows on a GPU (eager, CUDA graph, compiled), generated from the JSON that
-``trtnet bench --json`` wrote into this folder (``<gpu>_pytorch_<precision>_<vocoder>.json``): ``python3 docs/bench/readme_table.py``
-prints it; ``--write README.md`` replaces the table between its markers.  ``tests/test_readme_bench_table.py``
+``trtnet bench --json`` wrote into this folder (``<gpu>_pytorch_<precision>_<vocoder>.json``):
+``python3 docs/bench/readme_table.py`` prints it; ``--write README.md`` replaces the table between its markers.  ``tests/test_readme_bench_table.py``
 checks that the README holds exactly this output."""
 
 from __future__ import annotations

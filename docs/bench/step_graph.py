@@ -52,7 +52,8 @@ def measure(store: WeightStore, precision: str) -> dict:
     fused = _inductor(net, feeds)
     assert torch.isfinite(out["mel"].float()).all()
     return {"precision": precision, "kernels_per_step": kernels, "eager_step_us": eager_s * 1e6,
-            "cuda_graph_step_us": replay_s * 1e6, "us_per_kernel": replay_s * 1e6 / kernels, "graph_replay_kernels": replay_kernels, **fused}
+            "cuda_graph_step_us": replay_s * 1e6, "us_per_kernel": replay_s * 1e6 / kernels,
+            "graph_replay_kernels": replay_kernels, **fused}
 
 
 def _replay_seconds(graph: torch.cuda.CUDAGraph) -> float:
@@ -84,7 +85,8 @@ def _inductor(net: EagerNetwork, feeds: dict) -> dict:
     want = net.run_torch(feeds)
     mel = out[sorted(want).index("mel")].float()
     return {"inductor_kernels_per_step": kernels, "inductor_cuda_graph_step_us": replay_s * 1e6,
-            "inductor_compile_s": compile_s, "inductor_mel_max_abs_diff": float((mel - want["mel"].float()).abs().max())}
+            "inductor_compile_s": compile_s,
+            "inductor_mel_max_abs_diff": float((mel - want["mel"].float()).abs().max())}
 
 
 def main() -> None:
