@@ -15,27 +15,26 @@ from trtnet.weights.store import WeightStore
 
 
 def valid_positions(lengths: Tensor, width: Any) -> Tensor:
-    """[B, W] bool, True where t < lengths[b]; ``width`` an int or a 0-D int tensor.  Every per-item length
-    (text tokens, mel frames, audio samples) masks padding this way.  TRT: IFillLayer LINSPACE +
-    IElementWiseLayer LESS."""
-    pos = ops.arange(lengths.graph, width, DType.int32, name="positions")
-    return ops.less(ops.unsqueeze(pos, 0), ops.unsqueeze(lengths, 1), name="valid")
+    """[B, W] bool, True where t < lengths[b]; ``width`` an int or a 0-D int tensor (:func:`step_mask` in the
+    row layout).  Every per-item length (text tokens, mel frames, audio samples) masks padding this way."""
+    return step_mask(lengths, width, rows=True)
 
 
 def keep_steps(lengths: Tensor, x: Tensor, rate: Any = 1) -> Tensor:
     """The padding mask of a channel-major x [B, C, W] or [B, C, W, 1]: [B, 1, W] (or [B, 1, W, 1]) bool,
     True where w < rate·lengths[b] (``rate`` an int or a 0-D int tensor).  One per resolution and network,
-    shared by every layer at it.  TRT: IFillLayer LINSPACE, IShuffleLayer (placeholders), IElementWiseLayer
-    PROD, LESS."""
+    shared by every layer at it (:func:`step_mask` at x's width)."""
     return step_mask(lengths, ops.dims(x)[2], x.ndim - 3, rate)
 
 
-def step_mask(lengths: Tensor, width: Any, unit_axes: int = 0, rate: Any = 1) -> Tensor:
-    """[B, 1, W] bool (``unit_axes`` more size-1 axes after W), True where w < rate·lengths[b]; ``width`` an int
-    or a 0-D int tensor: :func:`keep_steps` for a given width.  TRT: IFillLayer LINSPACE, IShuffleLayer
-    (placeholders), IElementWiseLayer PROD, LESS."""
+def step_mask(lengths: Tensor, width: Any, unit_axes: int = 0, rate: Any = 1, *, rows: bool = False) -> Tensor:
+    """The one padding mask: True where w < rate·lengths[b], w in [0, W); ``width`` an int or a 0-D int tensor.
+    Channel-major layout [B, 1, W] (``unit_axes`` more size-1 axes after W), or ``rows``: [B, W].
+    TRT: IFillLayer LINSPACE, IShuffleLayer (placeholders), IElementWiseLayer (PROD when rate ≠ 1), LESS."""
     pos = ops.arange(lengths.graph, width, DType.int32, name="positions")
     n = lengths if isinstance(rate, int) and rate == 1 else lengths * rate
+    if rows:
+        return ops.less(ops.unsqueeze(pos, 0), ops.unsqueeze(n, 1), name="valid")
     tail = [1] * unit_axes
     return ops.less(ops.reshape(pos, [1, 1, -1, *tail]), ops.reshape(n, [0, 1, 1, *tail]), name="keep")
 

@@ -47,79 +47,80 @@ def _modules() -> tuple[ModuleType, Callable[[Any], int]]:
     return cudart, handle
 
 
-# Stand-ins for cudart, innermost last: while one is pushed, every call of this module goes to it.
-_STAND_INS: list[Any] = []
+class CudaApi:
+    """The CUDA runtime calls the runtime makes, from one provider: cuda-python (``CudaApi()``, imported on first
+    use) or a stand-in module with cudart's call signatures and enums plus ``native_handle(obj) -> int``
+    (``CudaApi(module)``: trtnet.emulate's host-memory one, say).  Every CUDA object of this module keeps the
+    api it was made with; an engine's sessions use the engine's (``Engine.cuda``)."""
+
+    def __init__(self, module: Any = None) -> None:
+        self.module = module
+
+    def __repr__(self) -> str:
+        return f"CudaApi({'cuda-python' if self.module is None else type(self.module).__name__})"
+
+    @property
+    def cudart(self) -> ModuleType:
+        """The ``cuda.bindings.runtime`` module, or the stand-in; :class:`CudaUnavailableError` when cuda-python
+        is missing."""
+        return _modules()[0] if self.module is None else self.module
+
+    def native_handle(self, obj: Any) -> int:
+        """The raw integer handle of a cuda-python object (a stream for ``execute_async_v3``, say)."""
+        return int(_modules()[1](obj) if self.module is None else self.module.native_handle(obj))
+
+    def check(self, result: Any, name: str = "CUDA call") -> Any:
+        """Check ``(err, *values)``: raise :class:`CudaError`, else return None, the value, or the tuple."""
+        err, values = result[0], result[1:]
+        if int(err) != 0:
+            error = self.cudart.cudaGetErrorName(err)[1]
+            text = self.cudart.cudaGetErrorString(err)[1]
+            raise CudaError(name, error.decode() if isinstance(error, bytes) else str(error),
+                            text.decode() if isinstance(text, bytes) else str(text))
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else values
+
+    def call(self, fn_name: str, *args: Any) -> Any:
+        """``check(cudart.fn_name(*args), fn_name)``: the checked call with its name in any error."""
+        return self.check(getattr(self.cudart, fn_name)(*args), fn_name)
+
+    def available(self) -> tuple[bool, str]:
+        """(True, "N CUDA device(s)") or (False, why not: no cuda-python, no driver, no device)."""
+        try:
+            count = self.call("cudaGetDeviceCount")
+        except CudaUnavailableError as e:
+            return False, str(e)
+        except CudaError as e:
+            from ..device import _NO_GPU, no_gpu_reason
+            return False, (no_gpu_reason(e.error) if e.error in _NO_GPU else f"no usable CUDA driver/device: {e}")
+        if count == 0:
+            return False, "the CUDA driver reports no device"
+        return True, f"{count} CUDA device(s)"
 
 
-def push_stand_in(module: Any) -> Callable[[], None]:
-    """Route this module's CUDA calls to ``module`` until the returned ``release()`` is called.
-
-    ``module`` has cudart's call signatures and enums plus ``native_handle(obj) -> int``.  Only
-    ``trtnet.emulate`` uses this (its host-memory stand-in, while emulated engines are open on a machine
-    without a GPU); on a GPU machine nothing is pushed and cuda-python is used unchanged.
-    """
-    _STAND_INS.append(module)
-    released = []
-
-    def release() -> None:   # idempotent: a second call releases nothing
-        if released:
-            return
-        released.append(True)
-        for i in range(len(_STAND_INS) - 1, -1, -1):
-            if _STAND_INS[i] is module:
-                del _STAND_INS[i]
-                return
-    return release
-
-
-def stand_in() -> Any:
-    """The stand-in in use, or None when calls go to cuda-python."""
-    return _STAND_INS[-1] if _STAND_INS else None
+CUDA_PYTHON = CudaApi()     # the default provider (stateless: cuda-python is imported on first use)
 
 
 def cudart() -> ModuleType:
-    """The ``cuda.bindings.runtime`` module (or the pushed stand-in); :class:`CudaUnavailableError` when
-    cuda-python is missing."""
-    return _STAND_INS[-1] if _STAND_INS else _modules()[0]
+    """cuda-python's ``cuda.bindings.runtime`` module."""
+    return CUDA_PYTHON.cudart
 
 
 def native_handle(obj: Any) -> int:
-    """The raw integer handle of a cuda-python object (a stream for ``execute_async_v3``, say)."""
-    if _STAND_INS:
-        return int(_STAND_INS[-1].native_handle(obj))
-    return int(_modules()[1](obj))
+    return CUDA_PYTHON.native_handle(obj)
 
 
 def cuda_call(result: Any, name: str = "CUDA call") -> Any:
-    """Check ``(err, *values)``: raise :class:`CudaError`, else return None, the value, or the tuple."""
-    err, values = result[0], result[1:]
-    if int(err) != 0:
-        error = cudart().cudaGetErrorName(err)[1]
-        text = cudart().cudaGetErrorString(err)[1]
-        raise CudaError(name, error.decode() if isinstance(error, bytes) else str(error),
-                        text.decode() if isinstance(text, bytes) else str(text))
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else values
+    return CUDA_PYTHON.check(result, name)
 
 
 def call(fn_name: str, *args: Any) -> Any:
-    """``cuda_call(cudart.fn_name(*args), fn_name)``: the checked call with its name in any error."""
-    return cuda_call(getattr(cudart(), fn_name)(*args), fn_name)
+    return CUDA_PYTHON.call(fn_name, *args)
 
 
 def cuda_available() -> tuple[bool, str]:
-    """(True, "N CUDA device(s)") or (False, why not: no cuda-python, no driver, no device)."""
-    try:
-        count = call("cudaGetDeviceCount")
-    except CudaUnavailableError as e:
-        return False, str(e)
-    except CudaError as e:
-        from ..device import _NO_GPU, no_gpu_reason
-        return False, (no_gpu_reason(e.error) if e.error in _NO_GPU else f"no usable CUDA driver/device: {e}")
-    if count == 0:
-        return False, "the CUDA driver reports no device"
-    return True, f"{count} CUDA device(s)"
+    return CUDA_PYTHON.available()
 
 
 class _Resource:
@@ -127,7 +128,8 @@ class _Resource:
 
     _what = "resource"
 
-    def __init__(self) -> None:
+    def __init__(self, api: CudaApi) -> None:
+        self.api = api
         self._open = True
 
     @property
@@ -162,17 +164,17 @@ class Stream(_Resource):
 
     _what = "CUDA stream"
 
-    def __init__(self) -> None:
-        self.raw = call("cudaStreamCreateWithFlags", cudart().cudaStreamNonBlocking)
-        self.handle = native_handle(self.raw)   # the integer TensorRT's execute_async_v3 takes
-        super().__init__()
+    def __init__(self, api: CudaApi = CUDA_PYTHON) -> None:
+        self.raw = api.call("cudaStreamCreateWithFlags", api.cudart.cudaStreamNonBlocking)
+        self.handle = api.native_handle(self.raw)   # the integer TensorRT's execute_async_v3 takes
+        super().__init__(api)
 
     def synchronize(self) -> None:
         self._check_open()
-        call("cudaStreamSynchronize", self.raw)
+        self.api.call("cudaStreamSynchronize", self.raw)
 
     def _release(self) -> None:
-        call("cudaStreamDestroy", self.raw)
+        self.api.call("cudaStreamDestroy", self.raw)
 
 
 class Event(_Resource):
@@ -180,31 +182,31 @@ class Event(_Resource):
 
     _what = "CUDA event"
 
-    def __init__(self) -> None:
-        self.raw = call("cudaEventCreate")
-        super().__init__()
+    def __init__(self, api: CudaApi = CUDA_PYTHON) -> None:
+        self.raw = api.call("cudaEventCreate")
+        super().__init__(api)
 
     def record(self, stream: Stream) -> None:
         self._check_open()
-        call("cudaEventRecord", self.raw, stream.raw)
+        self.api.call("cudaEventRecord", self.raw, stream.raw)
 
     def synchronize(self) -> None:
         self._check_open()
-        call("cudaEventSynchronize", self.raw)
+        self.api.call("cudaEventSynchronize", self.raw)
 
     def elapsed_ms(self, end: "Event") -> float:
         """Milliseconds from this event to ``end`` (waits for ``end``)."""
         end.synchronize()
-        return float(call("cudaEventElapsedTime", self.raw, end.raw))
+        return float(self.api.call("cudaEventElapsedTime", self.raw, end.raw))
 
     def _release(self) -> None:
-        call("cudaEventDestroy", self.raw)
+        self.api.call("cudaEventDestroy", self.raw)
 
 
 def time_ms(stream: Stream, fn: Callable[[], Any], events: tuple[Event, Event] | None = None) -> float:
     """GPU time in ms of the work ``fn`` enqueues on ``stream``; waits for it.  Pass ``events`` to reuse them."""
     if events is None:
-        with Event() as start, Event() as end:
+        with Event(stream.api) as start, Event(stream.api) as end:
             return time_ms(stream, fn, (start, end))
     start, end = events
     start.record(stream)
@@ -214,7 +216,7 @@ def time_ms(stream: Stream, fn: Callable[[], Any], events: tuple[Event, Event] |
 
 
 def _memcpy(dst: int, src: int, nbytes: int, kind: str, stream: Stream) -> None:
-    call("cudaMemcpyAsync", dst, src, nbytes, getattr(cudart().cudaMemcpyKind, kind), stream.raw)
+    stream.api.call("cudaMemcpyAsync", dst, src, nbytes, getattr(stream.api.cudart.cudaMemcpyKind, kind), stream.raw)
 
 
 def _check_size(what: str, nbytes: int, capacity: int) -> None:
@@ -225,9 +227,9 @@ def _check_size(what: str, nbytes: int, capacity: int) -> None:
 class _Memory(_Resource):
     """``nbytes`` of memory at ``ptr`` (an int)."""
 
-    def __init__(self, ptr: int, nbytes: int) -> None:
+    def __init__(self, ptr: int, nbytes: int, api: CudaApi) -> None:
         self.ptr, self.nbytes = int(ptr), int(nbytes)
-        super().__init__()
+        super().__init__(api)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(nbytes={self.nbytes}, ptr={self.ptr:#x}, closed={self.closed})"
@@ -238,8 +240,8 @@ class PinnedBuffer(_Memory):
 
     _what = "pinned host buffer"
 
-    def __init__(self, nbytes: int) -> None:
-        super().__init__(call("cudaMallocHost", max(int(nbytes), 1)), nbytes)
+    def __init__(self, nbytes: int, api: CudaApi = CUDA_PYTHON) -> None:
+        super().__init__(api.call("cudaMallocHost", max(int(nbytes), 1)), nbytes, api)
 
     def array(self, dtype: Any, shape: Sequence[int]) -> np.ndarray:
         """A C-contiguous numpy view of the first ``prod(shape)`` elements (no copy)."""
@@ -251,7 +253,7 @@ class PinnedBuffer(_Memory):
         return np.frombuffer(raw, dtype=dt, count=count).reshape(tuple(shape))
 
     def _release(self) -> None:
-        call("cudaFreeHost", self.ptr)
+        self.api.call("cudaFreeHost", self.ptr)
 
 
 class DeviceBuffer(_Memory):
@@ -259,8 +261,8 @@ class DeviceBuffer(_Memory):
 
     _what = "device buffer"
 
-    def __init__(self, nbytes: int) -> None:
-        super().__init__(call("cudaMalloc", max(int(nbytes), 1)), nbytes)
+    def __init__(self, nbytes: int, api: CudaApi = CUDA_PYTHON) -> None:
+        super().__init__(api.call("cudaMalloc", max(int(nbytes), 1)), nbytes, api)
 
     def copy_from_host(self, src: PinnedBuffer | np.ndarray, stream: Stream, nbytes: int | None = None) -> None:
         """Host → device; ``src`` must stay alive and unchanged until the stream reaches the copy."""
@@ -291,10 +293,10 @@ class DeviceBuffer(_Memory):
         self._check_open()
         n = self.nbytes if nbytes is None else int(nbytes)
         _check_size("memset", n, self.nbytes)
-        call("cudaMemsetAsync", self.ptr, int(value), n, stream.raw)
+        stream.api.call("cudaMemsetAsync", self.ptr, int(value), n, stream.raw)
 
     def _release(self) -> None:
-        call("cudaFree", self.ptr)
+        self.api.call("cudaFree", self.ptr)
 
 
 def _host_ptr(obj: PinnedBuffer | np.ndarray) -> tuple[int, int]:
@@ -308,19 +310,20 @@ def _host_ptr(obj: PinnedBuffer | np.ndarray) -> tuple[int, int]:
     raise TypeError(f"expected a PinnedBuffer or numpy array, got {type(obj).__name__}")
 
 
-class Graph(_Resource):
+class CudaGraph(_Resource):
     """An instantiated CUDA graph captured from the work ``fn`` enqueues on a stream."""
 
     _what = "CUDA graph"
 
-    def __init__(self, graph: Any, exec_: Any) -> None:
+    def __init__(self, graph: Any, exec_: Any, api: CudaApi) -> None:
         self._graph, self._exec = graph, exec_
-        super().__init__()
+        super().__init__(api)
 
     @classmethod
-    def capture(cls, stream: Stream, fn: Callable[[], Any]) -> "Graph":
+    def capture(cls, stream: Stream, fn: Callable[[], Any]) -> "CudaGraph":
         """Capture ``fn`` (which must only enqueue on ``stream``); :class:`CudaError` when capture fails."""
-        rt = cudart()
+        api = stream.api
+        rt, call, cuda_call = api.cudart, api.call, api.check
         call("cudaStreamBeginCapture", stream.raw, rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal)
         try:
             ok = fn()
@@ -333,17 +336,17 @@ class Graph(_Resource):
         try:
             if ok is False:
                 raise CudaError("stream capture", "the captured call reported failure")
-            return cls(graph, call("cudaGraphInstantiate", graph, 0))
+            return cls(graph, call("cudaGraphInstantiate", graph, 0), api)
         except CudaError:
             call("cudaGraphDestroy", graph)
             raise
 
     def launch(self, stream: Stream) -> None:
         self._check_open()
-        call("cudaGraphLaunch", self._exec, stream.raw)
+        self.api.call("cudaGraphLaunch", self._exec, stream.raw)
 
     def _release(self) -> None:
         try:
-            call("cudaGraphExecDestroy", self._exec)
+            self.api.call("cudaGraphExecDestroy", self._exec)
         finally:
-            call("cudaGraphDestroy", self._graph)
+            self.api.call("cudaGraphDestroy", self._graph)

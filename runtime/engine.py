@@ -5,9 +5,9 @@
 ``SMxy`` target list for ``tensorrt_rtx``, which has no SM90).  After deserializing it checks that the
 engine's I/O names and dtypes are the sidecar's.  ``Engine.session()`` gives a :class:`~.session.Session`.
 
-``Engine.load(plan, emulate=True)`` swaps only TensorRT for ``trtnet.emulate`` (imported then, not before): the
-plan's network defined again from its sidecar and run by the interpreter, with no GPU check; everything else
-here and in the session is the same code.
+``Engine.load(plan, provider=...)`` swaps only TensorRT and CUDA for what an :class:`EngineProvider` given from
+above hands over (``trtnet.emulate.Emulator``: the plan's network defined again from its sidecar and run by the
+interpreter), with no GPU check; everything else here and in the session is the same code.
 
 TensorRT keeps the first logger it is given, so runtimes share the builder's process-wide
 ``CapturingLogger``; the errors it records during a call go into the exception.
@@ -20,7 +20,8 @@ import logging
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from packaging.version import InvalidVersion, Version
@@ -31,7 +32,7 @@ from ..iospec import IOSpec
 from ..refit import refit_mode
 from ..sidecar import Sidecar, SidecarError, sidecar_path
 from . import gpu as gpu_mod
-from .cuda import CudaError, CudaUnavailableError
+from .cuda import CUDA_PYTHON, CudaApi, CudaError, CudaUnavailableError
 from .feeds import new_errors, numpy_dtype, with_log
 from .session import Session
 
@@ -83,13 +84,33 @@ def check_compatible(sidecar: Sidecar, plan: Path, flavor: str, version: Version
                                        f"but this GPU is {gpu} ({gpu.sm}); {hint}")
 
 
+@dataclass(frozen=True)
+class Provided:
+    """What an :class:`EngineProvider` hands the runtime for one plan."""
+
+    flavor: flavor_mod.Flavor           # its ``module`` deserializes the plan: Runtime(logger), TensorRT's enums
+    cuda: CudaApi                       # the CUDA calls the engine's sessions make
+    release: Callable[[], None] = lambda: None     # called once when the engine closes
+
+
+class EngineProvider(Protocol):
+    """Runs plans with another TensorRT and CUDA than the installed ones (``trtnet.emulate.Emulator`` is one);
+    given from above to :meth:`Engine.load` / ``open_engine_dir``, so the runtime imports no provider.
+    ``open`` raises RuntimeError for a plan it cannot run; the load error says "cannot <verb> <plan>: <reason>"."""
+
+    verb: str                           # what it does with a plan, for messages ("emulate")
+
+    def open(self, plan: Path, sidecar: Sidecar) -> Provided: ...
+
+
 class Engine:
     """A deserialized engine with its sidecar; ``with`` or :meth:`close` releases it."""
 
     def __init__(self, path: Path, sidecar: Sidecar, flavor: flavor_mod.Flavor, runtime: Any, engine: Any,
-                 on_close: Callable[[Any], None] | None = None) -> None:
-        """``on_close(engine)`` runs once when this closes (the emulator releases its resources there)."""
-        self.path, self.sidecar, self.flavor = path, sidecar, flavor
+                 on_close: Callable[[Any], None] | None = None, cuda: CudaApi = CUDA_PYTHON) -> None:
+        """``on_close(engine)`` runs once when this closes (a provider releases its resources there); ``cuda``:
+        the CUDA calls its sessions make."""
+        self.path, self.sidecar, self.flavor, self.cuda = path, sidecar, flavor, cuda
         self._runtime, self.trt_engine = runtime, engine
         self._on_close = on_close
 
@@ -108,10 +129,11 @@ class Engine:
 
     @classmethod
     def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None,
-             emulate: bool = False, refit_stripped: bool = True) -> "Engine":
+             provider: "EngineProvider | None" = None, refit_stripped: bool = True) -> "Engine":
         """Check ``plan_path`` against its sidecar and this machine, then deserialize it.
 
-        ``emulate``: run it on ``trtnet.emulate``'s TensorRT stand-in instead (no GPU needed; see README).
+        ``provider``: take TensorRT and CUDA from it instead of the installed ones, with no GPU check
+        (``trtnet.emulate.Emulator()`` runs plans on the TensorRT emulator, no GPU needed; see README).
         A weight-stripped plan is refitted from the ``.h5`` its sidecar names (hash checked first) unless
         ``refit_stripped`` is False (``trtnet refit`` supplies other weights itself)."""
         plan = Path(plan_path)
@@ -119,8 +141,8 @@ class Engine:
             raise EngineLoadError(f"{plan}: no such plan file")
         try:
             sidecar = Sidecar.read(sidecar_path(plan))
-            if emulate:
-                return cls._load_emulated(plan, sidecar, refit_stripped)
+            if provider is not None:
+                return cls._load_provided(plan, sidecar, provider, refit_stripped)
             fl = flavor if isinstance(flavor, flavor_mod.Flavor) else flavor_mod.resolve(flavor)
         except (SidecarError, flavor_mod.FlavorError) as e:
             raise EngineLoadError(f"cannot load {plan}: {e}") from e
@@ -136,28 +158,29 @@ class Engine:
         return cls._deserialize(plan, sidecar, fl, gpu, refit_stripped=refit_stripped)
 
     @classmethod
-    def _load_emulated(cls, plan: Path, sidecar: Sidecar, refit_stripped: bool = True) -> "Engine":
-        from ..emulate import EmulationError, open_emulated
+    def _load_provided(cls, plan: Path, sidecar: Sidecar, provider: "EngineProvider",
+                       refit_stripped: bool = True) -> "Engine":
         try:
-            fl, release = open_emulated(plan, sidecar)
-        except EmulationError as e:
-            raise EngineLoadError(f"cannot emulate {plan}: {e}") from e
+            got = provider.open(plan, sidecar)
+        except RuntimeError as e:
+            raise EngineLoadError(f"cannot {getattr(provider, 'verb', 'open')} {plan}: {e}") from e
 
         def on_close(engine: Any) -> None:
             try:
                 if engine is not None:
                     engine.close()
             finally:
-                release()
+                got.release()
         try:
-            return cls._deserialize(plan, sidecar, fl, None, on_close, refit_stripped)
+            return cls._deserialize(plan, sidecar, got.flavor, None, on_close, got.cuda, refit_stripped)
         except BaseException:
-            release()
+            got.release()
             raise
 
     @classmethod
     def _deserialize(cls, plan: Path, sidecar: Sidecar, fl: flavor_mod.Flavor, gpu: Any,
-                     on_close: Callable[[Any], None] | None = None, refit_stripped: bool = True) -> "Engine":
+                     on_close: Callable[[Any], None] | None = None, cuda: CudaApi = CUDA_PYTHON,
+                     refit_stripped: bool = True) -> "Engine":
         try:
             data = plan.read_bytes()
         except OSError as e:
@@ -174,7 +197,7 @@ class Engine:
             raise KeyboardInterrupt
         if engine is None:
             raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", new_errors(logger, mark)))
-        loaded = cls(plan, sidecar, fl, runtime, engine, on_close)
+        loaded = cls(plan, sidecar, fl, runtime, engine, on_close, cuda)
         try:
             loaded._check_io()
             if refit_stripped and refit_mode(sidecar.build_config) == "stripped":

@@ -14,7 +14,7 @@ from ..sidecar import Sidecar, sidecar_path
 from ..weights.config import CONFIG_CLASSES, Tacotron2Config
 from .vocoder import VOCODERS, vocoder_architecture
 from .dir_schema import check_finite, check_index, check_sidecars
-from .engine import Engine, EngineLoadError
+from .engine import Engine, EngineLoadError, EngineProvider
 from .pipeline import Limits
 
 log = logging.getLogger(__name__)
@@ -100,11 +100,12 @@ def stream_decoder(engine_dir: str | Path | None) -> str:
 
 
 def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,
-                    emulate: bool = False) -> EngineDir:
+                    provider: EngineProvider | None = None) -> EngineDir:
     """Load the engines of ``path`` (all listed in build_config.json, or ``names``: network names or the roles
     "vocoder" / "vocoder-denoiser") and open a session each.
 
-    ``emulate``: load them with ``Engine.load(..., emulate=True)`` (trtnet.emulate's TensorRT stand-in)."""
+    ``provider``: load them with ``Engine.load(..., provider=provider)`` (``trtnet.emulate.Emulator()``: the
+    TensorRT emulator)."""
     root = Path(path)
     cfg = read_build_config(root)
     wanted = resolve_names(cfg, names, root) if names else tuple(cfg["engines"])
@@ -115,7 +116,7 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
             if name not in cfg["engines"]:
                 raise EngineLoadError(f"{root}: no {name} engine (built: {sorted(cfg['engines'])})")
             plan = root / cfg["engines"][name]["plan"]
-            engine = stack.enter_context(Engine.load(plan, emulate=emulate))
+            engine = stack.enter_context(Engine.load(plan, provider=provider))
             sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name not in LOOPS))
             sidecars[name] = Sidecar.read(sidecar_path(plan))
     except BaseException:
@@ -127,4 +128,4 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
     arch = vocoder_architecture(cfg["hparams"], str(root))
     return EngineDir(root, sessions, sidecars, t2, CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch]), opts,
-                     cfg.get("runtime_defaults", {}), limits, stack, emulate)
+                     cfg.get("runtime_defaults", {}), limits, stack, provider is not None)

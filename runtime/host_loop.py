@@ -24,7 +24,7 @@ def recurrent_inputs(io: IOSpec) -> list[Any]:
     return [s for s in io.inputs if f"next_{s.name}" in outputs]
 
 
-def initial_state(io: IOSpec, dims: Mapping[str, int]) -> dict[str, np.ndarray]:
+def zero_state_feeds(io: IOSpec, dims: Mapping[str, int]) -> dict[str, np.ndarray]:
     """Every recurrent input all-zero, named dimensions from ``dims`` (``B``, ``T_in``)."""
     return {s.name: np.zeros(tuple(dims[d] if isinstance(d, str) else d for d in s.shape), numpy_dtype(s.dtype))
             for s in recurrent_inputs(io)}
@@ -37,7 +37,7 @@ def decode_per_step(step: SessionLike, encoded: Mapping[str, np.ndarray], length
     network's outputs (mel [B, n_mel, steps] zeroed after each stop frame, mel_lengths, gate [B, steps],
     n_steps)."""
     memory = encoded["memory"]
-    state = initial_state(step.io, {"B": memory.shape[0], "T_in": memory.shape[1]})
+    state = zero_state_feeds(step.io, {"B": memory.shape[0], "T_in": memory.shape[1]})
     fixed = {"memory": memory, "processed_memory": encoded["processed_memory"], "lengths": lengths,
              "gate_threshold": np.array(gate_threshold, np.float32)}
     state, frames, gates = run_steps(step, state, fixed, max_decoder_steps, prenet_masks)

@@ -173,18 +173,18 @@ class LongForm:
     # ---- streaming -------------------------------------------------------------------------------------------
     def stream(self, lines: Sequence[str], batch_size: int = 1, **stream_args: Any) -> Iterator[LineChunk]:
         """Each line's audio in order as its pieces decode (``stream_args``: ``chunk_frames``,
-        ``vocoder_context``, ``dtype`` of :class:`runtime.streaming.Stream`), pauses as zero chunks.  A batch of
+        ``vocoder_context``, ``dtype`` of :class:`runtime.streaming.SynthesisStream`), pauses as zero chunks.  A batch of
         pieces streams together; a later piece's chunks are held until the pieces before it are out."""
         self.check(lines)
         check_batch_size(batch_size, self.pipe.limits.max_batch)
         return self._stream(lines, batch_size, stream_args)
 
     def _stream(self, lines: Sequence[str], batch_size: int, stream_args: dict) -> Iterator[LineChunk]:
-        from .streaming import Stream
+        from .streaming import SynthesisStream
         dtype = np.int16 if stream_args.get("dtype") == "int16" else np.float32
         it = self.pieces(lines)
         while batch := list(islice(it, batch_size)):
-            stream = Stream(self.pipe, [p.ids for p in batch], indices=[p.key for p in batch], **stream_args)
+            stream = SynthesisStream(self.pipe, [p.ids for p in batch], indices=[p.key for p in batch], **stream_args)
             held: list[list[Any]] = [[] for _ in batch]
             head = 0
             for c in stream:

@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
 from .vocoder import VocoderRun, vocoder_for
@@ -96,15 +97,6 @@ def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAUL
     return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend)]
 
 
-def pad_batch(batch: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """tokens int32 [B, T_max] right-padded with 0, lengths int32 [B] (any order: no sorting needed)."""
-    lengths = np.array([len(ids) for ids in batch], np.int32)
-    tokens = np.zeros((len(batch), int(lengths.max())), np.int32)
-    for i, ids in enumerate(batch):
-        tokens[i, :len(ids)] = ids
-    return tokens, lengths
-
-
 def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
     """int32 [B] frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item that
     hit the step cap has mel_lengths = n_steps)."""
@@ -129,7 +121,6 @@ class Pipeline:
                              f"{limits.max_decoder_steps}")
         self.sessions, self.t2 = dict(sessions), t2_config
         self.limits, self.settings = limits, settings
-        self.rng = np.random.default_rng(settings.seed)
 
     # ---- stages ----------------------------------------------------------------------------------------------
     def decode(self, tokens: np.ndarray, lengths: np.ndarray, indices: Sequence[int] | None = None
@@ -221,14 +212,14 @@ class Pipeline:
 
     def stream(self, text: str | Sequence[str], *, chunk_frames: int = 32, vocoder_context: int | None = None,
                dtype: str = "float32", first_index: int = 0) -> Any:
-        """Streaming synthesis (``runtime.streaming.Stream``): iterate for audio chunks as they are ready, each
+        """Streaming synthesis (``runtime.streaming.SynthesisStream``): iterate for audio chunks as they are ready, each
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
-        from .streaming import Stream
+        from .streaming import SynthesisStream
         lines = [text] if isinstance(text, str) else list(text)
         ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
-        return Stream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
+        return SynthesisStream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
                       dtype=dtype)
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..iospec import SpecError
 from ..files import atomic_write_bytes
-from .cuda import CudaError, DeviceBuffer, Event, Graph, PinnedBuffer, Stream, time_ms
+from .cuda import CudaError, CudaGraph, DeviceBuffer, Event, PinnedBuffer, Stream, time_ms
 from .feeds import (Shapes, check_dtypes, feed_shapes, input_capacities, max_input_shapes, nbytes, new_errors,
                     numpy_dtype, validate_shapes, with_log)
 
@@ -54,15 +54,16 @@ class Session:
         self.engine, self.io = engine, engine.io
         self._stack = contextlib.ExitStack()
         self._graphs = cuda_graph and not engine.flavor.is_rtx   # RTX captures graphs itself
-        self._graph_cache: dict[tuple, Graph] = {}
+        self._graph_cache: dict[tuple, CudaGraph] = {}
         self._graph_warm: set[tuple] = set()
         self._shapes_dirty = True
         self._applied: tuple = ()   # (profile, input shapes/values) last set: part of a graph's key
         self._out_shapes: dict[str, tuple[int, ...]] = {}
         try:
-            self.stream = self._own(Stream())
-            self._events = (self._own(Event()), self._own(Event()))
-            self._staged = self._own(Event())   # recorded after uploads: pinned staging is free again
+            cuda = engine.cuda
+            self.stream = self._own(Stream(cuda))
+            self._events = (self._own(Event(cuda)), self._own(Event(cuda)))
+            self._staged = self._own(Event(cuda))   # recorded after uploads: pinned staging is free again
             self._ctx = self._create_context(runtime_cache, cuda_graph)
             self._host_values = {s.name: np.zeros((), numpy_dtype(s.dtype)) for s in self.io.inputs
                                  if s.is_shape_tensor}
@@ -70,8 +71,8 @@ class Session:
                 self._ctx.set_tensor_address(name, value.ctypes.data)
             self._profile = 0
             self._capacity = self._capacities()
-            self._device = {n: self._own(DeviceBuffer(c)) for n, c in self._capacity.items()}
-            self._host = {n: self._own(PinnedBuffer(c)) for n, c in self._capacity.items()}
+            self._device = {n: self._own(DeviceBuffer(c, cuda)) for n, c in self._capacity.items()}
+            self._host = {n: self._own(PinnedBuffer(c, cuda)) for n, c in self._capacity.items()}
             for name, buf in self._device.items():
                 self._ctx.set_tensor_address(name, buf.ptr)
         except BaseException:
@@ -271,7 +272,7 @@ class Session:
                 return
             mark = len(self.engine.logger.messages)
             try:
-                graph = Graph.capture(self.stream, lambda: self._ctx.execute_async_v3(self.stream.handle))
+                graph = CudaGraph.capture(self.stream, lambda: self._ctx.execute_async_v3(self.stream.handle))
             except (CudaError, RuntimeError) as e:
                 log.warning("%s: CUDA graph capture failed, running without graphs: %s",
                             self.engine.path, with_log(str(e), new_errors(self.engine.logger, mark)))

@@ -28,8 +28,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .batching import pad_batch
 from .feeds import feed_shapes
-from .host_loop import initial_state, run_steps
+from .host_loop import zero_state_feeds, run_steps
 from .sessions import SessionLike, conform, run
 from .vocoder import VocoderRun
 
@@ -123,7 +124,7 @@ def decode_chunks(session: SessionLike, encoded: Mapping[str, np.ndarray], lengt
     if chunk_frames < 1:
         raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
     memory = encoded["memory"]
-    state = initial_state(session.io, {"B": memory.shape[0], "T_in": memory.shape[1]})
+    state = zero_state_feeds(session.io, {"B": memory.shape[0], "T_in": memory.shape[1]})
     fixed = {"memory": memory, "processed_memory": encoded["processed_memory"], "lengths": lengths,
              "gate_threshold": np.array(gate_threshold, np.float32)}
     kind = _StepChunks if per_step else _DeviceChunks if hasattr(session, "swap") else _HostChunks
@@ -252,7 +253,7 @@ class ItemStream:
         return audio.astype(np.float32, copy=False)
 
 
-class Stream:
+class SynthesisStream:
     """Streaming synthesis of one batch: iterate it for :class:`AudioChunk` s, in order per utterance, as they
     are ready (encoder, then decoder chunks; after each, every unfinished utterance's newly exact audio).
     Sessions and settings are checked here, before any work.  ``dtype``: "float32" (the vocoder's scale, not
@@ -276,7 +277,6 @@ class Stream:
         self.items = [ItemStream(pipe, i, self.contexts, pipe.settings.max_decoder_steps) for i in self.indices]
 
     def __iter__(self) -> Iterator[AudioChunk]:
-        from .pipeline import pad_batch
         pipe, s = self.pipe, self.pipe.settings
         clock = time.perf_counter()
         tokens, lengths = pad_batch(self.ids)

@@ -11,6 +11,7 @@ import torch
 from trtnet.build import BuildConfig, build
 from trtnet.dtypes import as_dtype
 from trtnet.graph import Graph
+from trtnet.sidecar import verified_sidecar
 
 Define = Callable[[Graph, dict], Any]  # returns a Tensor or a dict of Tensors
 
@@ -73,6 +74,14 @@ def build_plan(g: Graph, tmp_path: Path, **cfg: Any):
     return build(g, tmp_path / f"{g.name}.plan", BuildConfig(optimization_level=0, heartbeat_seconds=0, **cfg))
 
 
+def assert_built(res: Any, g: Graph) -> None:
+    """What a build promises beyond not raising: the plan on disk is the bytes its sidecar hashes, of the size
+    reported, and the sidecar declares the graph's outputs, in order, with their dtypes."""
+    side = verified_sidecar(res.plan_path)
+    assert res.plan_path.stat().st_size == res.plan_bytes > 0
+    assert [(s.name, s.dtype) for s in side.io.outputs] == [(n, s.dtype) for n, (s, _) in g.outputs.items()]
+
+
 def check_against(define: Define, feeds: Mapping[str, np.ndarray], reference: Callable[..., Any],
                   tmp_path: Path | None = None, *, atol: float | None = None, rtol: float | None = None,
                   seed_note: str = "", dyn_axes: Mapping[str, tuple] | None = None) -> dict[str, torch.Tensor]:
@@ -97,8 +106,8 @@ def check_against(define: Define, feeds: Mapping[str, np.ndarray], reference: Ca
             np.testing.assert_allclose(g64, want, atol=a * max(1.0, float(np.nanmax(np.abs(want), initial=0))),
                                        rtol=r, equal_nan=True, err_msg=f"{k} ({dt}) {seed_note}")
     if tmp_path is not None:
-        res = build_plan(trt_graph(define, feeds, static=False, dyn_axes=dyn_axes), tmp_path)
-        assert res.plan_bytes > 0
+        g = trt_graph(define, feeds, static=False, dyn_axes=dyn_axes)
+        assert_built(build_plan(g, tmp_path), g)
     return out
 
 

@@ -90,3 +90,18 @@ def test_graph_api_for_build_and_tools():
     for attr in ("network", "num_layers", "builder", "flavor", "trt_logger"):
         with pytest.raises(GraphError, match="only TensorRT graphs"):
             getattr(e, attr)
+
+
+def test_only_the_choke_point_calls_tensorrt_add_methods():
+    """Every layer goes through ``TrtBackend.add``; the only other ``add_*`` calls create what is not a layer:
+    network inputs (``input``) and loop / conditional regions (``new_loop``, ``new_conditional``)."""
+    allowed = {"add", "input", "new_loop", "new_conditional"}
+    found = []
+    for path in sorted((ROOT / "backends").glob("*.py")) + [ROOT / "loop.py", ROOT / "graph.py"]:
+        tree = ast.parse(path.read_text())
+        for fn in [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]:
+            for node in ast.walk(fn):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and node.func.attr.startswith("add_") and fn.name not in allowed):
+                    found.append(f"{path.name}:{node.lineno} {fn.name} calls {node.func.attr}")
+    assert found == [], found

@@ -99,6 +99,10 @@ def test_synthesize_plot_writes_one_png_per_line(work, tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
         width, height = struct.unpack(">II", data[16:24])
         assert (width, height) == (720, 576)   # 9 × 7.2 inches at 80 dpi: three panels (mel, alignment, gate)
+        import matplotlib.image
+        pixels = matplotlib.image.imread(p)[..., :3]
+        for band in np.array_split(pixels, 3, axis=0):                # each panel has something drawn in it
+            assert band.std() > 0.05, f"{p.name}: a panel is blank (pixel std {band.std():.3f})"
 
 
 def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_path):
@@ -111,6 +115,11 @@ def test_synthesize_is_deterministic_with_dropout_off_and_fed_noise(work, tmp_pa
                      "--dropout", "off", "--noise", "input", "--seed", "3"]) == 0
         outs.append(read_wav(out / "audio_0.wav")[0])
     np.testing.assert_array_equal(outs[0], outs[1])
+    assert outs[0].size > 0 and np.abs(outs[0]).max() > 0           # speech, not an empty or silent file
+    other = tmp_path / "o_seed4"                                     # and the seed is what fixes it
+    assert main(["synthesize", "-i", str(lines), "-o", str(other), "--backend", "eager", "--demo-size", "small",
+                 "--dropout", "off", "--noise", "input", "--seed", "4"]) == 0
+    assert not np.array_equal(read_wav(other / "audio_0.wav")[0], outs[0])
 
 
 def _synthesize_float(work, lines, out, *extra):

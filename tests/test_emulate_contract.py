@@ -12,7 +12,7 @@ import pytest
 
 from fixtures_emulate import engine_dirs  # noqa: F401 (fixture)
 from trtnet.iospec import TensorSpec
-from trtnet.runtime import cuda as cuda_mod
+from trtnet.emulate import Emulator
 from trtnet.runtime import feeds as feeds_mod
 from trtnet.runtime import session as session_mod
 from trtnet.runtime.cuda import DeviceBuffer, Stream
@@ -23,15 +23,27 @@ MEL = np.random.default_rng(5).standard_normal((3, 12, 40)).astype(np.float32)
 FRAMES = np.array([40, 31, 7], np.int32)
 
 
+NOTHING_LIVE = {"device": 0, "pinned": 0, "streams": 0, "events": 0}
+
+
 @pytest.fixture
-def postnet(engine_dirs):
-    with Engine.load(engine_dirs("fp32") / "postnet.plan", emulate=True) as e:
+def emulator():
+    """One emulator; after the test, nothing it allocated on the host stand-in is still allocated."""
+    em = Emulator()
+    yield em
+    if em.host_memory:
+        assert em.host_cuda.live() == NOTHING_LIVE
+
+
+@pytest.fixture
+def postnet(engine_dirs, emulator):
+    with Engine.load(engine_dirs("fp32") / "postnet.plan", provider=emulator) as e:
         yield e
 
 
 @pytest.fixture
-def decoder(engine_dirs):
-    with Engine.load(engine_dirs("fp32") / "decoder-loop.plan", emulate=True) as e:
+def decoder(engine_dirs, emulator):
+    with Engine.load(engine_dirs("fp32") / "decoder-loop.plan", provider=emulator) as e:
         yield e
 
 
@@ -61,7 +73,7 @@ def test_emulated_engine_presents_the_networks_io(decoder):
     assert str(decoder.flavor).startswith("emulated tensorrt")
 
 
-def test_engine_io_must_match_the_sidecar(engine_dirs, tmp_path):
+def test_engine_io_must_match_the_sidecar(engine_dirs, tmp_path, emulator):
     """A sidecar whose dtype differs from the re-defined network is refused by the runtime's own check."""
     src = engine_dirs("fp32")
     shutil.copy(src / "postnet.plan", tmp_path / "postnet.plan")
@@ -69,11 +81,10 @@ def test_engine_io_must_match_the_sidecar(engine_dirs, tmp_path):
     side["io"]["inputs"][0]["dtype"] = "float16"
     (tmp_path / "postnet.json").write_text(json.dumps(side))
     with pytest.raises(EngineCompatibilityError, match="tensor 'mel' is float32 in the engine but float16 in the sidecar"):
-        Engine.load(tmp_path / "postnet.plan", emulate=True)
-    assert cuda_mod.stand_in() is None        # a failed load releases the host-memory stand-in
+        Engine.load(tmp_path / "postnet.plan", provider=emulator)     # the fixture: nothing left allocated
 
 
-def test_weights_file_is_hash_checked(engine_dirs, tmp_path):
+def test_weights_file_is_hash_checked(engine_dirs, tmp_path, emulator):
     src = engine_dirs("fp32")
     shutil.copy(src / "postnet.plan", tmp_path / "postnet.plan")
     side = json.loads((src / "postnet.json").read_text())
@@ -81,11 +92,11 @@ def test_weights_file_is_hash_checked(engine_dirs, tmp_path):
     (tmp_path / "postnet.json").write_text(json.dumps(side))
     with pytest.raises(EngineLoadError, match=r"tacotron2_demo_small\.h5: weights file sha256 [0-9a-f]{16}… differs "
                                               r"from 0{16}… that postnet\.plan's sidecar records"):
-        Engine.load(tmp_path / "postnet.plan", emulate=True)
+        Engine.load(tmp_path / "postnet.plan", provider=emulator)
     side["extra"]["weights_file"] = str(tmp_path / "gone.h5")
     (tmp_path / "postnet.json").write_text(json.dumps(side))
     with pytest.raises(EngineLoadError, match=r"weights file .*gone\.h5 not found"):
-        Engine.load(tmp_path / "postnet.plan", emulate=True)
+        Engine.load(tmp_path / "postnet.plan", provider=emulator)
 
 
 def test_unregistered_plan_bytes_do_not_deserialize(postnet):
@@ -98,7 +109,9 @@ def test_unregistered_plan_bytes_do_not_deserialize(postnet):
 # ----- the contract, call by call --------------------------------------------------------------------------
 def test_execute_refuses_unset_shapes_missing_addresses_and_host_buffers(postnet):
     ctx = postnet.trt_engine.create_execution_context()
-    with Stream() as s, DeviceBuffer(MEL.nbytes) as mel, DeviceBuffer(12) as frames, DeviceBuffer(MEL.nbytes) as out:
+    cuda = postnet.cuda
+    with Stream(cuda) as s, DeviceBuffer(MEL.nbytes, cuda) as mel, DeviceBuffer(12, cuda) as frames, \
+            DeviceBuffer(MEL.nbytes, cuda) as out:
         mark = len(postnet.logger.messages)
         assert ctx.set_tensor_address("mel", mel.ptr) and ctx.set_tensor_address("frames", frames.ptr)
         assert not ctx.execute_async_v3(s.handle)
@@ -185,7 +198,7 @@ def test_runtime_that_does_not_validate_shapes(decoder, postnet, monkeypatch):
 
 
 def test_runtime_that_uploads_another_dtype(postnet, monkeypatch):
-    if cuda_mod.stand_in() is None:
+    if postnet.cuda.module is None:
         pytest.skip("upload sizes are recorded by the host-memory stand-in only; cuda-python keeps no record")
     monkeypatch.setattr(session_mod, "check_dtypes", lambda *a: None)
     with postnet.session() as s, pytest.raises(SessionError, match=r"input tensor mel float32\[3, 12, 40\] is 5760 "
@@ -194,8 +207,7 @@ def test_runtime_that_uploads_another_dtype(postnet, monkeypatch):
         s.run({"mel": MEL.astype(np.float64), "frames": FRAMES})
 
 
-def test_a_correct_runtime_runs_and_closes_everything(postnet, decoder):
-    from trtnet.emulate import HOST_CUDA
+def test_a_correct_runtime_runs_and_closes_everything(postnet, decoder, emulator):
     with postnet.session() as s:
         out = s.run({"mel": MEL, "frames": FRAMES})["mel_postnet"]
         assert out.shape == MEL.shape and out.dtype == np.float32
@@ -205,11 +217,11 @@ def test_a_correct_runtime_runs_and_closes_everything(postnet, decoder):
     with decoder.session() as s:
         got = s.run(decoder_feeds())
         assert got["mel"].shape == (2, 12, 20) and int(got["n_steps"]) <= 20 and got["n_steps"].shape == ()
-    if cuda_mod.stand_in() is not None:
-        assert HOST_CUDA.live() == {"device": 0, "pinned": 0, "streams": 0, "events": 0}
+    if emulator.host_memory:
+        assert emulator.host_cuda.live() == NOTHING_LIVE
 
 
-def test_cuda_graph_capture_is_refused_and_the_session_falls_back(engine_dirs, tmp_path, caplog):
+def test_cuda_graph_capture_is_refused_and_the_session_falls_back(engine_dirs, tmp_path, caplog, emulator):
     """A plan recorded as datacenter TensorRT: its sessions capture CUDA graphs, which an emulated engine (host
     execution) cannot be part of; the session falls back to plain runs with the same results."""
     src = engine_dirs("fp32")
@@ -217,7 +229,7 @@ def test_cuda_graph_capture_is_refused_and_the_session_falls_back(engine_dirs, t
     side = json.loads((src / "postnet.json").read_text())
     side.update(flavor="tensorrt", trt_version="10.13.0.35", targets={"compute_capability": "9.0"})
     (tmp_path / "postnet.json").write_text(json.dumps(side))
-    with Engine.load(tmp_path / "postnet.plan", emulate=True) as e, e.session(cuda_graph=True) as s:
+    with Engine.load(tmp_path / "postnet.plan", provider=emulator) as e, e.session(cuda_graph=True) as s:
         want = s.run({"mel": MEL, "frames": FRAMES})["mel_postnet"]   # the plain run before a capture
         got = s.run({"mel": MEL, "frames": FRAMES})["mel_postnet"]    # capture fails: plain again
         assert not s.uses_cuda_graph

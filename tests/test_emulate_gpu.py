@@ -17,21 +17,23 @@ from fixtures_emulate import MAX_STEPS, engine_dirs  # noqa: F401 (fixture)
 from trtnet.runtime import cuda as cuda_mod
 
 HAVE_CUDA, WHY = cuda_mod.cuda_available()
-pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_CUDA or cuda_mod.stand_in() is not None,
+pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not HAVE_CUDA,
                                                   reason=f"needs a CUDA GPU: {WHY}")]
 LINES = ["Hello world.", "Dr. Smith paid $3.50 for 2 apples.", "A third, longer line of text to say."]
 
 
 def test_emulated_sessions_use_real_device_buffers(engine_dirs):
-    from trtnet.emulate import memory
+    from trtnet.emulate import Emulator, memory
     from trtnet.runtime.engine_dir import open_engine_dir
-    with open_engine_dir(engine_dirs("fp32"), ("postnet", "decoder-loop"), emulate=True) as d:
-        assert cuda_mod.stand_in() is None
+    emulator = Emulator()
+    with open_engine_dir(engine_dirs("fp32"), ("postnet", "decoder-loop"), provider=emulator) as d:
+        assert not emulator.host_memory and emulator.cuda is cuda_mod.CUDA_PYTHON
         for name, s in d.sessions.items():
             assert "cuda-python device buffers" in str(s.engine.flavor)
             for tensor in ("mel",) if name == "postnet" else ("memory", "mel"):
                 ptr = s.buffer(tensor).ptr
-                assert memory.memory_kind(ptr) == memory.DEVICE and memory.bytes_left(ptr) >= s.capacity(tensor)
+                assert memory.memory_kind(s.engine.cuda, ptr) == memory.DEVICE
+                assert memory.bytes_left(s.engine.cuda, ptr) >= s.capacity(tensor)
         mel = np.random.default_rng(0).standard_normal((2, 12, 30)).astype(np.float32)
         out = d.sessions["postnet"].run({"mel": mel, "frames": np.array([30, 12], np.int32)})["mel_postnet"]
         assert out.shape == mel.shape and not out[1, :, 12:].any() and out[1, :, :12].any()

@@ -1,5 +1,5 @@
 """The host-memory CUDA stand-in (trtnet.emulate.host_cuda): strict like CUDA, and the runtime's real cuda.py
-wrappers run on it unchanged while it is pushed (no GPU needed)."""
+wrappers run on it unchanged when given it as their ``CudaApi`` (no GPU needed)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,8 @@ def hc():
 
 
 @pytest.fixture
-def pushed(hc):
-    release = cuda.push_stand_in(hc)
-    yield hc
-    release()
+def api(hc):
+    return cuda.CudaApi(hc)
 
 
 def test_allocations_are_aligned_tracked_and_freed_once(hc):
@@ -63,10 +61,11 @@ def test_copies_check_direction_and_bounds(hc):
     assert hc.cudaStreamBeginCapture(s, 0) == (cudaError_t.cudaErrorNotSupported,)
 
 
-def test_runtime_wrappers_run_on_the_stand_in_and_release_restores(pushed):
+def test_runtime_wrappers_run_on_the_api_they_are_given(api, hc):
     src = np.arange(1000, dtype=np.float32).reshape(10, 100)
-    with Stream() as s, DeviceBuffer(src.nbytes) as a, DeviceBuffer(src.nbytes) as b, PinnedBuffer(src.nbytes) as pin:
-        assert cuda.native_handle(s.raw) == s.handle and pushed.live()["streams"] == 1
+    with Stream(api) as s, DeviceBuffer(src.nbytes, api) as a, DeviceBuffer(src.nbytes, api) as b, \
+            PinnedBuffer(src.nbytes, api) as pin:
+        assert api.native_handle(s.raw) == s.handle and hc.live()["streams"] == 1
         pin.array(src.dtype, src.shape)[...] = src
         a.copy_from_host(pin, s)
         b.copy_from_device(a, s)
@@ -77,30 +76,18 @@ def test_runtime_wrappers_run_on_the_stand_in_and_release_restores(pushed):
         b.memset(0, s, 40)
         b.copy_to_host(out, s)
         assert not out.reshape(-1)[:10].any() and out.reshape(-1)[10] == 10
-        with Event() as e0, Event() as e1:
+        with Event(api) as e0, Event(api) as e1:
             e0.record(s)
             e1.record(s)
             assert e0.elapsed_ms(e1) >= 0 and time_ms(s, lambda: a.memset(1, s)) >= 0
         with pytest.raises(CudaError, match="cudaMemcpyAsync failed: cudaErrorInvalidValue"):
-            cuda.call("cudaMemcpyAsync", a.ptr, b.ptr + 4, src.nbytes, D2D, s.raw)   # reads past b
-    assert pushed.live() == {"device": 0, "pinned": 0, "streams": 0, "events": 0}
-    assert cuda.stand_in() is pushed and cuda.cuda_available() == (True, "1 CUDA device(s)")
+            api.call("cudaMemcpyAsync", a.ptr, b.ptr + 4, src.nbytes, D2D, s.raw)   # reads past b
+    assert hc.live() == {"device": 0, "pinned": 0, "streams": 0, "events": 0}
+    assert api.available() == (True, "1 CUDA device(s)")
 
 
-def test_release_is_idempotent_and_pops_only_its_own(hc):
-    other = HostCudaModule()
-    r1, r2 = cuda.push_stand_in(hc), cuda.push_stand_in(other)
-    try:
-        r1()
-        r1()
-        assert cuda.stand_in() is other
-    finally:
-        r2()
-    assert cuda.stand_in() is None
-
-
-def test_pinned_views_read_what_was_copied(pushed):
-    with Stream() as s, DeviceBuffer(8) as d, PinnedBuffer(8) as pin:
+def test_pinned_views_read_what_was_copied(api):
+    with Stream(api) as s, DeviceBuffer(8, api) as d, PinnedBuffer(8, api) as pin:
         ctypes.memmove(pin.ptr, np.array([7, 9], np.int32).ctypes.data, 8)
         d.copy_from_host(pin, s)
         back = np.zeros(2, np.int32)

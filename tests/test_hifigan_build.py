@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from fixtures_hifigan import hg_full, hg_small, run_network  # noqa: F401 (fixtures)
-from graph_helpers import build_plan
+from graph_helpers import assert_built, build_plan
 from trtnet.graph import Graph
-from trtnet.interpret.suite import run_case
+from trtnet.verify.interpret_suite import run_case
 from trtnet.layers import networks
 from trtnet.layers.options import DEFAULT_MAX_FRAMES, NetworkOptions
 
@@ -87,7 +87,8 @@ def test_small_config_builds_at_full_profile_ranges(hg_small, name, precision, t
 @pytest.mark.parametrize("precision", ["fp16", "fp32"])
 def test_full_size_hifigan_builds(hg_full, precision, tmp_path, record_property):
     """DLE-size generator (512 channels), batch 1..8, up to 2000 mel frames (512,000 samples)."""
-    res = build_plan(_trt_graph(hg_full, "hifigan", NetworkOptions(precision=precision)), tmp_path)
+    g = _trt_graph(hg_full, "hifigan", NetworkOptions(precision=precision))
+    res = build_plan(g, tmp_path)
     record_property("build_seconds", round(res.seconds, 1))
     print(f"full-size hifigan {precision}: built in {res.seconds:.1f} s, {res.plan_bytes / 1e6:.1f} MB")
-    assert res.plan_bytes > 0
+    assert_built(res, g)

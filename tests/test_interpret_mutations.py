@@ -9,7 +9,7 @@ import pytest
 
 from fixtures_tacotron2 import t2_small
 from fixtures_waveglow import wg_small
-from trtnet.interpret.suite import run_case
+from trtnet.verify.interpret_suite import run_case
 from trtnet.backends.trt import TrtBackend
 
 __all__ = ["t2_small", "wg_small"]
@@ -46,7 +46,7 @@ def shuffle_permutation(mp):
         wrong = list(perm)
         wrong[-1], wrong[-2] = wrong[-2], wrong[-1]
         bad = self.out(name, "shuffle", x, first_transpose=tuple(wrong), part="wrong")
-        return [self._reshape(name, bad, self.out(name, "shape", right, part="shape"), "hide")]
+        return self._reshape(name, bad, self.out(name, "shape", right, part="shape"), "hide")
     mp.setattr(TrtBackend, "op_transpose", op_transpose)
 
 

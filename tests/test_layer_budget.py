@@ -21,7 +21,7 @@ from fixtures_tacotron2 import t2_full
 from fixtures_waveglow import wg_full  # noqa: F401 (fixture)
 from trtnet.graph import Graph
 from trtnet.interpret import plan_network
-from trtnet.interpret.compare import loop_layer_counts
+from trtnet.verify.interpret_compare import loop_layer_counts
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
 from trtnet.tools.inspect_loops import network_layer_counts

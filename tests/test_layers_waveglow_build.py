@@ -13,7 +13,7 @@ import pytest
 from trtnet.graph import Graph
 from trtnet.layers import networks
 from trtnet.layers.options import DEFAULT_MAX_FRAMES, NetworkOptions
-from graph_helpers import build_plan
+from graph_helpers import assert_built, build_plan
 from fixtures_waveglow import full_width, run_network, wg_full, wg_small  # noqa: F401 (fixtures)
 
 VARIANTS = {  # id: (network, options)
@@ -86,8 +86,9 @@ def test_io_spec_and_layer_names(wg_small):
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_small_config_builds_at_full_profile_ranges(wg_small, variant, tmp_path):
     name, opts = VARIANTS[variant]
-    res = build_plan(_trt_graph(wg_small, name, opts), tmp_path)
-    assert res.plan_bytes > 0
+    g = _trt_graph(wg_small, name, opts)
+    res = build_plan(g, tmp_path)
+    assert_built(res, g)
     frames = res.sidecar.io.dims["L" if name == "denoiser" else "T_mel"]
     assert frames.max == DEFAULT_MAX_FRAMES * (wg_small.config.upsample_stride if name == "denoiser" else 1)
     assert res.sidecar.io.dims["B"].max == 8
@@ -96,9 +97,10 @@ def test_small_config_builds_at_full_profile_ranges(wg_small, variant, tmp_path)
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_full_size_waveglow_builds(wg_full, precision, tmp_path, record_property):
     """Full-size WaveGlow (WN 256), batch 1..8, up to 2000 mel frames."""
-    res = build_plan(_trt_graph(wg_full, "waveglow", NetworkOptions(precision=precision)), tmp_path)
+    g = _trt_graph(wg_full, "waveglow", NetworkOptions(precision=precision))
+    res = build_plan(g, tmp_path)
     record_property("build_seconds", round(res.seconds, 1))
-    assert res.plan_bytes > 0
+    assert_built(res, g)
 
 
 def test_full_size_denoiser_builds(wg_full, tmp_path):

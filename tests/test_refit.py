@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from trtnet.emulate import Emulator
 from trtnet.tools.cli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -183,11 +184,11 @@ def test_stripped_plans_load_and_run_from_the_h5(tmp_path, ckpt_b, capsys):
         with pytest.raises(RefitError, match=r"sha256 .* differs from .* encoder.plan's sidecar records"):
             sidecar_weights(s / "encoder.plan", Sidecar.read(s / "encoder.json"))
         with pytest.raises(EngineLoadError, match=r"sha256 .* differs"):   # the emulator checks it too
-            Engine.load(s / "encoder.plan", emulate=True)
+            Engine.load(s / "encoder.plan", provider=Emulator())
     finally:
         h5.write_bytes(saved)
     # a stripped engine is not usable before its refit (TensorRT's contract, emulated)
-    with Engine.load(s / "encoder.plan", emulate=True, refit_stripped=False) as e:
+    with Engine.load(s / "encoder.plan", provider=Emulator(), refit_stripped=False) as e:
         assert e.trt_engine.create_execution_context() is None
     # and a stripped plan refitted with B stays stripped and gives B's output
     b = build(tmp_path / "b", "fp32", engines, "--tacotron2", str(ckpt_b["tacotron2"]), "--waveglow",
@@ -200,7 +201,7 @@ def test_stripped_plans_load_and_run_from_the_h5(tmp_path, ckpt_b, capsys):
 def test_emulated_refitter_contract(refittable_dir):
     from trtnet.runtime.engine import Engine
     plan = json.loads((refittable_dir / "build_config.json").read_text())["engines"]["postnet"]["plan"]
-    with Engine.load(refittable_dir / plan, emulate=True) as e:
+    with Engine.load(refittable_dir / plan, provider=Emulator()) as e:
         trt, eng = e.trt, e.trt_engine
         r = trt.Refitter(eng, e.logger)
         names = r.get_all_weights()
@@ -212,7 +213,7 @@ def test_emulated_refitter_contract(refittable_dir):
         assert not r.set_named_weights(names[0], trt.Weights(good[..., :1]))
         assert r.set_named_weights(names[0], trt.Weights(good)) and r.refit_cuda_engine()
     plain = build(refittable_dir.parent / "plain", "fp32", "postnet")
-    with Engine.load(plain / "postnet.plan", emulate=True) as e:
+    with Engine.load(plain / "postnet.plan", provider=Emulator()) as e:
         with pytest.raises(TypeError, match="not built refittable"):
             e.trt.Refitter(e.trt_engine, e.logger)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from trtnet.runtime import cuda
-from trtnet.runtime.cuda import (CudaError, CudaUnavailableError, DeviceBuffer, Event, Graph, PinnedBuffer,
+from trtnet.runtime.cuda import (CudaError, CudaUnavailableError, DeviceBuffer, Event, CudaGraph, PinnedBuffer,
                                  Stream, cuda_available, cuda_call, time_ms)
 
 cudart = pytest.importorskip("cuda.bindings.runtime", reason="cuda-python is not installed")
@@ -159,7 +159,7 @@ def test_current_gpu_reports_name_and_compute_capability():
 def test_graph_capture_and_replay():
     with Stream() as s, DeviceBuffer(64) as a, DeviceBuffer(64) as b, PinnedBuffer(64) as pin:
         a.memset(7, s)
-        with Graph.capture(s, lambda: b.copy_from_device(a, s)) as g:
+        with CudaGraph.capture(s, lambda: b.copy_from_device(a, s)) as g:
             b.memset(0, s)
             g.launch(s)
             b.copy_to_host(pin, s)
@@ -171,8 +171,8 @@ def test_graph_capture_and_replay():
 def test_graph_capture_failure_raises_and_leaves_stream_usable():
     with Stream() as s, DeviceBuffer(64) as a:
         with pytest.raises(CudaError):
-            Graph.capture(s, s.synchronize)   # synchronizing a capturing stream is illegal
+            CudaGraph.capture(s, s.synchronize)   # synchronizing a capturing stream is illegal
         with pytest.raises(CudaError, match="reported failure"):
-            Graph.capture(s, lambda: False)   # the captured call said it failed (as execute_async_v3 does)
+            CudaGraph.capture(s, lambda: False)   # the captured call said it failed (as execute_async_v3 does)
         a.memset(0, s)
         s.synchronize()

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from fixtures_tacotron2 import decoder_feeds, ragged, t2_full, t2_small, text_ids  # noqa: F401 (fixtures)
-from graph_helpers import build_plan
+from graph_helpers import assert_built, build_plan
 from trtnet.graph import Graph
-from trtnet.interpret.suite import run_case
+from trtnet.verify.interpret_suite import run_case
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
 from trtnet.layers.tacotron2.decoder import STATE_FIELDS
-from trtnet.runtime.host_loop import initial_state
+from trtnet.runtime.host_loop import zero_state_feeds
 from trtnet.runtime.streaming import decode_chunks
 from trtnet.engines.eager import EagerNetwork
 
@@ -107,7 +107,7 @@ def test_io_contract(t2_small):
                                            "chunk", "prenet_masks"]
     assert io.input("chunk").is_shape_tensor and io.dims["chunk"].max == t2_small.config.max_decoder_steps
     assert {s.name for s in io.outputs} == {"mel", "gate", "n_steps", "alignments", *(f"next_{k}" for k in STATE_FIELDS)}
-    state = initial_state(io, {"B": 2, "T_in": 5})
+    state = zero_state_feeds(io, {"B": 2, "T_in": 5})
     assert sorted(state) == sorted(STATE_FIELDS) and not any(v.any() for v in state.values())
 
 
@@ -124,6 +124,6 @@ def test_full_size_rtx_build(precision, t2_full, tmp_path):
     g = Graph.trt(f"decoder-chunk-{precision}")
     define("decoder-chunk", g, t2_full.store, opts)
     res = build_plan(g, tmp_path)
-    assert res.plan_bytes > 0 and res.plan_path.exists()
+    assert_built(res, g)
     ranges = {k: (r.min, r.opt, r.max) for k, r in res.sidecar.io.dims.items()}
     assert ranges["chunk"] == (1, 32, 2000) and ranges["B"] == (1, 1, 8)

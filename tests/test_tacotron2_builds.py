@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from fixtures_tacotron2 import t2_full, t2_small
-from graph_helpers import build_plan
+from graph_helpers import assert_built, build_plan
 from trtnet.graph import Graph
 from trtnet.layers.networks import define
 from trtnet.layers.options import NetworkOptions
@@ -97,7 +97,7 @@ def test_full_size_rtx_build(network, precision, dropout, t2_full, tmp_path, rec
     define(network, g, t2_full.store, opts)
     res = build_plan(g, tmp_path)
     record_property("build_seconds", round(res.seconds, 2))
-    assert res.plan_bytes > 0 and res.plan_path.exists()
+    assert_built(res, g)
     io = res.sidecar.io
     ranges = {k: (r.min, r.opt, r.max) for k, r in io.dims.items()}
     if network != "postnet":

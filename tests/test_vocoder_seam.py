@@ -87,3 +87,17 @@ def test_the_runtime_names_no_vocoder():
         tree = ast.parse(path.read_text())
         names = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
         assert not names & {"waveglow", "hifigan", "hifigan-denoiser"}, path.name
+
+
+def test_one_registry_names_every_vocoder():
+    """The runtime's vocoder roles are the one list: the engine set, the network registry, the weights' configs
+    and the references cover exactly those vocoders, with the same network names."""
+    from trtnet.engines.engine_set import VOCODER_ENGINES
+    from trtnet.layers.networks import NETWORKS
+    from trtnet.runtime.vocoder import VOCODERS
+    from trtnet.verify.references import REFERENCES
+    from trtnet.weights.config import CONFIG_CLASSES
+    assert set(VOCODER_ENGINES) == set(REFERENCES) == set(VOCODERS) <= set(CONFIG_CLASSES)
+    for arch, v in VOCODERS.items():
+        assert VOCODER_ENGINES[arch] == (v.network, v.denoiser)
+        assert NETWORKS[v.network].architecture == NETWORKS[v.denoiser].architecture == arch

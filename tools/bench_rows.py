@@ -70,8 +70,10 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
             skipped += [f"{b}: no --engine-dir given" for b in engine_rows]
         else:
             try:
+                from trtnet.engines.spec import engine_provider
                 from trtnet.runtime.engine_dir import open_engine_dir
-                with open_engine_dir(args.engine_dir, emulate=emulate) as d:
+                from .common import spec_from_args
+                with open_engine_dir(args.engine_dir, provider=engine_provider(spec_from_args(args))) as d:
                     for b in engine_rows:
                         pipe = _pipeline(d.sessions, d.t2_config, d.vocoder_config, d.limits, d.defaults, args,
                                          d.options["dropout"], d.options["noise"], _decoder(b))
@@ -83,11 +85,13 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                 skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
     eager_rows = [b for b in backends if b.startswith("eager")]
     if eager_rows:
+        from trtnet.engines.spec import network_options, open_eager
         from trtnet.layers.options import NetworkOptions
-        from .common import open_eager
-        opts = NetworkOptions(precision=args.precision, max_batch=max(max(batches), NetworkOptions.max_batch))
-        backend = open_eager(args, ("encoder", "decoder-loop", "decoder-step", "decoder-chunk", "postnet", "vocoder",
-                                    "vocoder-denoiser"), sources, opts)
+        from .common import spec_from_args
+        spec = spec_from_args(args)
+        opts = network_options(spec, max_batch=max(max(batches), NetworkOptions.max_batch))
+        backend = open_eager(spec, ("encoder", "decoder-loop", "decoder-step", "decoder-chunk", "postnet", "vocoder",
+                                    "vocoder-denoiser"), sources=sources, options=opts)
         try:
             for b in eager_rows:
                 pipe = _pipeline(backend.sessions, backend.t2_config, backend.vocoder_config, backend.limits, {},

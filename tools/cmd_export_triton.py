@@ -8,7 +8,7 @@ import argparse
 import logging
 
 from .argtypes import POSITIVE_INT, NON_NEGATIVE_INT
-from .common import add_backend_args, add_runtime_args, add_text_args
+from .common import add_backend_args, add_runtime_args, add_text_args, spec_from_args
 
 log = logging.getLogger("trtnet.export_triton")
 
@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.serve.export import MODEL, STREAM_MODEL, backend_spec, write_repository
-    spec, facts = backend_spec(args)
+    spec, facts = backend_spec(spec_from_args(args))
     out = write_repository(args.output, spec, facts, export_options(args), overwrite=args.overwrite)
     print(f"{out / MODEL}: {facts.description}; max batch {facts.max_batch}, {facts.sampling_rate} Hz "
           f"{args.audio_dtype} audio")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .argtypes import PORT, POSITIVE_INT, host
 from .cmd_export_triton import add_export_args, export_options
+from .common import spec_from_args
 
 log = logging.getLogger("trtnet.serve")
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="trtnet-serve-") as tmp:
             repo = Path(args.model_repository) if args.model_repository else Path(tmp) / "model_repository"
-            spec, facts = backend_spec(args)
+            spec, facts = backend_spec(spec_from_args(args))
             write_repository(repo, spec, facts, export_options(args), overwrite=True)
             ports = Ports(args.host, args.http_port, args.grpc_port, args.metrics_port)
             server = start_server(repo, ports, Path(tmp) / "server", home=args.triton_home)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import logging
 import math
-import os
-import re
 from pathlib import Path
-from typing import Iterator
+
+from trtnet.engines.spec import PIPELINE
 
 from .argtypes import PAUSE_MS, POSITIVE_INT, SEED
 from .flag_checks import refuse_model_flags_with_engines
@@ -18,11 +15,11 @@ from .common import (add_backend_args, add_runtime_args, add_text_args, open_bac
                      text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
 from .progress import progress
+from .synth_files import _earlier_outputs, _lines, _save, output_dir
 from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
 from .triton_client import add_triton_args, synthesize_remote
 
 log = logging.getLogger("trtnet.synthesize")
-PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")   # the vocoder's, by role
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,68 +91,6 @@ def report_text(results, verbose: bool) -> None:
         log.warning("text: %d of %d line(s) changed by the front end (%d rewrite(s), %d drop(s); first: line %d: %s)%s",
                     len(changed), len(results), rewritten, dropped, changed[0][0] + 1, changed[0][1].summary()[:120],
                     "" if verbose else "; -v lists them per line")
-
-
-OUTPUT = re.compile(r"^audio_\d+(\.wav|\.mel\.npy|\.npy|\.png)$")
-
-
-def _writable_dir(path: Path) -> None:
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise PermissionError(f"output directory {path} is not writable")
-
-
-def _earlier_outputs(out: Path, overwrite: bool) -> list[Path]:
-    """audio_* files already in ``out``: an error unless ``overwrite`` (then they are removed, all or none, before
-    the run, so the directory never mixes two runs).  Checked before any work and again under the lock."""
-    from trtnet.files import check_creatable_dir
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"-o {out}: exists and is not a directory; choose an output directory")
-    check_creatable_dir(out)
-    found = sorted(p for p in out.iterdir() if OUTPUT.match(p.name)) if out.is_dir() else []
-    if found and not overwrite:
-        raise FileExistsError(f"output directory {out} already holds {len(found)} audio file(s) of an earlier run "
-                              f"({found[0].name}, ...); pass --overwrite to replace them, or choose another -o")
-    return found
-
-
-@contextlib.contextmanager
-def output_dir(out: Path, overwrite: bool) -> Iterator[Path]:
-    """``out`` locked for this run (a second run into it fails at once; temp files of killed runs are removed),
-    writable, and emptied of an earlier run's files (all or none, with ``overwrite``; else an error)."""
-    from trtnet.files import locked_dir, remove_all_or_none
-    with locked_dir(out, "trtnet synthesize"):
-        _writable_dir(out)
-        remove_all_or_none(out, _earlier_outputs(out, overwrite))
-        yield out
-
-
-def _lines(path: str) -> list[str]:
-    from trtnet.runtime.text import decode_lines
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"input file {path} does not exist") from None
-    lines = decode_lines(data, f"input file {path}")
-    if not lines:
-        raise ValueError(f"input file {path} is empty")
-    return lines
-
-
-def _save(out: Path, u, rate: int, args: argparse.Namespace) -> Path:
-    import numpy as np
-
-    from trtnet.runtime.wav import write_wav
-    from trtnet.files import atomic_write_bytes
-    audio = u.audio
-    if args.normalize == "peak" and audio.size and np.abs(audio).max() > 0:
-        audio = audio / np.abs(audio).max()
-    wav = out / f"audio_{u.index}.wav"
-    write_wav(wav, audio, rate, sample_format=args.sample_format)
-    if args.save_mel:
-        buf = io.BytesIO()
-        np.save(buf, u.mel_postnet)
-        atomic_write_bytes(out / f"audio_{u.index}.mel.npy", buf.getvalue())
-    return wav
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,8 +13,8 @@ import math
 from pathlib import Path
 
 from .argtypes import DENOISER_STRENGTH, POSITIVE_INT, SEED, SIGMA
-from .common import (add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, text_frontend,
-                     vocoder_arch)
+from .common import (add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, spec_from_args,
+                     text_frontend, vocoder_arch)
 from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
 
@@ -112,8 +112,9 @@ def run(args: argparse.Namespace) -> int:
         checks += interpret_checks(args, sources)
     skipped = []                       # asked for (an engine of --engine-dir) but not compared
     if args.engine_dir:
+        from trtnet.engines.spec import engine_provider
         from trtnet.runtime.engine_dir import open_engine_dir
-        with open_engine_dir(args.engine_dir, emulate=emulate) as d:   # checked above: a failure is an error
+        with open_engine_dir(args.engine_dir, provider=engine_provider(spec_from_args(args))) as d:   # checked above: a failure is an error
             eng, skipped = engines_vs_eager(d.sessions, d.sidecars, d.options, detail)
             print("emulated engines vs eager:" if emulate else "engines vs eager:")
             for c in eng:

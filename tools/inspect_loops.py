@@ -34,7 +34,7 @@ def define_from_sidecar(side: Any) -> tuple[Any, Any, Any, str | None]:
 def loop_layers(g: Any) -> dict[str, Counter]:
     """{loop name: Counter(layer type)} of a defined TensorRT graph, per iteration as the interpreter plans it."""
     from trtnet.interpret import plan_network
-    from trtnet.interpret.compare import loop_layer_counts
+    from trtnet.verify.interpret_compare import loop_layer_counts
     return loop_layer_counts(plan_network(g.backend.network))
 
 

@@ -60,7 +60,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
 
     from trtnet.serve.client import TTSClient
     from trtnet.runtime.longform import DEFAULT_CLAUSE_PAUSE_MS, DEFAULT_SENTENCE_PAUSE_MS
-    from .cmd_synthesize import _earlier_outputs, _lines, _save, output_dir
+    from .synth_files import _earlier_outputs, _lines, _save, output_dir
     from .flag_checks import refuse_unused
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
                                ("--backend", args.backend), ("--batch-size", args.batch_size != 1),
@@ -105,7 +105,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
     from trtnet.runtime.wav_stream import WavStream
     from trtnet.serve.stream_client import StreamClient
     from trtnet.files import StreamedFile
-    from .cmd_synthesize import _earlier_outputs, _lines, output_dir
+    from .synth_files import _earlier_outputs, _lines, output_dir
     raw = args.output == "-"
     out = None if raw else Path(args.output)
     lines = _lines(args.input)

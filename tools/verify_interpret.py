@@ -17,7 +17,7 @@ def add_interpret_args(p: argparse.ArgumentParser) -> None:
 
 def interpret_checks(args: argparse.Namespace, sources: dict) -> list:
     """Run the comparisons, print their rows; the checks (``passed``, ``row()``, ``name``/``value``/``threshold``)."""
-    from trtnet.interpret.suite import BATCH, STEPS, TEXT, run_registry
+    from trtnet.verify.interpret_suite import BATCH, STEPS, TEXT, run_registry
     from trtnet.weights.store import WeightStore
     stores = {arch: WeightStore.open(src.h5_path) for arch, src in sources.items()}
     try:
@@ -47,9 +47,9 @@ def engine_checks(d, seed: int, *, emulated: bool = False) -> tuple[list, list[s
     the engine are skipped."""
     import numpy as np
     from trtnet.interpret import interpret_network
-    from trtnet.interpret.compare import OutputCheck, _error
-    from trtnet.interpret.feeds import make_feeds
-    from trtnet.interpret.suite import dims_for
+    from trtnet.verify.interpret_compare import OutputCheck, _error
+    from trtnet.verify.interpret_feeds import make_feeds
+    from trtnet.verify.interpret_suite import dims_for
     from .inspect_loops import define_from_sidecar
     checks, skipped = [], []
     kind = "emulated engine" if emulated else "engine"

@@ -50,6 +50,10 @@ class LoopSpec:
     final: frozenset[str] | None = None   # carried fields whose last value is returned (None: all; others None)
     kind: str = "loop"
 
+    def static_limit(self) -> int | None:
+        """``max_steps`` when it is an int (known while defining), else None."""
+        return self.max_steps if isinstance(self.max_steps, int) else None
+
     def wants_final(self, key: str) -> bool:
         """Whether the last value of carried leaf ``key`` (or of a field it is a part of) is returned."""
         return self.final is None or key in self.final or key.split(".", 1)[0] in self.final
@@ -77,6 +81,10 @@ class CondSpec:
     false_fn: Callable[..., Any]
     operands: tuple[Tensor, ...]
     kind: str = "cond"
+
+    @property
+    def base(self) -> str:
+        return self.name or "cond"
 
 
 # ---- state structure ----------------------------------------------------------------------------------
@@ -170,6 +178,19 @@ def check_next(name: str, keys: list[str], carried: list[Tensor], nxt: Any) -> l
         if len(bs) != len(as_) or any(isinstance(p, int) and isinstance(q, int) and p != q for p, q in zip(bs, as_)):
             raise LoopError(f"loop '{name}': field '{k}' changes shape {bs} -> {as_} (carried state has a fixed shape)")
     return nvals
+
+
+def check_sequences(name: str, sequences: Mapping[str, Tensor], limit: int | None) -> None:
+    """Each sequence has at least ``limit`` entries on axis 0 (iterating past a tensor's extent is invalid in
+    TensorRT).  ``limit``: the trip cap once known (a static ``max_steps`` when defining; eager: the run's value);
+    None checks nothing (a run-time cap against a run-time extent is TensorRT's to refuse)."""
+    if limit is None:
+        return
+    for k, seq in sequences.items():
+        n = seq.shape[0]
+        if isinstance(n, int) and n < limit:
+            raise LoopError(f"loop '{name}': sequence '{k}' has {n} entries on axis 0 but the loop may run {limit} "
+                            "steps (iterating past a tensor's extent is invalid in TensorRT)")
 
 
 def check_keep_going(name: str, keep_going: Any) -> None:

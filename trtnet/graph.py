@@ -40,6 +40,7 @@ class Graph:
         self._scopes: list[str] = []
         self._counters: dict[str, int] = defaultdict(int)
         self._names: set[str] = set()
+        self.shape_memo: dict[tuple, Any] = {}    # ops.shape: sizes and shape tensors built once per graph
         self.manifest: dict[str, WeightEntry] = {}   # constant layer name → where its values come from
 
     # ---- construction ---------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ class Graph:
             static_dims: Mapping[str, int] | None = None, record: dict | None = None) -> "Graph":
         """A TensorRT graph.  ``static_dims`` pins named dimensions (and shape inputs) to fixed values, so
         TensorRT infers concrete shapes at definition time (used to compare with eager shapes).  ``record``:
-        see :meth:`apply_multi`."""
+        see :meth:`apply`."""
         from .backends.trt import TrtBackend
         return cls(TrtBackend(flavor, static_dims or {}), name, record)
 
@@ -61,7 +62,7 @@ class Graph:
         definition's I/O spec without data).  ``seed`` seeds the random fills (IFillLayer RANDOM_* twins); ``weight_cache`` keeps
         converted weights between runs of the same network definition (see :meth:`weight`); ``cast_floats``
         converts float feeds to the declared float dtype (otherwise a dtype mismatch is an error); ``record``:
-        see :meth:`apply_multi`."""
+        see :meth:`apply`."""
         from .backends.eager import EagerBackend
         return cls(EagerBackend(feeds, device, seed, weight_cache, cast_floats), name, record)
 
@@ -202,7 +203,7 @@ class Graph:
             tensor = ops.cast(tensor, dtype)
         self.backend.mark_output(tensor, name)
         tensor.name = name
-        shape = tuple(self.backend.output_shape(tensor, self))
+        shape = tuple(self.backend.shape_of(tensor))
         if dims is not None:
             shape = _named_dims(name, shape, tuple(dims))
         self.outputs[name] = (TensorSpec(name, tensor.dtype.value, shape), tensor)
@@ -271,16 +272,9 @@ class Graph:
         return getattr(self.backend, "ctl_" + spec.kind)(spec)
 
     def apply(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> Tensor:
-        """Run ``kind`` on the backend (method ``op_<kind>``) and wrap its single result."""
-        out = self.apply_multi(kind, inputs, **attrs)
-        if len(out) != 1:
-            raise GraphError(f"op {kind} returned {len(out)} results; use apply_multi")
-        return out[0]
-
-    def apply_multi(self, kind: str, inputs: Sequence[Tensor], **attrs: Any) -> list[Tensor]:
-        """Run op ``kind``; with a ``record`` dict, each run is appended there as ``name: [(input handles,
-        output handles, n), ...]`` (n counts the recorded runs; eager loop bodies add one entry per step), for
-        layer-by-layer comparisons."""
+        """Run op ``kind`` on the backend (method ``op_<kind>``, one output) and wrap its result; with a
+        ``record`` dict, each run is appended there as ``name: [(input handles, [output handle], n), ...]`` (n
+        counts the recorded runs; eager loop bodies add one entry per step), for layer-by-layer comparisons."""
         for t in inputs:
             if not isinstance(t, Tensor):
                 raise GraphError(f"op {kind}: expected Tensor operands, got {type(t).__name__}")
@@ -292,11 +286,11 @@ class Graph:
                 if value.graph is not self:
                     raise GraphError(f"op {kind}: parameter {key} ({value.name}) belongs to another graph")
                 attrs[key] = value.handle
-        handles = getattr(self.backend, "op_" + kind)(name, *[t.handle for t in inputs], **attrs)
+        handle = getattr(self.backend, "op_" + kind)(name, *[t.handle for t in inputs], **attrs)
         if self.record is not None:
             self._runs += 1
-            self.record.setdefault(name, []).append(([t.handle for t in inputs], list(handles), self._runs))
-        return [self.wrap(h, name if len(handles) == 1 else f"{name}:{i}") for i, h in enumerate(handles)]
+            self.record.setdefault(name, []).append(([t.handle for t in inputs], [handle], self._runs))
+        return self.wrap(handle, name)
 
     def wrap(self, handle: Any, name: str) -> Tensor:
         return Tensor(self, handle, self.backend.dtype_of(handle), name)

@@ -23,10 +23,17 @@ def code_digest(roots: tuple[Path, ...] | None = None) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _default_digest() -> str:
-    from trtnet import layers, weights
     core = Path(__file__).resolve().parent
-    return _digest((core, Path(layers.__file__).resolve().parent, Path(weights.__file__).resolve().parent),
-                   skip=_NOT_NETWORK_CODE)
+    return _digest((core, _package_dir("trtnet.layers"), _package_dir("trtnet.weights")), skip=_NOT_NETWORK_CODE)
+
+
+def _package_dir(name: str) -> Path:
+    """Where package ``name`` lives, found without importing it (weights/ imports this module)."""
+    import importlib.util
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"package {name} is not installed")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def _digest(roots: tuple[Path, ...], skip: tuple[str, ...] = ()) -> str:

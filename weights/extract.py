@@ -32,6 +32,7 @@ from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
 from .hdf5 import check_output_path, write_weights
 from .hparams import infer_config
 from .schema import check_shapes, dle_shapes, weight_norm_convs
+from .transforms import first_frame_magnitude, fold_weight_norm
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,6 @@ class ExtractReport:
     value_count: int
     seconds: float
     out_path: Path
-
-
-def fold_weight_norm(g: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """w = g · v / ‖v‖ for g [O,1,1], v [O,I,K]; norm over (I, K) per output row; float64 math → float32."""
-    v64 = v.astype(np.float64)
-    norm = np.sqrt(np.einsum("oik,oik->o", v64, v64))[:, None, None]
-    with np.errstate(divide="ignore", invalid="ignore"):  # a zero row gives NaN, caught by the finite check
-        return (g.astype(np.float64).reshape(-1, 1, 1) * v64 / norm).astype(np.float32)
 
 
 def invert_1x1(w: np.ndarray, key: str = "W", source: str = "<state_dict>") -> np.ndarray:
@@ -108,15 +101,6 @@ def reference_waveglow(sd: Mapping[str, np.ndarray], config: WaveGlowConfig) -> 
     model = WaveGlowReference(config)
     model.load_state_dict({k: torch.from_numpy(v).float() for k, v in sd.items()}, strict=True, assign=True)
     return model.eval()
-
-
-def first_frame_magnitude(audio: np.ndarray, config: WaveGlowConfig) -> np.ndarray:
-    """|STFT| frame 0 [N//2+1] of audio [L]: reflect-pad N/2, window (periodic Hann centred in N), |rfft|."""
-    from .reference.stft import pad_center, periodic_hann
-
-    n = config.stft_filter_length
-    frame = np.pad(audio.astype(np.float64), n // 2, mode="reflect")[:n]
-    return np.abs(np.fft.rfft(frame * pad_center(periodic_hann(config.stft_win_length), n)))
 
 
 def denoiser_bias_spec(sd: Mapping[str, np.ndarray], config: WaveGlowConfig) -> np.ndarray:

@@ -200,7 +200,7 @@ def denoiser_bias_spec(sd: Mapping[str, np.ndarray], config: HiFiGANConfig) -> n
     ``denoiser_bias_frames`` frames (reflect padding N/2, periodic Hann)."""
     import torch
 
-    from .extract import first_frame_magnitude
+    from .transforms import first_frame_magnitude
 
     model = reference_generator(sd, config)
     with torch.inference_mode():
@@ -211,7 +211,7 @@ def denoiser_bias_spec(sd: Mapping[str, np.ndarray], config: HiFiGANConfig) -> n
 def hifigan_hdf5_arrays(sd: dict[str, np.ndarray], config: HiFiGANConfig) -> dict[str, np.ndarray]:
     """HDF5 layout from a checked DLE-layout state_dict: bias_spec first (it needs g/v), then every conv folded
     (popping the g/v pairs from ``sd`` as they go)."""
-    from .extract import fold_weight_norm
+    from .transforms import fold_weight_norm
 
     out = {"denoiser.bias_spec": denoiser_bias_spec(sd, config)}
     for prefix in weight_norm_convs(config):

@@ -18,7 +18,7 @@ from torch.fx.experimental.proxy_tensor import make_fx
 
 from trtnet.engines.eager import EagerNetwork
 from trtnet.layers.options import NetworkOptions
-from trtnet.runtime.host_loop import initial_state
+from trtnet.runtime.host_loop import zero_state_feeds
 from trtnet.verify.anchors import capture, count_kernels
 from trtnet.weights.cache import cache_dir
 from trtnet.weights.sources import resolve
@@ -31,7 +31,7 @@ def measure(store: WeightStore, precision: str) -> dict:
     net = EagerNetwork("decoder-step", store, NetworkOptions(precision=precision, dropout="off"), device="cuda")
     dt = torch.float16 if precision == "fp16" else torch.float32
     cfg = store.config
-    feeds = {k: torch.as_tensor(v).cuda() for k, v in initial_state(net.io, {"B": 1, "T_in": T_IN}).items()}
+    feeds = {k: torch.as_tensor(v).cuda() for k, v in zero_state_feeds(net.io, {"B": 1, "T_in": T_IN}).items()}
     gen = torch.Generator(device="cuda").manual_seed(0)
     feeds.update(memory=(torch.randn(1, T_IN, cfg.encoder_embedding_dim, device="cuda", generator=gen) * 0.3).to(dt),
                  processed_memory=(torch.randn(1, T_IN, cfg.attention_dim, device="cuda", generator=gen) * 0.3).to(dt),

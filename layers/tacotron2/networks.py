@@ -10,6 +10,8 @@ Float I/O is ``opts.dtype`` except where the decoder keeps float32 (cells, atten
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from trtnet import ops
 from trtnet.dtypes import F32, I32
 from trtnet.graph import Graph
@@ -52,11 +54,22 @@ def _decode(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, 
             lengths: Tensor) -> DecodeResult:
     """Decoder weights, loop invariants and prenet masks (all outside the loop), then the loop."""
     max_steps, threshold, masks = _decoder_controls(g, opts, store.config)
+    p, mem, keep = _decoder_setup(g, store, opts, memory, processed, lengths, masks,
+                                  lambda m: [max_steps, ops.dims(m)[0]])
+    return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments, final_state=False)
+
+
+def _decoder_setup(g: Graph, store: WeightStore, opts: NetworkOptions, memory: Tensor, processed: Tensor,
+                   lengths: Tensor, masks: Tensor | None, lead: Callable[[Tensor], list]
+                   ) -> tuple[DecoderParams, Any, Tensor | None]:
+    """What every decoder network sets up before its steps: the decoder weights, then (scope
+    ``decoder/invariants``, outside any loop) the attention memory and the prenet keep masks, whose leading
+    dims ``lead(memory)`` gives ([steps, B], or [B] for one step)."""
     p = decoder_params(g, store, opts.dtype)
     with g.scope("decoder/invariants"):
         mem = attention_memory(memory, processed, lengths)
-        keep = _prenet_keep(opts, p, masks, [max_steps, ops.dims(memory)[0]])
-    return decode(p, mem, max_steps, threshold, keep, alignments=opts.alignments, final_state=False)
+        keep = _prenet_keep(opts, p, masks, lead(memory))
+    return p, mem, keep
 
 
 def _prenet_keep(opts: NetworkOptions, p: DecoderParams, fed: Tensor | None, lead: list) -> Tensor | None:
@@ -111,10 +124,7 @@ def define_decoder_step(g: Graph, store: WeightStore, opts: NetworkOptions) -> N
     cfg = store.config
     state, memory, processed, lengths, threshold = _resume_inputs(g, cfg, opts)
     mask = g.input("prenet_mask", opts.dtype, ("B", N_LAYERS, cfg.prenet_dim)) if opts.dropout == "input" else None
-    p = decoder_params(g, store, opts.dtype)
-    with g.scope("decoder/invariants"):
-        mem = attention_memory(memory, processed, lengths)
-        keep = _prenet_keep(opts, p, mask, ops.dims(memory)[:1])
+    p, mem, keep = _decoder_setup(g, store, opts, memory, processed, lengths, mask, lambda m: ops.dims(m)[:1])
     with g.scope("decoder"):
         nxt, out = step(p, mem, state, keep, threshold, alignment=opts.alignments)
     with g.scope("decoder/outputs"):
@@ -157,10 +167,8 @@ def define_decoder_chunk(g: Graph, store: WeightStore, opts: NetworkOptions) -> 
     if opts.dropout == "input":
         g.dim("S", 1, min(OPT_CHUNK, cap), cap)
         masks = g.input("prenet_masks", opts.dtype, ("S", "B", N_LAYERS, cfg.prenet_dim))
-    p = decoder_params(g, store, opts.dtype)
-    with g.scope("decoder/invariants"):
-        mem = attention_memory(memory, processed, lengths)
-        keep = _prenet_keep(opts, p, masks, [chunk, ops.dims(memory)[0]])
+    p, mem, keep = _decoder_setup(g, store, opts, memory, processed, lengths, masks,
+                                  lambda m: [chunk, ops.dims(m)[0]])
     res = decode(p, mem, chunk, threshold, keep, alignments=opts.alignments, init=state)
     g.output("mel", res.mel, dims=("B", res.mel.shape[1], "chunk"))
     g.output("gate", res.gate, dims=("B", "chunk"))

@@ -11,7 +11,7 @@ import logging
 
 from .cleaners import english_cleaners
 from .frontend import DEFAULT_FRONTEND, FRONTENDS, Change, TextError, TextResult, prepare_text
-from .symbols import ARPABET, SYMBOL_TO_ID, SYMBOLS
+from .symbols import ARPABET, SYMBOL_TO_ID, SYMBOLS, sequence_to_text
 
 __all__ = ["ARPABET", "DEFAULT_FRONTEND", "DEFAULT_TEXT", "FRONTENDS", "SYMBOLS", "SYMBOL_TO_ID", "Change",
            "TextError", "TextResult", "decode_lines", "english_cleaners", "prepare_text", "sequence_to_text",
@@ -58,14 +58,3 @@ def decode_lines(data: bytes, source: str = "input") -> list[str]:
         raise TextError(f"{source} line {line}: invalid UTF-8 at byte offset {at} (byte {column} of the line): "
                         f"{data[at:at + 1]!r}, {e.reason}; save the file as UTF-8") from None
     return split_lines(text)
-
-
-def sequence_to_text(ids) -> str:
-    """Inverse mapping for display: ARPAbet back in braces, adjacent brace groups merged; unknown ids skipped."""
-    out = []
-    for i in ids:
-        i = int(i)
-        if 0 <= i < len(SYMBOLS):
-            s = SYMBOLS[i]
-            out.append("{" + s[1:] + "}" if len(s) > 1 and s[0] == "@" else s)
-    return "".join(out).replace("}{", " ")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from .frontend import TextError
+from .result import TextError
 
 EXTRA = "tn"
 

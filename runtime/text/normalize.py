@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 
 from .cleaners import collapse_whitespace, expand_abbreviations, to_ascii
-from .frontend import Change, TextResult
+from .result import Change, TextResult
 from .numbers import normalize_numbers
 from .spoken import speak
-from .symbols import SYMBOL_TO_ID
+from .symbols import SYMBOL_TO_ID, sequence_to_text
 
 _CURLY = re.compile(r"(.*?)\{(.+?)\}(.*)")  # no DOTALL, as in DLE: braces after a newline are not ARPAbet
 
@@ -59,7 +59,6 @@ def _changes(pairs: list) -> tuple[Change, ...]:
 
 
 def prepare(line: str, frontend: str) -> TextResult:
-    from . import sequence_to_text
     pairs: list = []
     if frontend == "dle":
         ids = _sequence(line, _dle_plain, pairs, keep_pad=True)

@@ -7,8 +7,7 @@ from typing import Any
 
 import torch
 
-from ..control_flow import CondSpec, LoopResult, LoopSpec, check_collected
-from ..errors import LoopError
+from ..control_flow import CondSpec, LoopResult, LoopSpec, check_branches, check_collected, check_sequences
 
 
 def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
@@ -17,10 +16,7 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
     single trace.  Collected values are stacked and zero-padded to max_steps."""
     g, name, device = be.graph, spec.name, be.device
     limit = spec.max_steps if isinstance(spec.max_steps, int) else int(spec.max_steps.handle)
-    for k, seq in spec.sequences.items():
-        if seq.shape[0] < limit:
-            raise LoopError(f"loop '{name}': sequence '{k}' has {seq.shape[0]} entries on axis 0 but the loop may "
-                            f"run {limit} steps (iterating past a tensor's extent is invalid in TensorRT)")
+    check_sequences(name, spec.sequences, limit)
     state_vals = list(spec.values)
     emitted: dict[str, list[torch.Tensor]] = {}
     n = 0
@@ -53,5 +49,21 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
 
 
 def run_cond(be: Any, spec: CondSpec) -> Any:
-    """The branch ``pred`` picks, on the operands themselves (the other branch is not run)."""
-    return (spec.true_fn if bool(spec.pred.handle) else spec.false_fn)(*spec.operands)
+    """The branch ``pred`` picks, on the operands themselves.  The other branch runs too, after it, so both
+    outputs pass the same check as TensorRT's two traces (``check_branches``); its random draws are undone
+    (the generator's state is restored), so the taken branch's values are those of running it alone."""
+    g, base = be.graph, spec.base
+    taken = bool(spec.pred.handle)
+
+    def run(which: bool) -> Any:
+        with g.scope(f"{base}/{'then' if which else 'else'}"):
+            return (spec.true_fn if which else spec.false_fn)(*spec.operands)
+    outs = {taken: run(taken)}
+    after = None if be._generator is None else be._generator.get_state()
+    outs[not taken] = run(not taken)
+    if after is not None:
+        be._generator.set_state(after)
+    else:
+        be._generator = None            # made by the other branch: as if it never drew
+    check_branches(g.layer_name(base), outs[True], outs[False])
+    return outs[taken]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..control_flow import CondSpec, LoopResult, LoopSpec, check_branches
+from ..control_flow import CondSpec, LoopResult, LoopSpec, check_branches, check_sequences
 from ..loop import zero_tail
 
 
@@ -17,6 +17,7 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
     IIteratorLayer per sequence, WHILE trip limit on a recurrence of ``keep_going`` (True at step 0),
     ILoopOutputLayer LAST_VALUE (state, n_steps) and CONCATENATE (collected, then :func:`zero_tail`)."""
     g, trt, name, max_steps = be.graph, be.trt, spec.name, spec.max_steps
+    check_sequences(name, spec.sequences, spec.static_limit())
     lname = g.layer_name(name)
     lp = be.new_loop(lname)
     count = g.constant(np.array(max_steps, np.int32), name="max_steps") if isinstance(max_steps, int) else max_steps
@@ -64,7 +65,7 @@ def run_loop(be: Any, spec: LoopSpec) -> LoopResult:
 def run_cond(be: Any, spec: CondSpec) -> Any:
     """IIfConditional: IIfConditionalInputLayer per operand, both branches traced (scopes ``name/then`` and
     ``name/else``), IIfConditionalOutputLayer per output pair.  Returns a Tensor or a list, as the branches do."""
-    g, base = be.graph, spec.name or "cond"
+    g, base = be.graph, spec.base
     lname = g.layer_name(base)
     c = be.new_conditional(lname, spec.pred.handle)
     ins = [g.wrap(be.add(lname, "input", t.handle, owner=c, part=f"in{i}").get_output(0), f"{lname}/in{i}")

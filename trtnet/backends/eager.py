@@ -63,10 +63,6 @@ class EagerBackend:
     def shape_of(self, tensor: Any) -> tuple:
         return tuple(tensor.handle.shape)
 
-    def output_shape(self, tensor: Any, graph: Any) -> tuple:
-        """Output shapes in the spec keep the declared symbols: a size equal to a bound dim stays numeric."""
-        return tuple(tensor.handle.shape)
-
     def input(self, spec: TensorSpec) -> Any:
         if self.feeds is None:       # a declaration run: zeros at each dimension's minimum
             return self._declared(spec)
@@ -130,31 +126,31 @@ class EagerBackend:
     # ---- elementwise family ------------------------------------------------------------------------------
     def op_elementwise(self, name, a, b, *, op):
         if op == "div":
-            return [torch.div(a, b, rounding_mode=None if a.is_floating_point() else "trunc")]
+            return torch.div(a, b, rounding_mode=None if a.is_floating_point() else "trunc")
         if op == "floor_div":
-            return [torch.div(a, b, rounding_mode="floor")]
-        return [ELEMENTWISE[op](a, b)]
+            return torch.div(a, b, rounding_mode="floor")
+        return ELEMENTWISE[op](a, b)
 
     def op_unary(self, name, x, *, op):
-        return [UNARY[op](x)]
+        return UNARY[op](x)
 
     def op_cast(self, name, x, *, dtype):
-        return [x.to(TORCH[dtype])]
+        return x.to(TORCH[dtype])
 
     def op_select(self, name, cond, a, b):
-        return [torch.where(cond, a, b)]
+        return torch.where(cond, a, b)
 
     # ---- linear algebra and nn ---------------------------------------------------------------------------
     def op_matmul(self, name, a, b, *, transpose_a, transpose_b):
         a = a.transpose(-1, -2) if transpose_a else a
         b = b.transpose(-1, -2) if transpose_b else b
-        return [torch.matmul(a, b)]
+        return torch.matmul(a, b)
 
     def op_softmax(self, name, x, *, axis):
-        return [torch.softmax(x, dim=axis)]
+        return torch.softmax(x, dim=axis)
 
     def op_reduce(self, name, x, *, op, axes, keepdims):
-        return [REDUCE[op](x, dim=tuple(axes), keepdim=keepdims)]
+        return REDUCE[op](x, dim=tuple(axes), keepdim=keepdims)
 
     def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
         """PyTorch conv1d / conv_transpose1d; rank-4 x [B, C, T, 1] and w [O, C, K, 1] drop the unit axis
@@ -164,17 +160,17 @@ class EagerBackend:
         w = w.squeeze(3) if w.dim() == 4 else w
         fn = F.conv_transpose1d if transpose else F.conv1d
         y = fn(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
-        return [y.unsqueeze(3) if four else y]
+        return y.unsqueeze(3) if four else y
 
     def op_argmax(self, name, x, *, axis):
         """ITopKLayer MAX, k=1: int32 indices, the reduced axis kept with size 1 (first index on ties)."""
-        return [torch.argmax(x, dim=axis, keepdim=True).to(torch.int32)]
+        return torch.argmax(x, dim=axis, keepdim=True).to(torch.int32)
 
     def op_gather(self, name, data, indices, *, axis):
         idx = indices.long()
         picked = torch.index_select(data, axis, idx.reshape(-1))
         shape = data.shape[:axis] + idx.shape + data.shape[axis + 1:]
-        return [picked.reshape(shape)]
+        return picked.reshape(shape)
 
     def op_reverse_sequence(self, name, x, lengths, *, batch_axis, seq_axis):
         """IReverseSequenceLayer: item b reverses its first lengths[b] entries along seq_axis."""
@@ -185,7 +181,7 @@ class EagerBackend:
             n = int(lengths[b])
             order = torch.where(pos < n, n - 1 - pos, pos)
             out.append(torch.index_select(x.select(batch_axis, b), seq_axis - (seq_axis > batch_axis), order))
-        return [torch.stack(out, dim=batch_axis)]
+        return torch.stack(out, dim=batch_axis)
 
     # ---- shapes and data movement ------------------------------------------------------------------------
     def op_reshape(self, name, x, *, shape, perm=None):
@@ -193,13 +189,13 @@ class EagerBackend:
             shape = tuple(int(v) for v in shape.tolist())
         shape = tuple(x.shape[i] if d == 0 else d for i, d in enumerate(shape))  # 0 copies the input dim
         y = x.reshape(shape)
-        return [y if perm is None else y.permute(*perm)]
+        return y if perm is None else y.permute(*perm)
 
     def op_transpose(self, name, x, *, perm):
-        return [x.permute(*perm)]
+        return x.permute(*perm)
 
     def op_concat(self, name, *xs, axis):
-        return [torch.cat(xs, dim=axis)]
+        return torch.cat(xs, dim=axis)
 
     def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
         """ISliceLayer: out[i] = x[start + i·stride] per axis (or per listed axis; the others whole);
@@ -238,10 +234,10 @@ class EagerBackend:
         if valid is not None:
             fv = fill if fill is not None else torch.zeros((), dtype=x.dtype, device=x.device)
             out = torch.where(valid, out, fv.to(x.dtype))
-        return [out]
+        return out
 
     def op_shape(self, name, x):
-        return [torch.tensor(list(x.shape), dtype=torch.int64, device=x.device)]
+        return torch.tensor(list(x.shape), dtype=torch.int64, device=x.device)
 
     # ---- fills -------------------------------------------------------------------------------------------
     def op_fill(self, name, *dyn_shape, shape, op, alpha, beta, dtype):
@@ -259,7 +255,7 @@ class EagerBackend:
             out = a + b * torch.randn(shape, generator=self.generator, device=self.device, dtype=torch.float32)
         else:
             raise GraphError(f"{name}: unknown fill op {op!r}")
-        return [out.to(TORCH[dtype])]
+        return out.to(TORCH[dtype])
 
 
     # ---- control flow (see trtnet.control_flow) ----------------------------------------------------------

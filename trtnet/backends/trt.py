@@ -94,9 +94,6 @@ class TrtBackend:
         spec = self.graph.inputs.get(tensor.name) if h.is_network_input else None
         return tuple(d if d >= 0 else (spec.shape[i] if spec is not None else "?") for i, d in enumerate(shape))
 
-    def output_shape(self, tensor: Any, graph: Any) -> tuple:
-        return self.shape_of(tensor)
-
     def input(self, spec: TensorSpec) -> Any:
         g = self.graph
         if spec.is_shape_tensor and spec.name in self.static_dims:
@@ -123,31 +120,31 @@ class TrtBackend:
 
     # ---- elementwise family ------------------------------------------------------------------------------
     def op_elementwise(self, name, a, b, *, op):
-        return [self.out(name, "elementwise", a, b, getattr(self.trt.ElementWiseOperation, ELEMENTWISE[op]))]
+        return self.out(name, "elementwise", a, b, getattr(self.trt.ElementWiseOperation, ELEMENTWISE[op]))
 
     def op_unary(self, name, x, *, op):
         if op in ACTIVATION:
-            return [self.out(name, "activation", x, getattr(self.trt.ActivationType, ACTIVATION[op]))]
-        return [self.out(name, "unary", x, getattr(self.trt.UnaryOperation, UNARY[op]))]
+            return self.out(name, "activation", x, getattr(self.trt.ActivationType, ACTIVATION[op]))
+        return self.out(name, "unary", x, getattr(self.trt.UnaryOperation, UNARY[op]))
 
     def op_cast(self, name, x, *, dtype):
-        return [self.out(name, "cast", x, to_trt(dtype, self.trt))]
+        return self.out(name, "cast", x, to_trt(dtype, self.trt))
 
     def op_select(self, name, cond, a, b):
-        return [self.out(name, "select", cond, a, b)]
+        return self.out(name, "select", cond, a, b)
 
     # ---- linear algebra and nn ---------------------------------------------------------------------------
     def op_matmul(self, name, a, b, *, transpose_a, transpose_b):
         mo = self.trt.MatrixOperation
-        return [self.out(name, "matrix_multiply", a, mo.TRANSPOSE if transpose_a else mo.NONE,
-                         b, mo.TRANSPOSE if transpose_b else mo.NONE)]
+        return self.out(name, "matrix_multiply", a, mo.TRANSPOSE if transpose_a else mo.NONE,
+                         b, mo.TRANSPOSE if transpose_b else mo.NONE)
 
     def op_softmax(self, name, x, *, axis):
-        return [self.out(name, "softmax", x, axes=1 << axis)]
+        return self.out(name, "softmax", x, axes=1 << axis)
 
     def op_reduce(self, name, x, *, op, axes, keepdims):
         mask = sum(1 << a for a in axes)
-        return [self.out(name, "reduce", x, getattr(self.trt.ReduceOperation, REDUCE[op]), mask, keepdims)]
+        return self.out(name, "reduce", x, getattr(self.trt.ReduceOperation, REDUCE[op]), mask, keepdims)
 
     def op_conv1d(self, name, x, w, *bias, stride, padding, dilation, groups, transpose, out_channels):
         """[B, C, T] → [B, C, T, 1] → (de)convolution with kernel (K, 1) → [B, O, T']; rank-4 x ([B, C, T, 1])
@@ -164,18 +161,18 @@ class TrtBackend:
         if bias:
             layer.set_input(2, bias[0])
         if len(x.shape) == 4:
-            return [layer.get_output(0)]
-        return [self._reshape(name, layer.get_output(0), (0, 0, 0), "to3d")]
+            return layer.get_output(0)
+        return self._reshape(name, layer.get_output(0), (0, 0, 0), "to3d")
 
     def op_argmax(self, name, x, *, axis):
         layer = self.add(name, "topk", x, self.trt.TopKOperation.MAX, 1, 1 << axis)
-        return [layer.get_output(1)]
+        return layer.get_output(1)
 
     def op_gather(self, name, data, indices, *, axis):
-        return [self.out(name, "gather", data, indices, axis)]
+        return self.out(name, "gather", data, indices, axis)
 
     def op_reverse_sequence(self, name, x, lengths, *, batch_axis, seq_axis):
-        return [self.out(name, "reverse_sequence", x, lengths, batch_axis=batch_axis, sequence_axis=seq_axis)]
+        return self.out(name, "reverse_sequence", x, lengths, batch_axis=batch_axis, sequence_axis=seq_axis)
 
     # ---- shapes and data movement ------------------------------------------------------------------------
     def _reshape(self, name, x, shape, part=None, perm=None):
@@ -187,13 +184,13 @@ class TrtBackend:
         return layer.get_output(0)
 
     def op_reshape(self, name, x, *, shape, perm=None):
-        return [self._reshape(name, x, shape, perm=perm)]
+        return self._reshape(name, x, shape, perm=perm)
 
     def op_transpose(self, name, x, *, perm):
-        return [self.out(name, "shuffle", x, first_transpose=tuple(perm))]
+        return self.out(name, "shuffle", x, first_transpose=tuple(perm))
 
     def op_concat(self, name, *xs, axis):
-        return [self.out(name, "concatenation", list(xs), axis=axis)]
+        return self.out(name, "concatenation", list(xs), axis=axis)
 
     def op_slice(self, name, x, *, start, size, stride, mode="strict", fill=None, axes=None):
         """ISliceLayer; each of start/size/stride is a static tuple or a 1-D int64 handle, with one entry per
@@ -207,10 +204,10 @@ class TrtBackend:
                 layer.set_input(i, v)
         if fill is not None:
             layer.set_input(4, fill)
-        return [layer.get_output(0)]
+        return layer.get_output(0)
 
     def op_shape(self, name, x):
-        return [self.out(name, "shape", x)]
+        return self.out(name, "shape", x)
 
     # ---- fills -------------------------------------------------------------------------------------------
     def op_fill(self, name, *dyn_shape, shape, op, alpha, beta, dtype):
@@ -224,7 +221,7 @@ class TrtBackend:
         else:
             layer.set_input(1, alpha)
             layer.set_input(2, beta)
-        return [layer.get_output(0)]
+        return layer.get_output(0)
 
     # ---- control flow (see trtnet.control_flow) ----------------------------------------------------------
     def ctl_loop(self, spec: Any) -> Any:

@@ -2,9 +2,11 @@
 sessions, cuda-python buffers, name-based I/O, shape inputs, the pipeline) runs end to end where no TensorRT
 engine can execute.
 
-``Engine.load(plan, emulate=True)`` (and ``open_engine_dir(..., emulate=True)``, ``--emulate-engines``) loads
-the plan's sidecar and gives the runtime this package's TensorRT module instead of TensorRT's.  Only TensorRT's
-execution is emulated; every runtime line above it is the one that drives real engines.
+The runtime takes it from above: ``Engine.load(plan, provider=Emulator())``, ``open_engine_dir(..., provider=
+Emulator())``, ``BackendSpec(emulate=True)``, ``--emulate-engines``.  An :class:`Emulator` is the runtime's
+:class:`~trtnet.runtime.engine.EngineProvider`: for each plan it hands over this package's TensorRT module
+instead of TensorRT's, and the CUDA calls to make.  Only TensorRT's execution is emulated; every runtime line
+above it is the one that drives real engines.  ``trtnet.runtime`` never imports this package.
 
 Two parts, kept apart:
 
@@ -13,33 +15,36 @@ Two parts, kept apart:
   hash-checked weights file) and executed by the TensorRT network interpreter (``trtnet.interpret``) when the
   runtime enqueues it.  Its execution contexts enforce TensorRT's contract strictly (see :mod:`.context`).
 - :mod:`.host_cuda`: on a machine where cuda-python finds no GPU, a host-memory stand-in for the cudart calls
-  ``trtnet.runtime.cuda`` makes (pushed with ``trtnet.runtime.cuda.push_stand_in`` while emulated engines are
-  open).  On a GPU machine it is not used: the runtime's real allocations, copies, streams and events run
-  unchanged, and the emulated engine copies device↔host around the interpreter.
+  the runtime makes (each Emulator has its own; the engines it opens, and their sessions, share it).  On a GPU
+  machine it is not used: the runtime's real allocations, copies, streams and events run unchanged, and the
+  emulated engine copies device↔host around the interpreter.
 
 Defining a network needs a TensorRT network API (``tensorrt`` or ``tensorrt_rtx``; TensorRT-RTX works without
-a GPU), the layer code and the interpreter, which bring PyTorch; ``trtnet.runtime`` imports this package only
-when asked to emulate.  Timings of emulated engines are the emulator's, never engine speed.
+a GPU), the layer code and the interpreter, which bring PyTorch.  Timings of emulated engines are the
+emulator's, never engine speed.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from types import ModuleType
 
 from packaging.version import InvalidVersion, Version
 
 from ..flavor import Flavor
+from ..runtime.cuda import CUDA_PYTHON, CudaApi
+from ..runtime.engine import Provided
 from ..sidecar import Sidecar
 from . import tensorrt
+from .engine import EmulatedRuntime
 from .host_cuda import HostCudaModule
 from .network import EmulationError
+from .refitter import Refitter, SerializationFlag, Weights, WeightsRole
 
-__all__ = ["EmulatedFlavor", "EmulationError", "HOST_CUDA", "open_emulated"]
-
-HOST_CUDA = HostCudaModule()    # the process's one host-memory stand-in (allocations are shared by all sessions)
+__all__ = ["EmulatedFlavor", "EmulationError", "Emulator"]
 
 
 @dataclass(frozen=True)
@@ -53,29 +58,44 @@ class EmulatedFlavor(Flavor):
         return f"emulated {self.name} {self.version} ({where})"
 
 
-def _use_memory() -> tuple[bool, Callable[[], None]]:
-    """(True, release) with the host stand-in pushed when no GPU is usable here; (False, no-op) on a GPU."""
-    from ..runtime import cuda as rcuda
-    if rcuda.stand_in() is None and rcuda.cuda_available()[0]:
-        return False, lambda: None
-    return True, rcuda.push_stand_in(HOST_CUDA)
+class Emulator:
+    """Runs plans on the TensorRT emulator: pass one to ``Engine.load`` / ``open_engine_dir`` as ``provider``.
+
+    ``host_memory``: use the host-memory CUDA stand-in (``host_cuda``); default: only when cuda-python finds no
+    usable GPU here.  It holds the plans it opened (by sha256) and, on the host, every allocation of their
+    sessions (``host_cuda.live()`` counts what is still allocated)."""
+
+    verb = "emulate"
+
+    def __init__(self, host_memory: bool | None = None) -> None:
+        self.host_memory = not CUDA_PYTHON.available()[0] if host_memory is None else bool(host_memory)
+        self.host_cuda = HostCudaModule()
+        self.cuda: CudaApi = CudaApi(self.host_cuda) if self.host_memory else CUDA_PYTHON
+        self._plans: dict[str, tuple[Path, Sidecar]] = {}
+        self.tensorrt = _bound_module(functools.partial(EmulatedRuntime, plans=self._plans, cuda=self.cuda))
+
+    def open(self, plan: Path, sidecar: Sidecar) -> Provided:
+        """Register ``plan`` (by the sha256 its sidecar records, else the file's): the flavour to load it with,
+        and this emulator's CUDA."""
+        try:
+            version = Version(sidecar.trt_version)
+        except InvalidVersion:
+            raise EmulationError(f"{plan}: sidecar trt_version {sidecar.trt_version!r} is not a version") from None
+        check_same_code(plan, sidecar)
+        sha = sidecar.plan_sha256 or hashlib.sha256(Path(plan).read_bytes()).hexdigest()
+        self._plans[sha] = (Path(plan), sidecar)
+        flavor = EmulatedFlavor(sidecar.flavor, self.tensorrt, version, self.host_memory)
+        return Provided(flavor, self.cuda)
 
 
-def open_emulated(plan: Path, sidecar: Sidecar) -> tuple[EmulatedFlavor, Callable[[], None]]:
-    """The flavour to load ``plan`` with, and the release to call when its engine closes.
-
-    Registers the plan with the emulated runtime (by the sha256 its sidecar records, else the file's) and, on a
-    machine without a GPU, routes ``trtnet.runtime.cuda`` to the host-memory stand-in until released.
-    """
-    try:
-        version = Version(sidecar.trt_version)
-    except InvalidVersion:
-        raise EmulationError(f"{plan}: sidecar trt_version {sidecar.trt_version!r} is not a version") from None
-    check_same_code(plan, sidecar)
-    sha = sidecar.plan_sha256 or hashlib.sha256(Path(plan).read_bytes()).hexdigest()
-    tensorrt.register_plan(Path(plan), sidecar, sha)
-    host, release = _use_memory()
-    return EmulatedFlavor(sidecar.flavor, tensorrt, version, host), release
+def _bound_module(runtime: functools.partial) -> ModuleType:
+    """:mod:`.tensorrt` with ``Runtime(logger)`` bound to one emulator, and the refit surface (:mod:`.refitter`)."""
+    m = ModuleType(tensorrt.__name__, tensorrt.__doc__)
+    m.__dict__.update({k: v for k, v in vars(tensorrt).items() if not k.startswith("__")})
+    m.__version__ = tensorrt.__version__
+    m.Runtime = runtime
+    m.Refitter, m.SerializationFlag, m.Weights, m.WeightsRole = Refitter, SerializationFlag, Weights, WeightsRole
+    return m
 
 
 def check_same_code(plan: Path, sidecar: Sidecar) -> None:

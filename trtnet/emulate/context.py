@@ -20,7 +20,7 @@ the outputs have the inferred shapes and the engine's dtypes, copies them to the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,8 +28,10 @@ from ..iospec import SpecError
 from ..runtime.cuda import CudaError
 from . import memory
 from . import tensorrt as trt
-from .engine import EmulatedEngine
 from .network import EmulationError
+
+if TYPE_CHECKING:
+    from .engine import EmulatedEngine
 
 SUFFIX = " [trtnet emulator]"
 
@@ -112,7 +114,7 @@ class EmulatedContext:
             ptr = self._addresses.get(name, 0)
             if not ptr:
                 raise _Refused(f"shape tensor {name}: address is not set (call set_tensor_address with host memory)")
-            if memory.memory_kind(ptr) != memory.HOST:
+            if memory.memory_kind(self.engine.cuda, ptr) != memory.HOST:
                 raise _Refused(f"shape tensor {name} must be bound to host memory, but {ptr:#x} is device memory "
                                "(TensorRT reads shape inputs on the host)")
             value = memory.read_host_scalar(ptr, trt.nptype(self.engine.get_tensor_dtype(name)))
@@ -188,7 +190,7 @@ class EmulatedContext:
 
     def _checked(self, handle: int) -> tuple[dict, dict]:
         e = self.engine
-        if memory.is_capturing(handle):
+        if memory.is_capturing(self.engine.cuda, handle):
             raise _Refused("the stream is being captured into a CUDA graph; emulated engines execute on the host "
                            "and cannot be captured")
         unset = self._unset()
@@ -213,15 +215,15 @@ class EmulatedContext:
             if any(d < 0 for d in shape):
                 raise _Refused(f"output {name} has data-dependent shape {list(shape)}; trtnet engines have none")
             kind = "input" if is_input else "output"
-            if memory.memory_kind(ptr) != memory.DEVICE:
+            if memory.memory_kind(self.engine.cuda, ptr) != memory.DEVICE:
                 raise _Refused(f"{kind} tensor {name} is bound to host memory at {ptr:#x}; TensorRT reads and "
                                "writes I/O tensors in device memory")
             need = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-            left = memory.bytes_left(ptr)
+            left = memory.bytes_left(self.engine.cuda, ptr)
             if left is None or left < need:
                 raise _Refused(f"{kind} tensor {name} {dtype.name}{list(shape)} needs {need} bytes, but its buffer "
                                f"at {ptr:#x} holds {left or 0} from there")
-            written = memory.last_write(ptr) if is_input else None
+            written = memory.last_write(self.engine.cuda, ptr) if is_input else None
             if written is not None and written[0] == ptr and written[1] != need:
                 raise _Refused(f"input tensor {name} {dtype.name}{list(shape)} is {need} bytes, but the last copy "
                                f"into its buffer wrote {written[1]} (an upload of another dtype or shape)")
@@ -229,9 +231,9 @@ class EmulatedContext:
         return inputs, outputs
 
     def _run(self, handle: int, inputs: dict, outputs: dict) -> None:
-        memory.synchronize(handle)               # the uploads enqueued before this call are done
-        feeds = {n: (v if isinstance(v, np.ndarray) else memory.download(*v, handle)) for n, v in inputs.items()}
-        memory.synchronize(handle)
+        memory.synchronize(self.engine.cuda, handle)               # the uploads enqueued before this call are done
+        feeds = {n: (v if isinstance(v, np.ndarray) else memory.download(self.engine.cuda, *v, handle)) for n, v in inputs.items()}
+        memory.synchronize(self.engine.cuda, handle)
         results = self.engine.runner.run(feeds)
         for name, (ptr, dtype, shape) in outputs.items():
             if name not in results:
@@ -242,5 +244,5 @@ class EmulatedContext:
                 raise EmulationError(f"output '{name}' came out {value.dtype}{list(value.shape)}, but the engine "
                                      f"declares {dtype.name} and shape inference gave {list(shape)}")
             results[name] = value
-            memory.upload(ptr, value, handle)
-        memory.synchronize(handle)               # the host arrays may go once the copies are done
+            memory.upload(self.engine.cuda, ptr, value, handle)
+        memory.synchronize(self.engine.cuda, handle)               # the host arrays may go once the copies are done

@@ -8,11 +8,13 @@ would for a real plan.  Optimization profiles are the build's, from the sidecar 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..dtypes import TRT_NAMES, as_dtype
 from ..iospec import IOSpec, TensorSpec
+from ..runtime.cuda import CudaApi
 from ..sidecar import Sidecar
 from . import tensorrt as trt
 from .network import EmulationError, NetworkRunner
@@ -21,8 +23,9 @@ from .refitter import SerializationConfig
 
 
 class EmulatedEngine:
-    def __init__(self, plan: Path, sidecar: Sidecar, logger: Any) -> None:
-        self.plan, self.logger = plan, logger
+    def __init__(self, plan: Path, sidecar: Sidecar, logger: Any, cuda: CudaApi) -> None:
+        """``cuda``: the CUDA calls its contexts make to read bound buffers (the emulator's)."""
+        self.plan, self.logger, self.cuda = plan, logger, cuda
         self.runner = NetworkRunner(plan, sidecar)
         self.refit_state = RefitState(plan, sidecar, self.runner)
         graph, net = self.runner.graph, self.runner.network
@@ -156,3 +159,31 @@ class EmulatedEngine:
 
     def close(self) -> None:
         self.runner.close()
+
+
+class EmulatedRuntime:
+    """TensorRT's ``Runtime(logger)`` over an emulator's ``plans`` (plan sha256 → plan path, sidecar): a plan is
+    opaque bytes, known by its sidecar; bytes nobody registered are refused like a corrupt plan (an error
+    logged, None returned).  Errors go to ``logger``."""
+
+    def __init__(self, logger: Any, plans: Mapping[str, tuple[Path, Sidecar]], cuda: CudaApi) -> None:
+        self.logger, self._plans, self._cuda = logger, plans, cuda
+
+    def deserialize_cuda_engine(self, data: bytes) -> Any:
+        """An :class:`~.engine.EmulatedEngine`, or None with the reason logged as an error."""
+        entry = self._plans.get(hashlib.sha256(bytes(data)).hexdigest())
+        if entry is None:
+            self.logger.log(trt.ILogger.Severity.ERROR, "IRuntime::deserializeCudaEngine: Error Code 1: Serialization "
+                            "(these plan bytes were not registered with the emulator; open plans through "
+                            "trtnet.runtime.engine.Engine.load(plan, provider=Emulator())) [trtnet emulator]")
+            return None
+        plan, sidecar = entry
+        try:
+            return EmulatedEngine(plan, sidecar, self.logger, self._cuda)
+        except EmulationError as e:
+            self.logger.log(trt.ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: {e} [trtnet emulator]")
+            return None
+        except Exception as e:  # noqa: BLE001 - like TensorRT: a plan that cannot be loaded gives None and a log
+            self.logger.log(trt.ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: defining {sidecar.network} "
+                            f"for {plan} failed: {type(e).__name__}: {e} [trtnet emulator]")
+            return None

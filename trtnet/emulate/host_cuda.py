@@ -1,7 +1,7 @@
 """A host-memory stand-in for the CUDA runtime calls ``trtnet.runtime.cuda`` makes, for machines without a GPU.
 
-Only used while emulated engines are open on a machine where cuda-python finds no device (see
-:func:`trtnet.runtime.cuda.push_stand_in`); on a GPU machine the real cuda-python is used unchanged.
+An :class:`~trtnet.emulate.Emulator` hands it to the runtime (as ``CudaApi(HostCudaModule())``) on a machine
+where cuda-python finds no device; on a GPU machine the real cuda-python is used unchanged.
 
 It follows cuda-python's conventions: every call returns ``(cudaError_t, *values)``.  It is deliberately
 strict, so a runtime bug shows here as it would on a GPU:

@@ -1,27 +1,18 @@
 """The TensorRT runtime surface that ``trtnet.runtime`` uses, emulated: this module stands where ``tensorrt`` /
 ``tensorrt_rtx`` stands in a :class:`trtnet.flavor.Flavor`.
 
-What exists here is exactly what the runtime calls: ``Runtime(logger).deserialize_cuda_engine(plan)``, the
-enums it reads (``DataType``, ``TensorIOMode``, ``TensorLocation``, ``CudaGraphStrategy``,
+What exists here is what the runtime calls: the enums it reads (``DataType``, ``TensorIOMode``, ``TensorLocation``, ``CudaGraphStrategy``,
 ``ILogger.Severity``), ``nptype``, and TensorRT-RTX's runtime config and runtime cache.  The engine and its
-execution contexts are in :mod:`.engine` and :mod:`.context`.
-
-A plan is opaque bytes; the emulator knows it by its sidecar.  :func:`register_plan` records (plan sha256 →
-plan path, sidecar) before the runtime deserializes it, and ``deserialize_cuda_engine`` finds the entry by the
-bytes' sha256; bytes nobody registered are refused like a corrupt plan (an error logged, None returned).
+execution contexts are in :mod:`.engine` and :mod:`.context`.  ``Runtime(logger)`` is bound per
+:class:`~trtnet.emulate.Emulator` (its plans, its CUDA): ``Emulator.tensorrt`` is this module with it.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from ..sidecar import Sidecar
-from .refitter import Refitter, SerializationFlag, Weights, WeightsRole  # noqa: F401 (the module's surface)
 
 __version__ = "emulated"
 
@@ -121,39 +112,3 @@ class IRuntimeConfig:
     def set_runtime_cache(self, cache: IRuntimeCache) -> bool:
         self.runtime_cache = cache
         return True
-
-
-_PLANS: dict[str, tuple[Path, Sidecar]] = {}
-
-
-def register_plan(plan: Path, sidecar: Sidecar, sha256: str) -> None:
-    """Make plan bytes with this sha256 deserializable: they are the plan at ``plan`` described by ``sidecar``."""
-    _PLANS[sha256] = (Path(plan), sidecar)
-
-
-class Runtime:
-    """``Runtime(logger)``: deserializes registered plans into emulated engines; errors go to ``logger``."""
-
-    def __init__(self, logger: Any) -> None:
-        self.logger = logger
-
-    def deserialize_cuda_engine(self, data: bytes) -> Any:
-        """An :class:`~.engine.EmulatedEngine`, or None with the reason logged as an error."""
-        from .engine import EmulatedEngine
-        from .network import EmulationError
-        entry = _PLANS.get(hashlib.sha256(bytes(data)).hexdigest())
-        if entry is None:
-            self.logger.log(ILogger.Severity.ERROR, "IRuntime::deserializeCudaEngine: Error Code 1: Serialization "
-                            "(these plan bytes were not registered with the emulator; open plans through "
-                            "trtnet.runtime.engine.Engine.load(plan, emulate=True)) [trtnet emulator]")
-            return None
-        plan, sidecar = entry
-        try:
-            return EmulatedEngine(plan, sidecar, self.logger)
-        except EmulationError as e:
-            self.logger.log(ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: {e} [trtnet emulator]")
-            return None
-        except Exception as e:  # noqa: BLE001 - like TensorRT: a plan that cannot be loaded gives None and a log
-            self.logger.log(ILogger.Severity.ERROR, f"IRuntime::deserializeCudaEngine: defining {sidecar.network} "
-                            f"for {plan} failed: {type(e).__name__}: {e} [trtnet emulator]")
-            return None

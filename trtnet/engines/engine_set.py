@@ -22,6 +22,7 @@ from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes, file_sha256
+from trtnet.runtime.vocoder import VOCODERS
 from trtnet.sidecar import INDEX_FORMAT, Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__, code_digest
 from trtnet.weights.sources import WeightSource
@@ -33,7 +34,7 @@ from trtnet.layers.options import NetworkOptions
 log = logging.getLogger(__name__)
 
 TACOTRON2_ENGINES = ("encoder", "decoder-loop", "decoder-step", "postnet")
-VOCODER_ENGINES = {"waveglow": ("waveglow", "denoiser"), "hifigan": ("hifigan", "hifigan-denoiser")}
+VOCODER_ENGINES = {a: (v.network, v.denoiser) for a, v in VOCODERS.items()}   # from the runtime's vocoder roles
 DEFAULT_ENGINES = TACOTRON2_ENGINES + VOCODER_ENGINES["waveglow"]
 
 

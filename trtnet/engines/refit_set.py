@@ -158,11 +158,15 @@ def refit_engine_dir(engine_dir: str | Path, sources: Mapping[str, WeightSource 
         work = check_refit(root, cfg, sources)
         _remove_orphans(root, cfg)
         new_cfg = json.loads(json.dumps(cfg))
+        provider = None
+        if emulate:
+            from trtnet.emulate import Emulator
+            provider = Emulator()
         for name, (side, values, sha) in work.items():
             t0 = time.perf_counter()
             plan = _plan_of(root, cfg, name)
             mode = refit_mod.refit_mode(side.build_config)
-            with Engine.load(plan, flavor=flavor, emulate=emulate, refit_stripped=False) as engine:
+            with Engine.load(plan, flavor=flavor, provider=provider, refit_stripped=False) as engine:
                 n = refit_mod.refit_engine(engine.trt_engine, side, values, engine.trt, engine.logger)
                 data = refit_mod.serialize(engine.trt_engine, engine.trt, mode == "stripped")
             new_plan = root / f"{name}.refit-{sha[:12]}.plan"

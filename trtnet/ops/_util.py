@@ -34,20 +34,6 @@ def lift(value: Any, like: Tensor) -> Tensor:
     raise GraphError(f"cannot use {type(value).__name__} {value!r} as an operand beside {like.name}")
 
 
-def operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Lift scalars, check equal dtypes (strong typing), and left-pad the lower rank with size-1 dims."""
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise GraphError(f"{op}: at least one operand must be a Tensor, got {a!r} and {b!r}")
-    like = a if isinstance(a, Tensor) else b
-    a, b = lift(a, like), lift(b, like)
-    check_same_dtype(op, a, b)
-    if a.ndim < b.ndim:
-        a = expand_rank(a, b.ndim)
-    elif b.ndim < a.ndim:
-        b = expand_rank(b, a.ndim)
-    return a, b
-
-
 def check_same_dtype(op: str, *ts: Tensor) -> DType:
     dts = {t.dtype for t in ts}
     if len(dts) != 1:
@@ -60,13 +46,6 @@ def check_same_dtype(op: str, *ts: Tensor) -> DType:
 def check_dtype(op: str, t: Tensor, allowed: Sequence[DType]) -> None:
     if t.dtype not in allowed:
         raise DTypeError(f"{op}: {t.name} has dtype {t.dtype}; allowed: {[str(d) for d in allowed]}")
-
-
-def expand_rank(t: Tensor, rank: int) -> Tensor:
-    """Prepend size-1 dims until ``t`` has ``rank`` dims."""
-    from .shape import unsqueeze
-    k = rank - t.ndim
-    return unsqueeze(t, list(range(k))) if k > 0 else t
 
 
 def norm_axis(axis: int, rank: int, op: str) -> int:

@@ -6,8 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..dtypes import DType
+from ..errors import GraphError
 from ..tensor import Tensor
-from ._util import check_dtype, check_same_dtype, expand_rank, float_types, lift, operands
+from ._util import check_dtype, check_same_dtype, float_types, lift
+from .shape import expand_rank
+
+
+def operands(op: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Lift scalars, check equal dtypes (strong typing), and left-pad the lower rank with size-1 dims."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise GraphError(f"{op}: at least one operand must be a Tensor, got {a!r} and {b!r}")
+    like = a if isinstance(a, Tensor) else b
+    a, b = lift(a, like), lift(b, like)
+    check_same_dtype(op, a, b)
+    if a.ndim < b.ndim:
+        a = expand_rank(a, b.ndim)
+    elif b.ndim < a.ndim:
+        b = expand_rank(b, a.ndim)
+    return a, b
 
 
 def _binary(op: str, a: Any, b: Any, name: str | None) -> Tensor:

@@ -8,7 +8,8 @@ from typing import Sequence
 from ..dtypes import DType
 from ..errors import ShapeError
 from ..tensor import Tensor
-from ._util import check_dtype, check_same_dtype, expand_rank, float_types, norm_axis
+from ._util import check_dtype, check_same_dtype, float_types, norm_axis
+from .shape import expand_rank
 
 
 def matmul(a: Tensor, b: Tensor, *, transpose_a: bool = False, transpose_b: bool = False, name=None) -> Tensor:

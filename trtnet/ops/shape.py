@@ -31,7 +31,7 @@ def _memo(g, key: tuple, refs: Sequence[Tensor], make) -> Tensor:
     to ``refs``, is used only while they are the same live tensors and is dropped when one dies (eager loop
     bodies make new tensors every step).  On TensorRT graphs a layer sits where its dataflow puts it, so a size
     built from loop invariants is built once, outside the loop, even when a loop body asks for it."""
-    memo = g.__dict__.setdefault("_shape_memo", {})
+    memo = g.shape_memo
     hit = memo.get(key)
     if hit is not None and all(r() is t for r, t in zip(hit[0], refs)):
         return hit[1]
@@ -52,13 +52,13 @@ class AxisSize(Tensor):
     IGatherLayer, named in the scope it was asked for in) is added when a layer first reads it; until then it is
     only a reference that :func:`size_vector` gathers with the other sizes it needs."""
 
-    __slots__ = ("source", "axis", "_scope", "_layer_name")
-    _HANDLE = Tensor.__dict__["handle"]     # the slot the handle is kept in once made
+    __slots__ = ("source", "axis", "_scope", "_layer_name", "_made")
 
     def __init__(self, source: Tensor, axis: int, name: str | None):
         g = source.graph
         self.graph, self.dtype, self.name = g, DType.int64, f"{source.name}.size[{axis}]"
         self.source, self.axis, self._scope, self._layer_name = source, axis, g.scope_path, name
+        self._made: Any = None               # the layer's output, once a layer reads this size
 
     @property
     def shape(self) -> tuple:
@@ -66,16 +66,12 @@ class AxisSize(Tensor):
 
     @property
     def handle(self):
-        try:
-            return AxisSize._HANDLE.__get__(self, AxisSize)
-        except AttributeError:
-            pass
-        g = self.graph
-        with g.at_scope(self._scope):
-            idx = g.constant(np.array(self.axis, np.int64))
-            h = gather(shape(self.source), idx, axis=0, name=self._layer_name or "dim_size").handle
-        AxisSize._HANDLE.__set__(self, h)
-        return h
+        if self._made is None:
+            g = self.graph
+            with g.at_scope(self._scope):
+                idx = g.constant(np.array(self.axis, np.int64))
+                self._made = gather(shape(self.source), idx, axis=0, name=self._layer_name or "dim_size").handle
+        return self._made
 
 
 def dim_size(x: Tensor, axis: int, *, name=None) -> Tensor:
@@ -174,6 +170,12 @@ def unsqueeze(x: Tensor, axes: Sequence[int] | int, *, name=None) -> Tensor:
     src = iter(range(x.ndim))
     picks = [None if i in axes else next(src) for i in range(rank)]
     return reshape(x, _shape_like(x, picks), name=name or "unsqueeze")
+
+
+def expand_rank(t: Tensor, rank: int) -> Tensor:
+    """Prepend size-1 dims until ``t`` has ``rank`` dims."""
+    k = rank - t.ndim
+    return unsqueeze(t, list(range(k))) if k > 0 else t
 
 
 def squeeze(x: Tensor, axes: Sequence[int] | int, *, perm: Sequence[int] | None = None, name=None) -> Tensor:

@@ -8,11 +8,12 @@ two-line shim over :mod:`trtnet.serve.triton_model`, imported from the installed
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from trtnet.engines.spec import BackendSpec
 
 MODEL = "trtnet_tts"
 STREAM_MODEL = "trtnet_tts_stream"
@@ -57,17 +58,17 @@ class ExportOptions:
     extra_parameters: dict[str, str] = field(default_factory=dict)
 
 
-def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts]:
-    """What the model instances open (the ``open_backend`` arguments), and the facts the config needs, from the
-    CLI's backend flags.  Eager weights are resolved (demo checkpoints written, checkpoints extracted) now."""
+def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
+    """What the model instances open (a ``BackendSpec.to_dict()``), and the facts the config needs.  Eager
+    weights are resolved (demo checkpoints written, checkpoints extracted) now, and the spec names the .h5 files."""
+    from trtnet.engines.spec import network_options, resolve_sources
     from trtnet.runtime.vocoder import VOCODERS, vocoder_architecture
-    from trtnet.tools.common import check_emulate, eager_options, resolve_sources, vocoder_arch
-    if check_emulate(args):
+    if spec.emulate:
         raise ValueError("--emulate-engines is for trying the engine path here; Triton serves real engines")
-    if args.engine_dir:
+    if spec.engine_dir:
         from trtnet.runtime.engine_dir import read_build_config
         from trtnet.weights.config import CONFIG_CLASSES
-        root = Path(args.engine_dir).resolve()
+        root = Path(spec.engine_dir).resolve()
         cfg = read_build_config(root)
         arch = vocoder_architecture(cfg["hparams"], str(root))
         needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
@@ -77,29 +78,24 @@ def backend_spec(args: argparse.Namespace) -> tuple[dict[str, Any], BackendFacts
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        spec = {"engine_dir": str(root), **_text_spec(args)}
-        return spec, BackendFacts("engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate,
-                                  wg.upsample_stride, f"TensorRT engines in {root}")
+        return BackendSpec(engine_dir=str(root), text_frontend=spec.text_frontend).to_dict(), BackendFacts(
+            "engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate, wg.upsample_stride,
+            f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(args)
-    opts = eager_options(args)
-    arch = vocoder_arch(args)
+    sources = resolve_sources(spec)
+    opts = network_options(spec)
+    arch = spec.vocoder_arch
     with WeightStore.open(sources[arch].h5_path, arch) as store:
         wg = store.config
-    spec = {"backend": "eager", "tacotron2": str(Path(sources["tacotron2"].h5_path).resolve()),
-            arch: str(Path(sources[arch].h5_path).resolve()), "vocoder": arch,
-            "cache_dir": None if args.cache_dir is None else str(Path(args.cache_dir).resolve()),
-            "device": args.device, "precision": args.precision, "dropout": opts.dropout, "noise": opts.noise,
-            **{k: getattr(args, k) for k in ("gate_threshold", "sigma", "denoiser_strength")
-               if getattr(args, k, None) is not None}, **_text_spec(args)}
-    return spec, BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate, wg.upsample_stride,
-                              f"eager PyTorch twin ({opts.precision}, dropout {opts.dropout}, noise {opts.noise})")
-
-
-def _text_spec(args: Any) -> dict[str, str]:
-    """The model's text front end (``--text-frontend``; absent: the front end's default)."""
-    frontend = getattr(args, "text_frontend", None)
-    return {"text_frontend": frontend} if frontend else {}
+    served = BackendSpec(eager_explicit=True, tacotron2=str(Path(sources["tacotron2"].h5_path).resolve()),
+                         **{arch: str(Path(sources[arch].h5_path).resolve())}, vocoder=arch,
+                         cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
+                         device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
+                         gate_threshold=spec.gate_threshold, sigma=spec.sigma,
+                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend)
+    return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
+                                          wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
+                                          f"{opts.dropout}, noise {opts.noise})")
 
 
 def _pbtxt_string(value: str) -> str:

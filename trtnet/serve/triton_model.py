@@ -15,7 +15,6 @@ A bad request gets an error response naming the problem; the others of its batch
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -137,18 +136,11 @@ def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
 
 
 def open_from_spec(spec: Mapping[str, Any], extra: tuple[str, ...] = ()):
-    """The backend (sessions, configs, limits) and settings that ``spec`` (written by the export) names, with the
-    pipeline's networks and ``extra`` ones (the streaming model's decoder-chunk)."""
-    from trtnet.tools.common import open_backend, settings_from
-    from trtnet.tools.cmd_synthesize import PIPELINE
-    args = argparse.Namespace(**{"engine_dir": None, "backend": None, "emulate_engines": False, "tacotron2": None,
-                                 "waveglow": None, "hifigan": None, "vocoder": None, "demo_size": "full", "cache_dir": None, "device": "cpu",
-                                 "precision": "fp32", "dropout": None, "noise": None, "gate_threshold": None,
-                                 "sigma": None, "denoiser_strength": None, "max_decoder_steps": None, "seed": 0,
-                                 "text_frontend": None,
-                                 **spec})
-    backend = open_backend(args, PIPELINE + tuple(extra))
-    return backend, settings_from(args, backend)
+    """The backend (sessions, configs, limits) and settings that ``spec`` (a ``BackendSpec.to_dict()`` written by
+    the export) names, with the pipeline's networks and ``extra`` ones (the streaming model's decoder-chunk)."""
+    from trtnet.engines.spec import PIPELINE, BackendSpec, open_backend
+    backend = open_backend(BackendSpec.from_dict(spec), PIPELINE + tuple(extra))
+    return backend, backend.settings
 
 
 def make_model(pb_utils: Any) -> type:

@@ -63,5 +63,5 @@ def make_feeds(inputs: Mapping[str, Any], dims: Mapping[str, int], config: Any, 
             feeds[name] = (rng.standard_normal(shape) * 0.3).astype(dtype)
         else:
             raise KeyError(f"input '{name}' ({spec.dtype}): its values mean something; add it to "
-                           "trtnet.interpret.feeds.SEMANTIC")
+                           "trtnet.verify.interpret_feeds.SEMANTIC")
     return feeds

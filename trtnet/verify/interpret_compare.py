@@ -21,9 +21,9 @@ import torch
 from trtnet.graph import Graph
 from trtnet.layers import networks
 
-from . import InterpretError, interpret_network, plan_network
-from .plan import Block, CondRegion, LoopRegion, Plan
-from .readback import Node
+from trtnet.interpret import InterpretError, interpret_network, plan_network
+from trtnet.interpret.plan import Block, CondRegion, LoopRegion, Plan
+from trtnet.interpret.readback import Node
 
 FP32_BOUND = 1e-5
 FP16_BOUND = 2e-3

@@ -13,8 +13,8 @@ from trtnet.graph import Graph
 from trtnet.layers import networks
 from trtnet.layers.options import NetworkOptions
 
-from .compare import Comparison, compare_network
-from .feeds import make_feeds
+from .interpret_compare import Comparison, compare_network
+from .interpret_feeds import make_feeds
 
 STEPS = 60          # the step cap fed to the decoder networks (the profile max is twice this)
 TEXT = 13           # an odd text length
