@@ -96,7 +96,9 @@ class Provided:
 class EngineProvider(Protocol):
     """Runs plans with another TensorRT and CUDA than the installed ones (``trtnet.emulate.Emulator`` is one);
     given from above to :meth:`Engine.load` / ``open_engine_dir``, so the runtime imports no provider.
-    ``open`` raises RuntimeError (named in the load error) for a plan it cannot run."""
+    ``open`` raises RuntimeError for a plan it cannot run; the load error says "cannot <verb> <plan>: <reason>"."""
+
+    verb: str                           # what it does with a plan, for messages ("emulate")
 
     def open(self, plan: Path, sidecar: Sidecar) -> Provided: ...
 
@@ -161,7 +163,7 @@ class Engine:
         try:
             got = provider.open(plan, sidecar)
         except RuntimeError as e:
-            raise EngineLoadError(f"cannot open {plan} with {type(provider).__name__}: {e}") from e
+            raise EngineLoadError(f"cannot {getattr(provider, 'verb', 'open')} {plan}: {e}") from e
 
         def on_close(engine: Any) -> None:
             try:

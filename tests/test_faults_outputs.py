@@ -106,11 +106,11 @@ def test_overwrite_puts_the_earlier_run_back_when_one_file_cannot_be_moved(lines
 
 
 class _Stream:
-    """A pipeline whose stream yields one chunk of line 0 and then is interrupted."""
-    vocoder_config = SimpleNamespace(sampling_rate=22050)
+    """A long-form stream whose first line yields one chunk and then is interrupted."""
+    pipe = SimpleNamespace(vocoder_config=SimpleNamespace(sampling_rate=22050))
 
-    def stream(self, lines, **kw):
-        yield SimpleNamespace(item=0, index=0, audio=np.zeros(4128, np.float32), final=False)
+    def stream(self, lines, batch_size, **kw):
+        yield SimpleNamespace(line=0, audio=np.zeros(4128, np.float32), final=False)
         raise KeyboardInterrupt
 
 

@@ -55,10 +55,10 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
 INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1     # TensorRT shapes and counts are int32; seeds are int64
 
 GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
-NON_NEGATIVE = real(0.0)
 POSITIVE_INT = integer(1, INT32_MAX)                              # batch, steps, tokens, iterations, MiB
 NON_NEGATIVE_INT = integer(0, INT32_MAX)                          # warm-up iterations, context frames
 SEED = integer(0, INT64_MAX)                                      # seeds of fed randomness and random fills
+PAUSE_MS = real(0.0, 10_000.0)                                   # silence joined between pieces of a line
 PORT = integer(1, 65535)                                          # a TCP port the server listens on
 
 

@@ -13,7 +13,10 @@ log = logging.getLogger("trtnet.bench")
 
 def _context(args: argparse.Namespace) -> dict[str, Any]:
     import torch
-    ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__}
+    from .common import vocoder_arch
+    ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__, "vocoder": vocoder_arch(args)}
+    if any(b in args.backends for b in ("pytorch-graph", "pytorch-compile")):
+        ctx["readback_every"] = args.readback_every
     if str(args.device).startswith("cuda") and torch.cuda.is_available():
         ctx["gpu"] = torch.cuda.get_device_name(0)
     if getattr(args, "emulate_engines", False):
@@ -100,24 +103,30 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                                       sync=torch_sync(args.device)) for bs in batches])
         finally:
             backend.close()
-    if "pytorch" in backends:
+    reference_rows = [b for b in backends if b.startswith("pytorch")]
+    if reference_rows:
         from .common import spec_from_args
-        if spec_from_args(args).acoustic_arch != "tacotron2":
-            skipped.append("pytorch: the PyTorch reference row times Tacotron 2 only")
-        elif any(s.checkpoint is None for s in sources.values()):
-            skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
-        else:
-            from trtnet.verify.references import timing_reference
-            from trtnet.weights.reference import Tacotron2Reference
-            from trtnet.weights.store import WeightStore
-            from .common import vocoder_arch
-            arch = vocoder_arch(args)
-            with WeightStore.open(sources[arch].h5_path, arch) as store:
-                voc_cfg = store.config
-            t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
-            voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
+        acoustic = spec_from_args(args).acoustic_arch
+    if reference_rows and acoustic != "tacotron2":
+        skipped += [f"{b}: the PyTorch reference rows time Tacotron 2 only" for b in reference_rows]
+    elif reference_rows and any(s.checkpoint is None for s in sources.values()):
+        skipped += [f"{b}: the reference loads DLE checkpoints; an .h5 was given" for b in reference_rows]
+    elif reference_rows:
+        from trtnet.verify.references import timing_reference
+        from trtnet.weights.reference import Tacotron2Reference
+        from trtnet.weights.store import WeightStore
+        from .common import vocoder_arch
+        arch = vocoder_arch(args)
+        with WeightStore.open(sources[arch].h5_path, arch) as store:
+            voc_cfg = store.config
+        t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
+        voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
+        if "pytorch" in backends:
             rows += _done([bench_reference(t2r, voc, vocode, den, text, bs, args.iterations, args.warmup,
                                            device=args.device, precision=args.precision,
                                            strength=args.denoiser_strength, frontend=text_frontend(args))
                            for bs in batches])
+        from .bench_anchor_rows import anchor_rows
+        more, why = anchor_rows(args, [b for b in reference_rows if b != "pytorch"], (t2r, voc, vocode, den), text)
+        rows, skipped = rows + _done(more), skipped + why
     return rows, skipped, _context(args)

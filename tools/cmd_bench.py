@@ -5,7 +5,9 @@ few iterations p90 can be below the average; use --iterations ≥ 10 for a meani
 
 Rows: engine-loop / engine-step (with --engine-dir, on a GPU that runs the engines), eager-loop / eager-step
 (the trtnet eager twin, same networks), *-stream (streaming synthesis over decoder-chunk, or decoder-step in an
-engine directory without it: adds TTFA and the per-chunk real-time margin), and the PyTorch reference.
+engine directory without it: adds TTFA and the per-chunk real-time margin), and the PyTorch reference: eager
+(pytorch), its decoder step replayed as a CUDA graph (pytorch-graph), or compiled by Inductor and replayed
+(pytorch-compile); the last two need a CUDA GPU.
 Whatever can't run here is listed as
 skipped with the reason.  Warm-up iterations are excluded."""
 
@@ -21,7 +23,8 @@ from .flag_checks import refuse_unused
 from .triton_client import CONCURRENCY, add_triton_args, add_triton_stream_arg, bench_remote
 
 log = logging.getLogger("trtnet.bench")
-BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-step", "eager-stream", "pytorch")
+BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-step", "eager-stream", "pytorch",
+            "pytorch-graph", "pytorch-compile")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -48,6 +51,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="*-stream rows: decoder steps per chunk (default 32); those rows add TTFA (time to the first "
                         "audio chunk), TTFA / total latency and the least per-chunk real-time margin (chunk audio "
                         "seconds ÷ its compute seconds)")
+    p.add_argument("--readback-every", type=POSITIVE_INT, default=16,
+                   help="pytorch-graph / pytorch-compile: read the decoder's stop flag back every N steps (default 16; "
+                        "each read synchronises the device, and up to N-1 steps run past the stop, reported as "
+                        "overrun_steps; 1 = DLE's loop exactly)")
     p.add_argument("--json", default=None, help="also write the rows and context to this JSON file (default: none)")
     add_triton_args(p)
     p.add_argument("--concurrency", default=None,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from trtnet.engines.spec import PIPELINE
 
-from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, SEED
+from .argtypes import PAUSE_MS, POSITIVE_INT, SEED
 from .flag_checks import refuse_model_flags_with_engines
 from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
                      text_limits, vocoder_arch)
@@ -65,9 +65,9 @@ def add_longform_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-piece-tokens", type=POSITIVE_INT, default=None,
                    help="most tokens per piece (default: the text limit, or fewer so that "
                         f"{FRAMES_PER_TOKEN} decoder frames per token stay within the step cap)")
-    p.add_argument("--sentence-pause-ms", type=NON_NEGATIVE, default=DEFAULT_SENTENCE_PAUSE_MS,
+    p.add_argument("--sentence-pause-ms", type=PAUSE_MS, default=DEFAULT_SENTENCE_PAUSE_MS,
                    help=f"silence between sentences of a line (default {DEFAULT_SENTENCE_PAUSE_MS:g} ms)")
-    p.add_argument("--clause-pause-ms", type=NON_NEGATIVE, default=DEFAULT_CLAUSE_PAUSE_MS,
+    p.add_argument("--clause-pause-ms", type=PAUSE_MS, default=DEFAULT_CLAUSE_PAUSE_MS,
                    help="silence where a long sentence was split at a clause or between words (default "
                         f"{DEFAULT_CLAUSE_PAUSE_MS:g} ms)")
 

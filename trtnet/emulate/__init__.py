@@ -65,6 +65,8 @@ class Emulator:
     usable GPU here.  It holds the plans it opened (by sha256) and, on the host, every allocation of their
     sessions (``host_cuda.live()`` counts what is still allocated)."""
 
+    verb = "emulate"
+
     def __init__(self, host_memory: bool | None = None) -> None:
         self.host_memory = not CUDA_PYTHON.available()[0] if host_memory is None else bool(host_memory)
         self.host_cuda = HostCudaModule()
