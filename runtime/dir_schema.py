@@ -24,6 +24,13 @@ INT32_MAX = 2**31 - 1          # TensorRT shape values (steps, batch, tokens) ar
 SIGMA_MAX = 1000.0
 #: the denoiser removes strength x the bias spectrum (DLE 0.01-0.1): 1 removes all of it, more only silences
 DENOISER_STRENGTH_MAX = 1.0
+#: FastPitch's pace divides the predicted durations (each at most max_duration frames): from 0.1 the repeat
+#: counts and their running sum (an FP32 matmul) stay exact integers; beyond 10 DLE's typical 3-10 frame durations
+#: round to no frame at all
+PACE_MIN, PACE_MAX = 0.1, 10.0
+#: the affine pitch transform pitch * scale + shift_Hz / pitch_std (DLE --pitch-transform-amplify, typically 1-3,
+#: and --pitch-transform-shift): 0 flattens the contour to the speaker's mean; a shift past 1000 Hz leaves every voice
+PITCH_SCALE_MAX, PITCH_SHIFT_MAX = 10.0, 1000.0
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -72,7 +79,9 @@ def _option_checks() -> dict[str, Callable[[Any], str | None]]:
 def default_checks() -> dict[str, Callable[[Any], str | None]]:
     """Run-time defaults (and the CLI flags that override them): their one range each."""
     return {"gate_threshold": _real(0.0, 1.0, open_ends=True), "max_decoder_steps": _int(1),
-            "sigma": _real(0.0, SIGMA_MAX), "denoiser_strength": _real(0.0, DENOISER_STRENGTH_MAX)}
+            "sigma": _real(0.0, SIGMA_MAX), "denoiser_strength": _real(0.0, DENOISER_STRENGTH_MAX),
+            "pace": _real(PACE_MIN, PACE_MAX), "pitch_scale": _real(0.0, PITCH_SCALE_MAX),
+            "pitch_shift": _real(-PITCH_SHIFT_MAX, PITCH_SHIFT_MAX)}
 
 
 def _check_map(f: Path, where: str, values: Any, checks: Mapping[str, Callable[[Any], str | None]],

@@ -62,13 +62,18 @@ PAUSE_MS = real(0.0, 10_000.0)                                   # silence joine
 PORT = integer(1, 65535)                                          # a TCP port the server listens on
 
 
-def _settings() -> tuple[float, float]:
-    from trtnet.runtime.dir_schema import DENOISER_STRENGTH_MAX, SIGMA_MAX
-    return SIGMA_MAX, DENOISER_STRENGTH_MAX
+def _settings() -> dict[str, float]:
+    from trtnet.runtime import dir_schema as d
+    return {k: getattr(d, k) for k in ("SIGMA_MAX", "DENOISER_STRENGTH_MAX", "PACE_MIN", "PACE_MAX",
+                                       "PITCH_SCALE_MAX", "PITCH_SHIFT_MAX")}
 
 
-SIGMA = real(0.0, _settings()[0])                                 # WaveGlow noise scale (README: why the bound)
-DENOISER_STRENGTH = real(0.0, _settings()[1])                     # bias-spectrum removal, 0 = off
+_S = _settings()
+SIGMA = real(0.0, _S["SIGMA_MAX"])                                # WaveGlow noise scale (README: why the bound)
+DENOISER_STRENGTH = real(0.0, _S["DENOISER_STRENGTH_MAX"])        # bias-spectrum removal, 0 = off
+PACE = real(_S["PACE_MIN"], _S["PACE_MAX"])                       # FastPitch: durations / pace
+PITCH_SCALE = real(0.0, _S["PITCH_SCALE_MAX"])                    # FastPitch: pitch * scale + shift
+PITCH_SHIFT = real(-_S["PITCH_SHIFT_MAX"], _S["PITCH_SHIFT_MAX"])  # in Hz
 
 
 def device(text: str) -> str:

@@ -9,10 +9,7 @@ from typing import Any, Iterable
 from trtnet.engines import spec as lib
 from trtnet.engines.spec import BackendSpec, OpenBackend
 
-from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA, device, real
-
-PACE = real(0.0, low_open=True)
-FINITE = real()
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, PACE, PITCH_SCALE, PITCH_SHIFT, SIGMA, device
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -52,9 +49,9 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
     p.add_argument("--pace", type=PACE, default=None,
                    help="FastPitch: speaking rate, durations / pace (default: the engines' or 1.0, DLE's)")
-    p.add_argument("--pitch-scale", type=FINITE, default=None,
+    p.add_argument("--pitch-scale", type=PITCH_SCALE, default=None,
                    help="FastPitch: predicted pitch × this (DLE --pitch-transform-amplify; default 1.0)")
-    p.add_argument("--pitch-shift", type=FINITE, default=None,
+    p.add_argument("--pitch-shift", type=PITCH_SHIFT, default=None,
                    help="FastPitch: pitch + this many Hz (DLE --pitch-transform-shift; default 0)")
 
 
