@@ -170,6 +170,8 @@ def test_cuda_without_a_gpu_is_refused_saying_what_to_use(tmp_path, capsys):
     (["--context-frames", "4"], "--context-frames only acts with --stream"),
     (["--tacotron2", "other.h5"], "--tacotron2 other.h5: the engines in"),
     (["--vocoder", "hifigan"], "--vocoder hifigan: the engines in"),
+    (["--fastpitch", "other.h5"], "--fastpitch other.h5: the engines in"),
+    (["--acoustic", "fastpitch"], "--acoustic fastpitch: the engines in"),
     (["--demo-size", "small"], "--demo-size small: not with --engine-dir"),
 ])
 def test_synthesize_flags_that_would_be_ignored_are_refused(built, tmp_path, capsys, extra, message):
