@@ -76,6 +76,9 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
             except (OSError, RuntimeError, ImportError, KeyError) as e:
                 if emulate:      # asked for: an emulator failure is an error, never a skip
                     raise
+                from trtnet.runtime.engine import NoGpuError
+                from .hints import no_gpu
+                e = no_gpu(e) if isinstance(e, NoGpuError) else e
                 skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
     eager_rows = [b for b in backends if b.startswith("eager")]
     if eager_rows:

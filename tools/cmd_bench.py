@@ -66,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown backends {unknown}; choose from {BACKENDS}")
-    log.info("bench: rows %s at batch sizes %s, %d measured iterations after %d warm-up; eager/PyTorch rows on %s "
-             "in %s%s; vocoder %s", ",".join(backends), ",".join(map(str, args.batch_size or [1])), args.iterations,
+    log.info("bench: rows %s; batch size(s) %s; per row and batch size: %d measured iteration(s) after %d warm-up; "
+             "eager/PyTorch rows on %s in %s%s; vocoder %s", ",".join(backends),
+             " and ".join(map(str, args.batch_size or [1])), args.iterations,
              args.warmup, args.device, args.precision, f"; engines in {args.engine_dir}" if args.engine_dir else "",
              vocoder_arch(args))
     sources = resolve_sources(args)

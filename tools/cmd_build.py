@@ -73,9 +73,11 @@ def run(args: argparse.Namespace) -> int:
         sources = resolve_sources(args, need=need)
         summary = build_engine_set(args.output, sources, engines, opts, config, flavor=flavor, force=args.force,
                                    runtime_defaults=runtime_defaults(args, sources))
+    from trtnet.runtime.measures import fmt_duration
+    width = max(map(len, summary["engines"]), default=0)
     for name, e in summary["engines"].items():
-        state = "cached" if e["cached"] else f"built in {e['build_seconds']:.1f} s"
-        print(f"{name:14s} {e['plan']:22s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")
+        state = "cached" if e["cached"] else f"built in {fmt_duration(e['build_seconds'])}"
+        print(f"{name:{width}s} {e['plan']:{width + 6}s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")
     targets = ", ".join(f"{k.replace('_', ' ')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                         for k, v in summary["targets"].items())
     print(f"{summary['flavor']} {summary['trt_version']} ({targets}); index: {Path(args.output) / 'build_config.json'}")

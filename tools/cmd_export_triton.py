@@ -53,5 +53,14 @@ def run(args: argparse.Namespace) -> int:
           f"{args.audio_dtype} audio")
     if args.stream:
         print(f"{out / STREAM_MODEL}: decoupled, one response per audio chunk (gRPC streaming)")
-    print(f"serve it: tritonserver --model-repository {out.resolve()}   (or: trtnet serve ...)")
+    print(serve_hint(out.resolve()))
     return 0
+
+
+def serve_hint(repo) -> str:
+    """How to serve ``repo``: tritonserver when it is on PATH, else how to get it or let ``trtnet serve`` run it."""
+    import shutil
+    from .hints import TRITONSERVER
+    if shutil.which("tritonserver"):
+        return f"serve it: tritonserver --model-repository {repo}   (or: trtnet serve with the same flags)"
+    return f"serve it: trtnet serve with the same flags; or tritonserver --model-repository {repo} ({TRITONSERVER})"

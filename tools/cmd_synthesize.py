@@ -49,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
     from trtnet.runtime.text import sequence_to_text
     if args.normalize is None:
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                     wav = _save(out, u, rate, args)
                     if args.plot:
                         plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
-                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
+                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {fmt_seconds(u.audio.size / rate):>6s} s"
                               + ("  (hit the step cap)" if u.hit_cap else "")
                               + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
                 bar.update(len(batch.utterances))

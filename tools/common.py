@@ -88,8 +88,14 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
 
 
 def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> OpenBackend:
-    """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
-    return lib.open_backend(spec_from_args(args), names)
+    """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo; engines
+    this machine cannot run are an error that names --emulate-engines."""
+    from trtnet.runtime.engine import NoGpuError
+    from .hints import no_gpu
+    try:
+        return lib.open_backend(spec_from_args(args), names)
+    except NoGpuError as e:
+        raise no_gpu(e) from e
 
 
 def settings_from(args: argparse.Namespace, backend: OpenBackend):

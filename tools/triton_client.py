@@ -92,7 +92,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
     earlier = [] if raw else _earlier_outputs(out, args.overwrite)
     client = StreamClient(args.triton_url)
     try:
-        rate = int(client.parameters()["sampling_rate"])
+        rate = int(_stream_parameters(client, args.triton_url)["sampling_rate"])
         if not raw:
             _writable_dir(out)
             for p in earlier:
@@ -113,6 +113,19 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
     finally:
         client.close()
     return 0
+
+
+def _stream_parameters(client, url: str) -> dict[str, str]:
+    """The streaming model's parameters; an unreachable server gets the gRPC-port hint (the usual cause: the HTTP
+    port given for a gRPC stream)."""
+    from trtnet.serve.client import TritonRequestError
+    from .hints import stream_unreachable
+    try:
+        return client.parameters()
+    except TritonRequestError as e:
+        if any(m in str(e) for m in ("UNAVAILABLE", "Socket closed", "failed to connect")):
+            raise stream_unreachable(e, url) from e
+        raise
 
 
 class _NoClose:
@@ -146,7 +159,8 @@ def bench_remote(args: argparse.Namespace) -> int:
     args.triton_protocol = protocol(args)
     client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
-        rate = int(client.parameters()["sampling_rate"])
+        rate = int((_stream_parameters(client, args.triton_url) if args.stream else client.parameters())
+                   ["sampling_rate"])
     finally:
         client.close()
     text = args.text or DEFAULT_TEXT

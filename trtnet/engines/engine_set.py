@@ -97,7 +97,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
         extra = {"cache_key": key, "code_sha256": code_digest(), "architecture": nd.architecture, "config": store.config.to_dict(),
                  "options": opts.to_json(), "weights_file": str(source.h5_path)}
         res = build(g, plan, config, weights_sha256=store.file_sha256, extra=extra)
-    return EngineRecord(name, plan, False, time.perf_counter() - t0, res.plan_bytes, res.sidecar)
+    return EngineRecord(name, plan, False, res.sidecar.build_seconds, res.plan_bytes, res.sidecar)   # the builder's
 
 
 def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], engines: Sequence[str],
