@@ -24,7 +24,7 @@ BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
+    p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows; default: none)")
     add_emulate_arg(p)
     p.add_argument("--backends", default=",".join(BACKENDS),
                    help=f"comma list from {','.join(BACKENDS)} (default: all; rows that cannot run say why)")

@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"comma list from {','.join(NETWORKS)} (default: encoder, decoder-loop, decoder-step, postnet "
                         f"and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
-                   help="TensorRT flavour (auto: tensorrt if importable, else tensorrt_rtx)")
+                   help="TensorRT flavour (default auto: tensorrt if importable, else tensorrt_rtx)")
     p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only; default none)")
     p.add_argument("--compute-capability", action="append", default=[], metavar="SMxx",
                    help="TensorRT-RTX target (repeatable; default SM80 SM86 SM89 SM120)")

@@ -42,7 +42,7 @@ def export_options(args: argparse.Namespace):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="model repository directory to write")
     add_export_args(p)
-    p.add_argument("--overwrite", action="store_true", help="replace a trtnet_tts model already in --output")
+    p.add_argument("--overwrite", action="store_true", help="replace a trtnet_tts model already in --output (default: refuse)")
 
 
 def run(args: argparse.Namespace) -> int:

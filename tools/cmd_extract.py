@@ -49,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="HiFi-GAN: extract the generator's EMA weights (gen_ema) instead of 'generator' (default off)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
-                        "build-engines/synthesize still refuses it)")
+                        "build-engines/synthesize still refuses it; default: refuse)")
     for name, cls in SETTINGS.items():
         default = getattr(cls, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=_setting(cls, name), default=None,

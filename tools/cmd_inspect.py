@@ -18,8 +18,8 @@ from .argtypes import POSITIVE_INT
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", help="a .plan file written by trtnet")
     p.add_argument("--depth", type=POSITIVE_INT, default=2, help="scope levels to group layers by (default 2)")
-    p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU)")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU; default off)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (default: tables)")
 
 
 def group_layers(rows: list[dict], depth: int) -> dict[str, Counter]:

@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
                    help="seed of fed dropout masks / noise (per line) and eager random fills (default 0)")
-    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
+    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy (default off)")
     p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",
                    help="WAV sample format (default pcm16)")
     p.add_argument("--normalize", choices=["peak", "none"], default=None,
@@ -39,9 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "or write raw")
     p.add_argument("--plot", action="store_true",
                    help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
-                        "stop gate (needs the [plot] extra)")
+                        "stop gate (needs the [plot] extra; default off)")
     p.add_argument("-v", "--verbose", action="store_true",
-                   help="also print each line's normalised text (what is spoken, after DLE's english_cleaners)")
+                   help="also print each line's normalised text (what is spoken, after DLE's english_cleaners; default off)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
     add_stream_arguments(p)

@@ -18,7 +18,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
                    help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
     p.add_argument("--hifigan", metavar="CKPT_OR_H5", default=None,
-                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow")
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow "
+                        "(default: none)")
     p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
@@ -38,12 +39,12 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
 def add_emulate_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emulate-engines", action="store_true",
                    help="with --engine-dir: run the engine path (sessions, buffers, shape inputs) on the TensorRT "
-                        "emulator instead of TensorRT, where engines cannot execute (no speed figures)")
+                        "emulator instead of TensorRT, where engines cannot execute (no speed figures; default off)")
 
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory")
+    g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory (default: none, the eager twin)")
     g.add_argument("--backend", choices=["eager"], default=None,
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
@@ -53,7 +54,7 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
                    help="eager: prenet dropout mode (default in-engine); engines: must match their build")
-    p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z")
+    p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z (default in-engine)")
 
 
 def spec_from_args(args: argparse.Namespace) -> BackendSpec:

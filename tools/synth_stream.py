@@ -19,7 +19,7 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream", action="store_true",
                    help="write each line's audio progressively as its decoder chunks finish (first audio long before "
                         "the line is decoded; equal to the unstreamed audio); not peak-normalised. With -o -: raw "
-                        "16-bit mono PCM on stdout, lines one after another (--batch-size 1)")
+                        "16-bit mono PCM on stdout, lines one after another (--batch-size 1). Default off")
     p.add_argument("--chunk-frames", type=POSITIVE_INT, default=DEFAULT_CHUNK_FRAMES,
                    help=f"--stream: decoder steps (mel frames) per chunk (default {DEFAULT_CHUNK_FRAMES})")
     p.add_argument("--context-frames", type=NON_NEGATIVE_INT, default=None,

@@ -164,12 +164,10 @@ def bench_remote(args: argparse.Namespace) -> int:
     finally:
         client.close()
     text = args.text or DEFAULT_TEXT
-    head = f"{'concurrency':>11} {'requests':>8} {'errors':>6} {'avg ms':>9} {'p50 ms':>9} {'p90 ms':>9} " \
-           f"{'p99 ms':>9} {'req/s':>7} {'audio s/s':>9}"
-    if args.stream:
-        head += f" {'TTFA avg':>9} {'TTFA p50':>9} {'TTFA p90':>9} {'TTFA/lat':>8}"
-    print(head)
-    rows = []
+    from trtnet.runtime.stats import markdown_table
+    header = ["concurrency", "requests", "errors", "avg ms", "p50 ms", "p90 ms", "p99 ms", "req/s", "audio s/s"]
+    header += ["TTFA avg ms", "TTFA p50 ms", "TTFA p90 ms", "TTFA / total"] if args.stream else []
+    rows, cells = [], []
     settings = {"sigma": args.sigma, "denoiser_strength": args.denoiser_strength}
     for c in levels:
         if args.stream:
@@ -179,12 +177,14 @@ def bench_remote(args: argparse.Namespace) -> int:
             r = run_load(args.triton_url, args.triton_protocol, [text], c, args.iterations, warmup=args.warmup,
                          sampling_rate=rate, **settings).row()
         rows.append(r)
-        line = f"{c:>11} {r['requests']:>8} {r['errors']:>6} {r['avg_ms']:>9.1f} {r['p50_ms']:>9.1f} " \
-               f"{r['p90_ms']:>9.1f} {r['p99_ms']:>9.1f} {r['req_per_s']:>7.2f} {r['audio_s_per_s']:>9.3f}"
+        cells.append([str(c), str(r["requests"]), str(r["errors"]), *(f"{r[k]:.1f}" for k in
+                      ("avg_ms", "p50_ms", "p90_ms", "p99_ms")), f"{r['req_per_s']:.2f}", f"{r['audio_s_per_s']:.3f}"])
         if args.stream:
-            line += f" {r['ttfa_avg_ms']:>9.1f} {r['ttfa_p50_ms']:>9.1f} {r['ttfa_p90_ms']:>9.1f} " \
-                    f"{r['ttfa_fraction']:>8.3f}"
-        print(line, flush=True)
+            cells[-1] += [*(f"{r[k]:.1f}" for k in ("ttfa_avg_ms", "ttfa_p50_ms", "ttfa_p90_ms")),
+                          f"{r['ttfa_fraction']:.3f}"]
+        log.info("row: concurrency %d: %d request(s), %d error(s), %.1f ms avg", c, r["requests"], r["errors"],
+                 r["avg_ms"])
+    print(markdown_table(header, cells), flush=True)
     model = f"{STREAM_MODEL}, {args.chunk_frames} frames per chunk" if args.stream else "trtnet_tts"
     print(f"context: triton {args.triton_url} ({args.triton_protocol}, {model}), {args.iterations} request(s) per "
           f"client after {args.warmup} warm-up, text {len(text)} characters, sigma {args.sigma}, denoiser "
