@@ -72,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
              args.warmup, args.device, args.precision, f"; engines in {args.engine_dir}" if args.engine_dir else "",
              vocoder_arch(args))
     sources = resolve_sources(args)
-    rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT)
+    from .progress import network_progress
+    with network_progress("bench") as hook:
+        rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT, hook)
     print(format_table(rows) if rows else "(no rows ran)")
     for reason in skipped:
         print(f"skipped: {reason}")

@@ -12,7 +12,7 @@ from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
 from .common import add_backend_args, add_runtime_args, open_backend, settings_from, text_limits, vocoder_arch
 from .plots import plot_utterance, require_matplotlib
 from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
-from .progress import progress
+from .progress import network_progress, progress
 from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
 from .triton_client import add_triton_args, synthesize_remote
 
@@ -49,9 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.runtime.measures import fmt_seconds
-    from trtnet.runtime.pipeline import Pipeline, check_batch_size, encode_lines
-    from trtnet.runtime.text import sequence_to_text
+    from trtnet.runtime.pipeline import check_batch_size, encode_lines
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
     if args.triton_url:
@@ -67,13 +65,22 @@ def run(args: argparse.Namespace) -> int:
         require_matplotlib()
     to_stdout = args.stream and args.output == "-"
     earlier = [] if to_stdout else _earlier_outputs(out, args.overwrite)
-    backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()))
+    with network_progress("synthesize") as hook:
+        return _synthesize(args, lines, out, earlier, to_stdout, hook)
+
+
+def _synthesize(args: argparse.Namespace, lines: list[str], out: Path, earlier: list[Path], to_stdout: bool,
+                hook) -> int:
+    from trtnet.runtime.measures import fmt_seconds
+    from trtnet.runtime.pipeline import Pipeline
+    from trtnet.runtime.text import sequence_to_text
+    backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()), progress=hook)
     try:
         settings = settings_from(args, backend)
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
                         limits=backend.limits, settings=settings)
         if to_stdout:
-            return run_stream(args, pipe, lines, None)
+            return run_stream(args, pipe, lines, None, hook)
         batches = pipe.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
         log.info("synthesize: %d line(s) in batches of ≤ %d → %s; backend: %s; gate threshold %g, sigma %g, "
                  "denoiser strength %g, step cap %d", len(lines), args.batch_size, out, backend.description,
@@ -82,10 +89,12 @@ def run(args: argparse.Namespace) -> int:
         for p in earlier:
             p.unlink(missing_ok=True)
         if args.stream:
-            return run_stream(args, pipe, lines, out)
+            return run_stream(args, pipe, lines, out, hook)
         rate = backend.vocoder_config.sampling_rate
         with progress(len(lines), "lines") as bar:
-            for batch in batches:                          # each batch's files are written as soon as it is done
+            for start in range(0, len(lines), args.batch_size):   # each batch's files are written when it is done
+                hook.set_phase(f"line {start + 1}/{len(lines)}")
+                batch = next(batches)
                 for u in batch.utterances:
                     wav = _save(out, u, rate, args)
                     if args.plot:

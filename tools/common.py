@@ -88,13 +88,13 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
     return lib.text_limits(spec_from_args(args))
 
 
-def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> OpenBackend:
+def open_backend(args: argparse.Namespace, names: tuple[str, ...], progress=None) -> OpenBackend:
     """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo; engines
-    this machine cannot run are an error that names --emulate-engines."""
+    this machine cannot run are an error that names --emulate-engines.  ``progress``: see tools/progress.py."""
     from trtnet.runtime.engine import NoGpuError
     from .hints import no_gpu
     try:
-        return lib.open_backend(spec_from_args(args), names)
+        return lib.open_backend(spec_from_args(args), names, progress=progress)
     except NoGpuError as e:
         raise no_gpu(e) from e
 

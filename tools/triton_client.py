@@ -47,7 +47,8 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     from trtnet.serve.client import TTSClient
     from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
-                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1)) if on]
+                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1),
+                               ("--limiter", getattr(args, "limiter", "off") != "off")) if on]
     if refused:
         raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models and forms "
                          "batches; it returns audio only)")

@@ -165,19 +165,24 @@ def text_limits(spec: BackendSpec) -> tuple[int, int]:
 
 
 def open_backend(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[str, Any] | None = None,
-                 options: Any = None) -> OpenBackend:
+                 options: Any = None, progress: Any = None) -> OpenBackend:
     """Open the sessions named ``names`` (network names, or the roles "vocoder" / "vocoder-denoiser") of the
     engine directory, or eager twins over the spec's weights (``sources``: already resolved ones; ``options``:
-    NetworkOptions other than ``network_options(spec)``).  Bad specs raise ValueError naming the field."""
+    NetworkOptions other than ``network_options(spec)``).  Bad specs raise ValueError naming the field.
+    ``progress``: a ``runtime.progress.ProgressHook`` told of each engine load and each network run."""
+    from trtnet.runtime.progress import observe
     if spec.engine_dir:
-        return open_engines(spec, names)
-    return open_eager(spec, names, sources=sources, options=options)
+        b = open_engines(spec, names, progress=progress)
+    else:
+        b = open_eager(spec, names, sources=sources, options=options)
+    b.sessions = observe(b.sessions, progress)
+    return b
 
 
-def open_engines(spec: BackendSpec, names: tuple[str, ...] | None = None) -> OpenBackend:
+def open_engines(spec: BackendSpec, names: tuple[str, ...] | None = None, *, progress: Any = None) -> OpenBackend:
     """The engines ``names`` (default: all) of ``spec.engine_dir``; the build's dropout / noise must match."""
     from trtnet.runtime.engine_dir import open_engine_dir
-    d = open_engine_dir(spec.engine_dir, names, provider=engine_provider(spec))
+    d = open_engine_dir(spec.engine_dir, names, provider=engine_provider(spec), progress=progress)
     for flag in ("dropout", "noise"):
         built, asked = d.options[flag], getattr(spec, flag)
         if asked not in (None, built):
