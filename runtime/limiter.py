@@ -2,7 +2,7 @@
 clip at the 16-bit conversion.  :func:`clipped` counts them; :func:`soft_limit` is a memoryless soft-knee limiter
 (exact per chunk, so streaming stays equal to limiting the whole utterance): identity for ``|x| ≤ knee``, above it
 ``sign(x) · (knee + (1 − knee) · tanh((|x| − knee) / (1 − knee)))`` — continuous with slope 1 at the knee and
-never reaching 1.  Numpy only."""
+at most 1 (float32 tanh saturates far above the knee), so nothing clips.  Numpy only."""
 
 from __future__ import annotations
 
