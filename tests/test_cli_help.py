@@ -63,3 +63,13 @@ def test_every_optional_flag_states_its_default(command):
     missing = [f"{n} {'/'.join(a.option_strings)}" for n, a in _options() if n == command
                and "default" not in (a.help or "").lower()]
     assert not missing, f"flags whose help states no default: {missing}"
+
+
+def test_work_dir_is_a_hidden_deprecated_alias_of_cache_dir(capsys):
+    argv = ["synthesize", "-i", "x", "-o", "y", "--work-dir", "/tmp/somewhere"]
+    assert cli._parser(argv).parse_args(argv).cache_dir == "/tmp/somewhere"
+    assert "--work-dir is deprecated; use --cache-dir" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synthesize", "--help"])
+    out = capsys.readouterr().out
+    assert "--cache-dir" in out and "--work-dir" not in out

@@ -25,9 +25,24 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                         "hifigan)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full",
                    help="size of the demo models used when no checkpoint is given (default full)")
-    p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
+    p.add_argument("--cache-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
+    p.add_argument("--work-dir", dest="cache_dir", action=_DeprecatedAlias, alias_of="--cache-dir",
+                   help=argparse.SUPPRESS)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old spelling of a flag: stores into the new one's dest and says so on stderr."""
+
+    def __init__(self, option_strings, dest, alias_of: str, **kw):
+        self.alias_of = alias_of
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+        sys.stderr.write(f"{parser.prog}: warning: {option_string} is deprecated; use {self.alias_of}\n")
+        setattr(namespace, self.dest, values)
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
