@@ -90,6 +90,7 @@ def test_emulated_bench_shows_its_rows_and_logs_a_row_line_for_each(engines, tmp
     assert "loaded waveglow in" in shown
     piped = _stderr(args, False, tmp_path, level="info")
     assert "row: trtnet engine-loop (emulated) bs 1 fp32" in piped, "emulated rows get their row: log line too"
+    assert "batch size(s) 1; per row and batch size: 1 measured iteration(s) after 0 warm-up" in piped
     assert ": running decoder-loop" not in piped and "loaded waveglow in" not in piped
 
 
