@@ -99,8 +99,8 @@ def _synthesize(args: argparse.Namespace, lines: list[str], out: Path, earlier: 
                     wav = _save(out, u, rate, args)
                     if args.plot:
                         plot_utterance(u, settings.gate_threshold, out / f"audio_{u.index}.png")
-                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {fmt_seconds(u.audio.size / rate):>6s} s"
-                              + ("  (hit the step cap)" if u.hit_cap else "")
+                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  "
+                              f"{fmt_seconds(u.audio.size / rate):>6s} s" + ("  (hit the step cap)" if u.hit_cap else "")
                               + (f"\n    spoken: {sequence_to_text(u.ids)!r}" if args.verbose else ""))
                 bar.update(len(batch.utterances))
                 log.debug("batch of %d: %d decoder steps; %s", len(batch.utterances), batch.n_steps,

@@ -65,6 +65,7 @@ def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | Non
     """Stream ``lines`` batch by batch; ``out`` None: raw PCM to stdout.  ``hook``: tools.progress's
     NetworkProgress (its phase names the line and chunk)."""
     from trtnet.runtime.limiter import clipped, soft_limit
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.runtime.wav_stream import WavStream
     rate = pipe.vocoder_config.sampling_rate
     raw = out is None
@@ -99,7 +100,7 @@ def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | Non
                                     "the peak is unknown until the end); --limiter soft avoids it, or synthesize "
                                     "without --stream to peak-normalise", c.index, 100 * clips[c.item] / max(n, 1))
                     where = "stdout" if raw else out / f"audio_{c.index}.wav"
-                    msg = (f"{where}  line {c.index}  {n / rate:6.2f} s  first audio after "
+                    msg = (f"{where}  line {c.index}  {fmt_seconds(n / rate):>6s} s  first audio after "
                            f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms")
                     print(msg, file=sys.stderr if raw else sys.stdout, flush=True)
         finally:

@@ -44,6 +44,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.serve.client import TTSClient
     from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
@@ -73,7 +74,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
             if audio.dtype == np.int16:
                 audio = audio.astype(np.float32) / 32767.0
             wav = _save(out, SimpleNamespace(index=i, audio=audio), rate, args)
-            print(f"{wav}  {mel_length:5d} mels  {audio.size / rate:6.2f} s  (via {args.triton_url})")
+            print(f"{wav}  {mel_length:5d} mels  {fmt_seconds(audio.size / rate):>6s} s  (via {args.triton_url})")
     finally:
         client.close()
     return 0
@@ -84,6 +85,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.runtime.wav_stream import WavStream
     from trtnet.serve.stream_client import StreamClient
     from .synth_files import _earlier_outputs, _lines, _writable_dir
@@ -108,7 +110,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
                         first = time.perf_counter() - t0
                     writer.write(c.audio)
             where = "stdout" if raw else out / f"audio_{i}.wav"
-            print(f"{where}  line {i}  {writer.samples / rate:6.2f} s  first audio after {1e3 * (first or 0):.0f} ms, "
+            print(f"{where}  line {i}  {fmt_seconds(writer.samples / rate):>6s} s  first audio after {1e3 * (first or 0):.0f} ms, "
                   f"done after {1e3 * (time.perf_counter() - t0):.0f} ms  (streamed via {args.triton_url})",
                   file=sys.stderr if raw else sys.stdout, flush=True)
     finally:
