@@ -5,6 +5,7 @@ pseudo-terminal (``pty``) against the same command with pipes, for emulated engi
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import struct
@@ -25,7 +26,7 @@ def engines(tmp_path_factory):
     d = tmp_path_factory.mktemp("progress") / "engines"
     assert main(["build-engines", "--demo-size", "small", "-o", str(d), "--precision", "fp32",
                  "--optimization-level", "0", "--max-text-len", "64", "--max-decoder-steps", "60",
-                 "--engines", "encoder,decoder-loop,postnet,waveglow,denoiser"]) == 0
+                 "--dropout", "off", "--engines", "encoder,decoder-loop,postnet,waveglow,denoiser"]) == 0
     return d
 
 
@@ -82,16 +83,24 @@ def test_eager_stream_shows_chunks_on_a_terminal_and_nothing_in_a_pipe(tmp_path)
     assert "chunk" not in piped and "running" not in piped, piped
 
 
-def test_emulated_bench_shows_its_rows_and_logs_a_row_line_for_each(engines, tmp_path):
+def test_emulated_bench_shows_its_rows_and_logs_a_row_line_for_each(engines, tmp_path, capsys):
+    from trtnet.runtime.measures import fmt_seconds
     args = ["bench", "--demo-size", "small", "--engine-dir", str(engines), "--emulate-engines", "--backends",
             "engine-loop", "--iterations", "1", "--warmup", "0", "--text", "Hello world."]
     shown = _stderr(args, True, tmp_path)
     assert "trtnet engine-loop (emulated) bs 1: running decoder-loop" in shown, shown
     assert "loaded waveglow in" in shown
-    piped = _stderr(args, False, tmp_path, level="info")
+    piped = _stderr(args + ["--json", str(tmp_path / "bench.json")], False, tmp_path, level="info")
     assert "row: trtnet engine-loop (emulated) bs 1 fp32" in piped, "emulated rows get their row: log line too"
     assert "batch size(s) 1; per row and batch size: 1 measured iteration(s) after 0 warm-up" in piped
     assert ": running decoder-loop" not in piped and "loaded waveglow in" not in piped
+    # the same line on the same engines: synthesize prints the mels and seconds the bench row reports
+    row = json.loads((tmp_path / "bench.json").read_text())["rows"][0]
+    assert main(["synthesize", "-i", str(_lines(tmp_path)), "-o", str(tmp_path / "w"), "--engine-dir", str(engines),
+                 "--emulate-engines"]) == 0
+    said = capsys.readouterr().out.split()
+    mels, seconds = int(said[said.index("mels") - 1]), said[said.index("mels") + 1]
+    assert (mels, seconds) == (round(row["mels"]), fmt_seconds(row["audio_seconds"])), (said, row)
 
 
 def test_plain_lines_without_tqdm_and_silence_when_quiet(capsys):
