@@ -66,11 +66,19 @@ def test_build_time_is_one_number_in_stdout_log_index_and_inspect(tmp_path, caps
     for name in ("encoder", "postnet"):
         side = Sidecar.read(sidecar_path(out / f"{name}.plan"))
         said = f"built in {fmt_duration(side.build_seconds)}"
-        assert index[name]["build_seconds"] == pytest.approx(side.build_seconds, abs=0.006)
+        assert index[name]["build_seconds"] == side.build_seconds        # the same number, not re-rounded
         assert any(line.startswith(name) and line.endswith(said) for line in printed.splitlines()), printed
         assert any(r.getMessage().startswith(f"built {name} in {fmt_duration(side.build_seconds)} ")
                    for r in caplog.records)
         assert main(["inspect", str(out / f"{name}.plan")]) == 0
         assert said in capsys.readouterr().out
-    widths = {line.index(" ") for line in printed.splitlines()[:2]}
-    assert len({line.split()[1] and line.index(line.split()[1]) for line in printed.splitlines()[:2]}) == 1, widths
+
+
+def test_build_table_stays_aligned_for_long_engine_names():
+    from trtnet.tools.cmd_build import engine_lines
+    engines = {name: {"plan": f"{name}.plan", "plan_bytes": n * 10**6, "cached": n > 100, "build_seconds": 0.31}
+               for name, n in (("hifigan", 55.2), ("hifigan-denoiser", 139.3), ("fused", 7.0))}
+    lines = engine_lines(engines)
+    assert len({line.index(".plan") - len(line.split()[1]) for line in lines}) == 1, lines   # plan column
+    assert len({line.index(" MB ") for line in lines}) == 1, lines                            # sizes right-aligned
+    assert lines[1].endswith("cached") and lines[0].endswith("built in 0.3 s")

@@ -83,15 +83,23 @@ def run(args: argparse.Namespace) -> int:
         check_opt_steps(args, opts, sources)
         summary = build_engine_set(args.output, sources, engines, opts, config, flavor=flavor, force=args.force,
                                    runtime_defaults=runtime_defaults(args, sources))
-    from trtnet.runtime.measures import fmt_duration
-    width = max(map(len, summary["engines"]), default=0)
-    for name, e in summary["engines"].items():
-        state = "cached" if e["cached"] else f"built in {fmt_duration(e['build_seconds'])}"
-        print(f"{name:{width}s} {e['plan']:{width + 6}s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")
+    for line in engine_lines(summary["engines"]):
+        print(line)
     targets = ", ".join(f"{k.replace('_', ' ')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                         for k, v in summary["targets"].items())
     print(f"{summary['flavor']} {summary['trt_version']} ({targets}); index: {Path(args.output) / 'build_config.json'}")
     return 0
+
+
+def engine_lines(engines: dict) -> list[str]:
+    """One line per engine of build_config.json's ``engines``: name, plan, size, build time; columns as wide as
+    the longest name and plan (hifigan-denoiser included)."""
+    from trtnet.runtime.measures import fmt_duration
+    name_w = max(map(len, engines), default=0)
+    plan_w = max((len(e["plan"]) for e in engines.values()), default=0)
+    return [f"{name:{name_w}s}  {e['plan']:{plan_w}s} {e['plan_bytes'] / 1e6:8.1f} MB  "
+            + ("cached" if e["cached"] else f"built in {fmt_duration(e['build_seconds'])}")
+            for name, e in engines.items()]
 
 
 def opt_shapes(args: argparse.Namespace) -> dict:
