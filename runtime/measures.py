@@ -4,8 +4,9 @@ server agree on the same line.
 - **mels** of an utterance: its ``mel_length``, the frames before the stop frame (the frame where
   sigmoid(gate) first exceeds the threshold is generated but not kept; DLE's ``mel_lengths``).  The WAV holds
   exactly ``mels · hop`` samples.  (DLE's test_infer.py counts the padded decoder output, stop frame included:
-  one frame more per utterance than reported here.)
-- **audio seconds**: ``mels · hop / sample_rate``, i.e. the WAV's length.
+  one frame more per utterance than reported here.)  A long-form line (``runtime.longform``) counts the sum of
+  its pieces' mels; its WAV also holds the pauses between pieces.
+- **audio seconds**: ``mels · hop / sample_rate``, i.e. the WAV's length (a long-form line's WAV: plus its pauses).
 - **build time** of an engine: TensorRT's ``build_serialized_network`` only (the sidecar's ``build_seconds``;
   defining the network is logged apart), printed by :func:`fmt_duration` wherever it appears.
 - **samples/s**: audio samples delivered per second of latency, printed with thousands separators.

@@ -37,7 +37,8 @@ def real(low: float | None = None, high: float | None = None, *, low_open: bool 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """A whole number in [low, high]."""
-    want = "a whole number" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
+    want = "a whole number" + (f" >= {low}" if low is not None else "") + (" and" if low is not None and high is not None
+                                                                             else "") + (f" <= {high}" if high is not None else "")
 
     def parse(text: str) -> int:
         try:
@@ -51,7 +52,65 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
     return parse
 
 
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1     # TensorRT shapes and counts are int32; seeds are int64
+
 GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
-NON_NEGATIVE = real(0.0)                                          # sigma, denoiser strength
-POSITIVE_INT = integer(1)                                         # batch, steps, tokens, iterations, MiB
-NON_NEGATIVE_INT = integer(0)                                     # seeds, warm-up iterations
+POSITIVE_INT = integer(1, INT32_MAX)                              # batch, steps, tokens, iterations, MiB
+NON_NEGATIVE_INT = integer(0, INT32_MAX)                          # warm-up iterations, context frames
+SEED = integer(0, INT64_MAX)                                      # seeds of fed randomness and random fills
+PAUSE_MS = real(0.0, 10_000.0)                                   # silence joined between pieces of a line
+PORT = integer(1, 65535)                                          # a TCP port the server listens on
+
+
+def _settings() -> tuple[float, float]:
+    from trtnet.runtime.dir_schema import DENOISER_STRENGTH_MAX, SIGMA_MAX
+    return SIGMA_MAX, DENOISER_STRENGTH_MAX
+
+
+SIGMA = real(0.0, _settings()[0])                                 # WaveGlow noise scale (README: why the bound)
+DENOISER_STRENGTH = real(0.0, _settings()[1])                     # bias-spectrum removal, 0 = off
+
+
+def device(text: str) -> str:
+    """A torch device the eager backend can use: ``cpu``, or ``cuda`` / ``cuda:N`` where PyTorch sees that GPU."""
+    import re
+    if text == "cpu":
+        return text
+    if not re.fullmatch(r"cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device trtnet runs on: use cpu, cuda or cuda:N")
+    import torch
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(text.partition(":")[2] or 0)
+    if index >= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: PyTorch sees {n or 'no'} CUDA GPU{'' if n == 1 else 's'} "
+                                         f"here; use --device cpu" + (f" or cuda:0..{n - 1}" if n else ""))
+    return text
+
+
+def host(text: str) -> str:
+    """An address to listen on or connect to: an IPv4/IPv6 address, or a host name (all-digit dotted names must
+    be valid IPv4 addresses: ``999.1.1.1`` is refused here, not reported later as a port in use)."""
+    import ipaddress
+    import re
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d.]+", text) or not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or host name")
+    return text
+
+
+def host_port(text: str) -> str:
+    """``HOST:PORT`` of a server (no scheme), with the port in 1..65535."""
+    name, sep, port = text.rpartition(":")
+    if "://" in text or not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8000 for HTTP, :8001 for gRPC)")
+    try:
+        PORT(port)
+        if name:
+            host(name.strip("[]"))
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    return text

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .flag_checks import refuse_unused
 
 log = logging.getLogger("trtnet.synthesize")
 
@@ -24,7 +25,7 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
                    help="--stream: 'soft' passes samples above 0.9 in magnitude through a soft knee into (0.9, 1), "
                         "so nothing clips (streamed audio is not peak-normalised; default off: a warning gives the "
                         "percentage of clipped samples per line)")
-    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=DEFAULT_CHUNK_FRAMES,
+    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=None,
                    help=f"--stream: decoder steps (mel frames) per chunk (default {DEFAULT_CHUNK_FRAMES})")
     p.add_argument("--context-frames", type=NON_NEGATIVE_INT, default=None,
                    help="--stream: real mel frames on each side of a chunk for the vocoder (default: the vocoder's "
@@ -33,7 +34,12 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_stream_args(args: argparse.Namespace) -> None:
-    """Flag combinations --stream cannot honour, before any work."""
+    """Flag combinations --stream cannot honour (or that act only with it), before any work; fills in the
+    default --chunk-frames."""
+    from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
+    refuse_unused(args, "--stream", args.stream, {"--chunk-frames": None, "--context-frames": None})
+    if args.chunk_frames is None:
+        args.chunk_frames = DEFAULT_CHUNK_FRAMES
     if not args.stream:
         if getattr(args, "limiter", "off") != "off":
             raise ValueError("--limiter is for --stream (without it each line is peak-normalised, nothing clips)")
@@ -61,49 +67,64 @@ def decoder_name(args: argparse.Namespace) -> str:
     return name
 
 
-def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | None, hook=None) -> int:
-    """Stream ``lines`` batch by batch; ``out`` None: raw PCM to stdout.  ``hook``: tools.progress's
-    NetworkProgress (its phase names the line and chunk)."""
+def run_stream(args: argparse.Namespace, lf, lines: list[str], out: Path | None, hook=None) -> int:
+    """Stream ``lines`` through ``lf`` (a ``runtime.longform.LongForm``), one WAV per line; ``out`` None: raw PCM
+    to stdout.  Each line's first-audio time is counted from the end of the line before (the run's start).  A WAV
+    is written under a temp name until its last chunk: never partial under its final name.  ``hook``:
+    tools.progress's NetworkProgress (its phase names the line and chunk).  Samples beyond ±1 (clipped by the
+    16-bit conversion) are counted per line and warned of, or with ``--limiter soft`` compressed first."""
+    from trtnet.files import StreamedFile, named_os_error
     from trtnet.runtime.limiter import clipped, soft_limit
     from trtnet.runtime.measures import fmt_seconds
     from trtnet.runtime.wav_stream import WavStream
-    rate = pipe.vocoder_config.sampling_rate
+    rate = lf.pipe.vocoder_config.sampling_rate
     raw = out is None
     limiter = getattr(args, "limiter", "off")
     counts = raw or args.sample_format == "pcm16"           # float32 WAVs keep samples beyond ±1: nothing clips
-    for start in range(0, len(lines), args.batch_size):
-        t0 = time.perf_counter()
-        stream = pipe.stream(lines[start:start + args.batch_size], chunk_frames=args.chunk_frames,
-                             vocoder_context=args.context_frames, first_index=start, dtype="float32")
-        files, writers, first, clips = {}, {}, None, {}
-        if hook is not None:
-            hook.set_phase(f"line {start + 1}/{len(lines)} chunk 1")
-        try:
-            for k, c in enumerate(stream, 1):
-                if hook is not None:
-                    hook.set_phase(f"line {c.index + 1}/{len(lines)} chunk {k + 1}")
-                audio = soft_limit(c.audio) if limiter == "soft" else c.audio
-                clips[c.item] = clips.get(c.item, 0) + (clipped(audio) if counts else 0)
-                if c.item not in writers:
-                    if raw:
-                        writers[c.item] = WavStream(sys.stdout.buffer, rate, raw=True)
-                    else:
-                        files[c.item] = open(out / f"audio_{c.index}.wav", "wb")
-                        writers[c.item] = WavStream(files[c.item], rate, args.sample_format)
-                if first is None and c.audio.size:
-                    first = time.perf_counter() - t0
-                writers[c.item].write(audio)
-                if c.final:
-                    n = writers[c.item].samples
-                    if clips.get(c.item):
-                        log.warning("line %d: %.1f %% of its samples clipped (streamed audio is not peak-normalised: "
-                                    "the peak is unknown until the end); --limiter soft avoids it, or synthesize "
-                                    "without --stream to peak-normalise", c.index, 100 * clips[c.item] / max(n, 1))
-                    where = "stdout" if raw else out / f"audio_{c.index}.wav"
-                    msg = (f"{where}  line {c.index}  {fmt_seconds(n / rate):>6s} s  first audio after "
-                           f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms")
-                    print(msg, file=sys.stderr if raw else sys.stdout, flush=True)
-        finally:
-            for f in files.values():
-                f.close()
+    phase = hook.set_phase if hook is not None else (lambda _: None)
+    chunks = lf.stream(lines, args.batch_size, chunk_frames=args.chunk_frames, vocoder_context=args.context_frames,
+                       dtype="float32")          # limited / counted here, converted to 16 bits by WavStream
+    t0 = time.perf_counter()
+    file, writer, first, line, clips, k = None, None, None, -1, 0, 0
+    phase(f"line 1/{len(lines)} chunk 1")
+    try:
+        for c in chunks:
+            if c.line != line:
+                line, first, clips, k = c.line, None, 0, 0
+                if raw:
+                    writer = WavStream(sys.stdout.buffer, rate, raw=True)
+                else:
+                    file = StreamedFile(out / f"audio_{line}.wav")
+                    writer = WavStream(file.file, rate, args.sample_format)
+            k += 1                 # the phase names the chunk being made next
+            phase(f"line {line + 2}/{len(lines)} chunk 1" if c.final else f"line {line + 1}/{len(lines)} chunk {k + 1}")
+            audio = soft_limit(c.audio) if limiter == "soft" else c.audio
+            clips += clipped(audio) if counts else 0
+            if first is None and c.audio.size:
+                first = time.perf_counter() - t0
+                log.info("line %d: first audio after %.0f ms", line, 1e3 * first)
+            try:
+                writer.write(audio)
+            except OSError as e:   # a full disk or a file-size limit: name the file, not a temp name
+                raise named_os_error(e, file.path if file is not None else Path("stdout")) from None
+            if c.final:
+                n = writer.samples
+                if clips:
+                    log.warning("line %d: %.1f %% of its samples clipped (streamed audio is not peak-normalised: "
+                                "the peak is unknown until the end); --limiter soft avoids it, or synthesize "
+                                "without --stream to peak-normalise", line, 100 * clips / max(n, 1))
+                where = "stdout" if raw else out / f"audio_{line}.wav"
+                if file is not None:
+                    file.commit()
+                    file = None
+                print(f"{where}  line {line}  {fmt_seconds(n / rate):>6s} s  first audio after "
+                      f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms",
+                      file=sys.stderr if raw else sys.stdout, flush=True)
+                t0 = time.perf_counter()
+    except BaseException as e:
+        if file is not None:
+            file.abort("interrupted" if isinstance(e, KeyboardInterrupt) else f"failed ({type(e).__name__})")
+        raise
+    if file is not None:
+        file.abort("ended")
     return 0

@@ -9,7 +9,6 @@ two-line shim over :mod:`trtnet.serve.triton_model`, imported from the installed
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
         from trtnet.weights.config import CONFIG_CLASSES
         root = Path(spec.engine_dir).resolve()
         cfg = read_build_config(root)
-        arch = vocoder_architecture(cfg["hparams"])
+        arch = vocoder_architecture(cfg["hparams"], str(root))
         needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
         for name in needed:
             if name not in cfg["engines"]:
@@ -79,7 +78,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        return BackendSpec(engine_dir=str(root)).to_dict(), BackendFacts(
+        return BackendSpec(engine_dir=str(root), text_frontend=spec.text_frontend).to_dict(), BackendFacts(
             "engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate, wg.upsample_stride,
             f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
@@ -93,7 +92,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                          cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
                          device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
                          gate_threshold=spec.gate_threshold, sigma=spec.sigma,
-                         denoiser_strength=spec.denoiser_strength)
+                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend)
     return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
                                           wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
                                           f"{opts.dropout}, noise {opts.noise})")
@@ -162,6 +161,8 @@ def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts,
                      overwrite: bool = False) -> Path:
     """``out/trtnet_tts/{config.pbtxt, 1/model.py}``, ``out/trtnet_tts_stream/...`` (unless ``options.stream`` is
     off: then an earlier one is removed), ``out/README.md``; returns ``out``."""
+    from trtnet.files import atomic_write_bytes, locked_dir, remove_all_or_none
+
     from .repo_readme import repository_readme
     out = Path(out)
     models = {MODEL: (config_pbtxt(spec, facts, options), MODEL_PY)}
@@ -170,11 +171,10 @@ def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts,
     present = [out / m for m in (MODEL, STREAM_MODEL) if (out / m).exists()]
     if present and not overwrite:
         raise FileExistsError(f"{present[0]} already exists; pass --overwrite to replace it, or choose another -o")
-    for d in present:
-        shutil.rmtree(d)
-    for name, (config, code) in models.items():
-        (out / name / "1").mkdir(parents=True)
-        (out / name / "config.pbtxt").write_text(config)
-        (out / name / "1" / "model.py").write_text(code)
-    (out / "README.md").write_text(repository_readme(facts, options))
+    with locked_dir(out, "trtnet export-triton"):       # one writer; the earlier models replaced all or none
+        remove_all_or_none(out, present, directories=True)
+        for name, (config, code) in models.items():
+            atomic_write_bytes(out / name / "config.pbtxt", config.encode())
+            atomic_write_bytes(out / name / "1" / "model.py", code.encode())
+        atomic_write_bytes(out / "README.md", repository_readme(facts, options).encode())
     return out
