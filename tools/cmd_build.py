@@ -59,7 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "names when loaded; same flavour support as --refittable (default off)")
     p.add_argument("--emulate-engines", action="store_true",
                    help="with --refittable / --strip-weights where the flavour cannot build them here (TensorRT-RTX "
-                        "without a GPU): build plans without the flags, marked for the emulated runtime only")
+                        "without a GPU): build plans without the flags, marked for the emulated runtime only "
+                        "(default off)")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches (default: reuse it)")
 
 
