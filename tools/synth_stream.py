@@ -96,8 +96,8 @@ def run_stream(args: argparse.Namespace, lf, lines: list[str], out: Path | None,
                 else:
                     file = StreamedFile(out / f"audio_{line}.wav")
                     writer = WavStream(file.file, rate, args.sample_format)
-            k += 1                 # the phase names the chunk being made next
-            phase(f"line {line + 2}/{len(lines)} chunk 1" if c.final else f"line {line + 1}/{len(lines)} chunk {k + 1}")
+            k += 1
+            phase(f"line {line + 1}/{len(lines)} chunk {k + 1}")     # the chunk being made next
             audio = soft_limit(c.audio) if limiter == "soft" else c.audio
             clips += clipped(audio) if counts else 0
             if first is None and c.audio.size:
