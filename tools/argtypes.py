@@ -4,8 +4,9 @@ and the message states the valid range (argparse turns the ValueError text into 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Callable
+
+from trtnet.engines import ranges
 
 
 def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
@@ -15,20 +16,15 @@ def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
 def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
          high_open: bool = False) -> Callable[[str], float]:
     """A finite float in the range [low, high] (either end open or absent)."""
-    lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
-    hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
-    want = "a finite number" + (f" {lo}" if lo else "") + (" and" if lo and hi else "") + (f" {hi}" if hi else "")
+    r = ranges.Range(low, high, low_open, high_open)
+    want = r.describe()
 
     def parse(text: str) -> float:
         try:
             v = float(text)
         except ValueError:
             raise _fail(text, want) from None
-        if not math.isfinite(v):
-            raise _fail(text, want)
-        if low is not None and (v < low or low_open and v == low):
-            raise _fail(text, want)
-        if high is not None and (v > high or high_open and v == high):
+        if not r.contains(v):
             raise _fail(text, want)
         return v
     parse.__name__ = "number"   # argparse names the type in its own messages
@@ -51,7 +47,14 @@ def integer(low: int | None = None, high: int | None = None) -> Callable[[str], 
     return parse
 
 
-GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
-NON_NEGATIVE = real(0.0)                                          # sigma, denoiser strength
+def of_range(r: ranges.Range) -> Callable[[str], float]:
+    """The argparse type of a library :class:`trtnet.engines.ranges.Range` (one definition for CLI and server)."""
+    return integer(int(r.low), int(r.high)) if r.integral else real(r.low, r.high, low_open=r.low_open,
+                                                                     high_open=r.high_open)
+
+
+GATE_THRESHOLD = of_range(ranges.GATE_THRESHOLD)                  # sigmoid(gate) > threshold stops
+SIGMA = of_range(ranges.SIGMA)
+DENOISER_STRENGTH = of_range(ranges.DENOISER_STRENGTH)
 POSITIVE_INT = integer(1)                                         # batch, steps, tokens, iterations, MiB
 NON_NEGATIVE_INT = integer(0)                                     # seeds, warm-up iterations

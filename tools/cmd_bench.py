@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+from .argtypes import DENOISER_STRENGTH, NON_NEGATIVE_INT, POSITIVE_INT, SIGMA
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, vocoder_arch
 from .triton_client import add_triton_args, add_triton_stream_arg, bench_remote
 
@@ -38,8 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
                    help="eager / PyTorch precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--text", default=None, help="input text (default: DLE's 128-character benchmark sentence)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
+    p.add_argument("--sigma", type=SIGMA, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
+    p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--chunk-frames", type=POSITIVE_INT, default=32,
                    help="*-stream rows: decoder steps per chunk (default 32); those rows add TTFA (time to the first "

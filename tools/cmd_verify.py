@@ -11,7 +11,7 @@ import argparse
 import json
 import math
 
-from .argtypes import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT
+from .argtypes import DENOISER_STRENGTH, NON_NEGATIVE_INT, POSITIVE_INT, SIGMA
 from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, spec_from_args, vocoder_arch
 from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
@@ -23,8 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the fed dropout masks and noise")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=0.01,
+    p.add_argument("--sigma", type=SIGMA, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
+    p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
     p.add_argument("--json", default=None, help="write the checks to this JSON file")
     p.add_argument("--plot", default=None, metavar="PNG",

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from trtnet.engines import spec as lib
 from trtnet.engines.spec import BackendSpec, OpenBackend
 
-from .argtypes import GATE_THRESHOLD, NON_NEGATIVE
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -31,8 +31,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
-    p.add_argument("--sigma", type=NON_NEGATIVE, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
-    p.add_argument("--denoiser-strength", type=NON_NEGATIVE, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
+    p.add_argument("--sigma", type=SIGMA, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
+    p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
 
 
 def add_emulate_arg(p: argparse.ArgumentParser) -> None:

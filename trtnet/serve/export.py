@@ -2,8 +2,9 @@
 ``trtnet_tts_stream/...`` (decoupled: audio chunks as they are ready; left out with ``stream=False``) and a README.
 
 The backend spec (engine directory, or eager networks with their weights resolved to .h5 files now, so server
-instances never race to write demo checkpoints) is stored in ``config.pbtxt``'s parameters; ``model.py`` is a
-two-line shim over :mod:`trtnet.serve.triton_model`, imported from the installed trtnet.
+instances never race to write demo checkpoints) is stored in ``config.pbtxt``'s parameters, its files copied into
+the repository and named relative to it (:mod:`.portable`); ``model.py`` is a two-line shim over
+:mod:`trtnet.serve.triton_model`, imported from the installed trtnet.
 """
 
 from __future__ import annotations
@@ -158,23 +159,68 @@ def stream_config_pbtxt(spec: dict[str, Any], facts: BackendFacts, options: Expo
     return "\n".join(lines + _tail(spec, facts, options)) + "\n"
 
 
+MANIFEST = ".trtnet-export.json"     # what the export wrote at the repository's top level (what --overwrite replaces)
+
+
+def _written_before(out: Path) -> set[str]:
+    try:
+        return set(json.loads((out / MANIFEST).read_text())["written"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _check_target(out: Path, names: list[str], overwrite: bool) -> set[str]:
+    """The entries of an earlier export that may be replaced; FileExistsError for a non-empty ``out`` without
+    ``overwrite``, or for any entry to write that an earlier export did not write (never touched)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory; choose another -o")
+    present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if present and not overwrite:
+        raise FileExistsError(f"{out} is not empty (holds {', '.join(present[:4])}{', ...' if len(present) > 4 else ''}"
+                              "); pass --overwrite to replace what an earlier export wrote there, or choose another -o")
+    ours = _written_before(out)
+    foreign = [n for n in names if n in present and n not in ours]
+    if foreign:
+        raise FileExistsError(f"{out / foreign[0]} was not written by trtnet export-triton, so it is left alone; "
+                              "move it away or choose another -o")
+    return ours & set(present)
+
+
 def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts, options: ExportOptions, *,
                      overwrite: bool = False) -> Path:
-    """``out/trtnet_tts/{config.pbtxt, 1/model.py}``, ``out/trtnet_tts_stream/...`` (unless ``options.stream`` is
-    off: then an earlier one is removed), ``out/README.md``; returns ``out``."""
+    """A self-contained repository in ``out``: ``trtnet_tts/{config.pbtxt, 1/model.py}`` with the engines or
+    weights inside it (:mod:`.portable`), ``trtnet_tts_stream/...`` (unless ``options.stream`` is off),
+    ``README.md`` and the export's manifest.  A non-empty ``out`` needs ``overwrite``, which replaces only what an
+    earlier export wrote.  Built in a staging directory beside ``out``, then moved in; returns ``out``."""
+    import tempfile
+    from .portable import PATH_KEYS, pack_engines, pack_weights
     from .repo_readme import repository_readme
     out = Path(out)
-    models = {MODEL: (config_pbtxt(spec, facts, options), MODEL_PY)}
-    if options.stream:
-        models[STREAM_MODEL] = (stream_config_pbtxt(spec, facts, options), STREAM_MODEL_PY)
-    present = [out / m for m in (MODEL, STREAM_MODEL) if (out / m).exists()]
-    if present and not overwrite:
-        raise FileExistsError(f"{present[0]} already exists; pass --overwrite to replace it, or choose another -o")
-    for d in present:
-        shutil.rmtree(d)
-    for name, (config, code) in models.items():
-        (out / name / "1").mkdir(parents=True)
-        (out / name / "config.pbtxt").write_text(config)
-        (out / name / "1" / "model.py").write_text(code)
-    (out / "README.md").write_text(repository_readme(facts, options))
+    names = [MODEL] + ([STREAM_MODEL] if options.stream else []) + ["README.md", MANIFEST]
+    replace = _check_target(out, names, overwrite)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        portable = {k: v for k, v in spec.items() if k != "cache_dir"}
+        if spec.get("engine_dir"):
+            portable["engine_dir"] = pack_engines(spec["engine_dir"], stage)
+        else:
+            portable.update(pack_weights({k: spec[k] for k in PATH_KEYS[1:] if spec.get(k)}, stage))
+        models = {MODEL: (config_pbtxt(portable, facts, options), MODEL_PY)}
+        if options.stream:
+            models[STREAM_MODEL] = (stream_config_pbtxt(portable, facts, options), STREAM_MODEL_PY)
+        for name, (config, code) in models.items():
+            (stage / name / "1").mkdir(parents=True, exist_ok=True)
+            (stage / name / "config.pbtxt").write_text(config)
+            (stage / name / "1" / "model.py").write_text(code)
+        (stage / "README.md").write_text(repository_readme(facts, options))
+        (stage / MANIFEST).write_text(json.dumps({"written": names}, indent=1) + "\n")
+        out.mkdir(exist_ok=True)
+        for name in sorted(replace):
+            target = out / name
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+        for name in names:
+            (stage / name).rename(out / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return out

@@ -16,21 +16,40 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from trtnet.engines import ranges
+from trtnet.engines.ranges import RangeError
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
 from trtnet.runtime.streaming import to_int16
+
+from .portable import localize
 
 TEXT = "TEXT"
 SETTINGS = {"GATE_THRESHOLD": "gate_threshold", "SIGMA": "sigma", "DENOISER_STRENGTH": "denoiser_strength"}
 SEED = "SEED"
 INPUT_DTYPES = {TEXT: np.object_, **{k: np.float32 for k in SETTINGS}, SEED: np.int64}
+RANGES = {"GATE_THRESHOLD": ranges.GATE_THRESHOLD, "SIGMA": ranges.SIGMA, "DENOISER_STRENGTH": ranges.DENOISER_STRENGTH,
+          SEED: ranges.SEED, "CHUNK_FRAMES": ranges.CHUNK_FRAMES}
 
 
 class RequestError(ValueError):
-    """A request this model refuses; its message goes back in the error response."""
+    """A request this model refuses; its message goes back in the error response (Triton INVALID_ARG: HTTP 400,
+    gRPC INVALID_ARGUMENT)."""
+
+
+class Cancelled(Exception):
+    """Every request of the work in progress was cancelled by its client (Triton's request cancellation)."""
+
+
+def check_audio(audio: np.ndarray) -> None:
+    """Audio about to be sent must be finite: non-finite samples are an error, never a success."""
+    bad = int(np.size(audio) - np.count_nonzero(np.isfinite(audio)))
+    if bad:
+        raise FloatingPointError(f"the synthesized audio holds {bad} non-finite sample(s) of {np.size(audio)}; "
+                                 "nothing is sent (check SIGMA / DENOISER_STRENGTH and the model weights)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,8 +66,16 @@ def _scalar(name: str, value: np.ndarray) -> float | int:
         raise RequestError(f"{name} must hold one value per request, got shape {list(arr.shape)}")
     v = arr.reshape(-1)[0].item()
     if isinstance(v, float) and not math.isfinite(v):
-        raise RequestError(f"{name} must be finite, got {v}")
+        raise RequestError(f"{name} must be {RANGES[name].describe()}, got {v}")
     return v
+
+
+def _in_range(name: str, v: float | int) -> float | int:
+    """``v`` if inside the shared range of ``name`` (:mod:`trtnet.engines.ranges`); RequestError naming both."""
+    try:
+        return RANGES[name].check(name, v)
+    except RangeError as e:
+        raise RequestError(str(e)) from None
 
 
 def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *, max_text_len: int,
@@ -77,28 +104,45 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     for i, (name, _) in enumerate(SETTINGS.items()):
         if name in inputs:
             values[i] = float(_scalar(name, inputs[name]))
+    for name, v in zip(SETTINGS, values):
+        _in_range(name, v)
     gate, sigma, strength = values
-    if not 0.0 < gate < 1.0:
-        raise RequestError(f"GATE_THRESHOLD must be in (0, 1), got {gate}")
-    if sigma < 0 or strength < 0:
-        raise RequestError(f"SIGMA and DENOISER_STRENGTH must be ≥ 0, got {sigma} and {strength}")
-    seed = int(_scalar(SEED, inputs[SEED])) if SEED in inputs else 0
-    if seed < 0:
-        raise RequestError(f"SEED must be ≥ 0, got {seed}")
+    seed = int(_in_range(SEED, _scalar(SEED, inputs[SEED]))) if SEED in inputs else 0
     return ParsedRequest(text.strip("\n"), ids, (gate, sigma, strength), seed)
 
 
 class SeededPipeline(Pipeline):
-    """Each batch row's fed randomness keyed by its request's seed and index 0."""
+    """Each batch row's fed randomness keyed by its request's seed and index 0; ``cancelled()`` is asked before
+    each stage (decoder, vocoder, denoiser) and raises :class:`Cancelled` once it is true."""
 
     seeds: Sequence[int] = ()
+    cancelled: Callable[[], bool] = staticmethod(lambda: False)
 
     def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
         return item_rng(self.seeds[index], 0, stream)
 
+    def _stage(self) -> None:
+        if self.cancelled():
+            raise Cancelled()
 
-def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest]) -> list[tuple[np.ndarray, int]]:
-    """(audio float32, mel_length) per request, in order: one ragged batch per distinct settings."""
+    def decode(self, *args: Any, **kw: Any) -> dict[str, np.ndarray]:
+        self._stage()
+        return super().decode(*args, **kw)
+
+    def vocode(self, *args: Any, **kw: Any) -> np.ndarray:
+        self._stage()
+        return super().vocode(*args, **kw)
+
+    def denoise(self, *args: Any, **kw: Any) -> np.ndarray:
+        self._stage()
+        return super().denoise(*args, **kw)
+
+
+def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest],
+               cancelled: Callable[[Sequence[int]], bool] = lambda rows: False) -> list[tuple[np.ndarray, int] | None]:
+    """(audio float32, mel_length) per request, in order: one ragged batch per distinct settings.
+    ``cancelled(rows)``: true when every request of ``rows`` (indices into ``requests``) was cancelled; such a
+    batch stops at its next stage and its requests get None."""
     out: list[tuple[np.ndarray, int] | None] = [None] * len(requests)
     groups: dict[tuple[float, float, float], list[int]] = {}
     for i, r in enumerate(requests):
@@ -110,10 +154,14 @@ def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedReques
         for start in range(0, len(rows), backend.limits.max_batch):
             chunk = rows[start:start + backend.limits.max_batch]
             pipe.seeds = [requests[i].seed for i in chunk]
-            batch = pipe.synthesize_batch([requests[i].text for i in chunk], [requests[i].ids for i in chunk])
+            pipe.cancelled = lambda chunk=chunk: cancelled(chunk)
+            try:
+                batch = pipe.synthesize_batch([requests[i].text for i in chunk], [requests[i].ids for i in chunk])
+            except Cancelled:
+                continue
             for i, u in zip(chunk, batch.utterances):
                 out[i] = (u.audio, u.mel_length)
-    return out  # type: ignore[return-value]
+    return out
 
 
 def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
@@ -136,7 +184,7 @@ def make_model(pb_utils: Any) -> type:
         def initialize(self, args: dict[str, str]) -> None:
             config = json.loads(args["model_config"])
             params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-            spec = json.loads(params["trtnet_backend"])
+            spec = localize(json.loads(params["trtnet_backend"]), args["model_repository"])
             self.audio_dtype = params.get("audio_dtype", "float32")
             if args.get("model_instance_kind") == "GPU":          # engines: one instance per GPU
                 _set_cuda_device(int(args["model_instance_device_id"]))
@@ -149,9 +197,11 @@ def make_model(pb_utils: Any) -> type:
 
         def execute(self, requests: list) -> list:
             parsed: list[ParsedRequest | None] = []
-            errors: list[str | None] = []
+            errors: list[tuple[str, str] | None] = []          # (message, TritonError code name)
             for request in requests:
                 try:
+                    if is_cancelled(request):
+                        raise Cancelled()
                     inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
@@ -160,20 +210,33 @@ def make_model(pb_utils: Any) -> type:
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)
-                    errors.append(str(e))
+                    errors.append((str(e), "INVALID_ARG"))
+                except Cancelled:
+                    parsed.append(None)
+                    errors.append(CANCELLED)
             valid = [i for i, p in enumerate(parsed) if p is not None]
-            results: dict[int, tuple[np.ndarray, int]] = {}
+            results: dict[int, tuple[np.ndarray, int] | None] = {}
             try:
-                results = dict(zip(valid, synthesize(self.backend, self.settings, [parsed[i] for i in valid])))
+                results = dict(zip(valid, synthesize(self.backend, self.settings, [parsed[i] for i in valid],
+                                                     lambda rows: all(is_cancelled(requests[valid[r]])
+                                                                      for r in rows))))
             except Exception as e:  # noqa: BLE001 - every request of the batch learns why
                 for i in valid:
-                    errors[i] = f"synthesis failed: {type(e).__name__}: {e}"
+                    errors[i] = (f"synthesis failed: {type(e).__name__}: {e}", "INTERNAL")
             responses = []
             for i in range(len(requests)):
+                if errors[i] is None and results.get(i) is None:
+                    errors[i] = CANCELLED
+                if errors[i] is None:
+                    audio, mel_length = results[i]
+                    try:
+                        check_audio(audio)
+                    except FloatingPointError as e:
+                        errors[i] = (str(e), "INTERNAL")
                 if errors[i] is not None:
-                    responses.append(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(errors[i])))
+                    responses.append(pb_utils.InferenceResponse(output_tensors=[],
+                                                                error=triton_error(pb_utils, *errors[i])))
                     continue
-                audio, mel_length = results[i]
                 responses.append(pb_utils.InferenceResponse(output_tensors=[
                     pb_utils.Tensor("AUDIO", to_dtype(audio, self.audio_dtype)[None, :]),
                     pb_utils.Tensor("MEL_LENGTH", np.array([[mel_length]], np.int32))]))
@@ -183,6 +246,23 @@ def make_model(pb_utils: Any) -> type:
             self.backend.close()
 
     return TritonPythonModel
+
+
+CANCELLED = ("cancelled by the client", "CANCELLED")
+
+
+def triton_error(pb_utils: Any, message: str, code: str) -> Any:
+    """``pb_utils.TritonError(message, code)``: INVALID_ARG (HTTP 400, gRPC INVALID_ARGUMENT), CANCELLED or
+    INTERNAL (HTTP 500); a stub without error codes gets the message alone."""
+    value = getattr(pb_utils.TritonError, code, None)
+    return pb_utils.TritonError(message) if value is None else pb_utils.TritonError(message, value)
+
+
+def is_cancelled(request: Any) -> bool:
+    """Whether the client of ``request`` (or its response sender) has gone away; False where the stub's Triton
+    predates request cancellation."""
+    probe = getattr(request, "is_cancelled", None)
+    return bool(probe()) if probe is not None else False
 
 
 def _input(pb_utils: Any, request: Any, name: str) -> np.ndarray | None:

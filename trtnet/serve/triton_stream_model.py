@@ -21,21 +21,19 @@ import numpy as np
 
 from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
-from .triton_model import (INPUT_DTYPES, ParsedRequest, RequestError, SeededPipeline, _input, _scalar,
-                           _set_cuda_device, _torch_threads, open_from_spec, parse_request)
+from .portable import localize
+from .triton_model import (CANCELLED, INPUT_DTYPES, ParsedRequest, RequestError, SeededPipeline, _in_range, _input,
+                           _scalar, _set_cuda_device, _torch_threads, check_audio, is_cancelled, open_from_spec,
+                           parse_request, triton_error)
 
 CHUNK_FRAMES = "CHUNK_FRAMES"
-MAX_CHUNK_FRAMES = 4096
 
 
 def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
     """The request's CHUNK_FRAMES (default DEFAULT_CHUNK_FRAMES); RequestError when out of range."""
     if CHUNK_FRAMES not in inputs:
         return DEFAULT_CHUNK_FRAMES
-    n = int(_scalar(CHUNK_FRAMES, inputs[CHUNK_FRAMES]))
-    if not 1 <= n <= MAX_CHUNK_FRAMES:
-        raise RequestError(f"{CHUNK_FRAMES} must be in 1..{MAX_CHUNK_FRAMES}, got {n}")
-    return n
+    return int(_in_range(CHUNK_FRAMES, _scalar(CHUNK_FRAMES, inputs[CHUNK_FRAMES])))
 
 
 def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str):
@@ -60,7 +58,7 @@ def make_stream_model(pb_utils: Any) -> type:
                 raise pb_utils.TritonModelException("trtnet_tts_stream needs model_transaction_policy "
                                                     "{ decoupled: true } in its config.pbtxt")
             params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-            spec = json.loads(params["trtnet_backend"])
+            spec = localize(json.loads(params["trtnet_backend"]), args["model_repository"])
             self.audio_dtype = params.get("audio_dtype", "float32")
             if args.get("model_instance_kind") == "GPU":
                 _set_cuda_device(int(args["model_instance_device_id"]))
@@ -78,6 +76,12 @@ def make_stream_model(pb_utils: Any) -> type:
             return None
 
         def _serve(self, request: Any, sender: Any) -> None:
+            def fail(message: str, code: str) -> None:
+                sender.send(pb_utils.InferenceResponse(output_tensors=[], error=triton_error(pb_utils, message, code)),
+                            flags=final_flag)
+
+            if is_cancelled(request):
+                return fail(*CANCELLED)
             try:
                 inputs = {name: _input(pb_utils, request, name) for name in (*INPUT_DTYPES, CHUNK_FRAMES)}
                 inputs = {k: v for k, v in inputs.items() if v is not None}
@@ -87,24 +91,22 @@ def make_stream_model(pb_utils: Any) -> type:
                                        max_text_len=self.backend.limits.max_text_len, defaults=self.defaults)
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype)
             except RequestError as e:
-                sender.send(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))),
-                            flags=final_flag)
-                return
+                return fail(str(e), "INVALID_ARG")
             index = 0
             try:
                 for chunk in stream:
+                    if is_cancelled(request):
+                        return fail(f"cancelled by the client after {index} chunk(s)", "CANCELLED")
                     if not chunk.audio.size and not chunk.final:
                         continue
+                    check_audio(chunk.audio)
                     sender.send(pb_utils.InferenceResponse(output_tensors=[
                         pb_utils.Tensor("AUDIO", np.ascontiguousarray(chunk.audio)[None, :]),
                         pb_utils.Tensor("CHUNK_INDEX", np.array([[index]], np.int32)),
                         pb_utils.Tensor("FINAL", np.array([[chunk.final]], np.bool_))]))
                     index += 1
             except Exception as e:  # noqa: BLE001 - the client learns why its stream ended
-                sender.send(pb_utils.InferenceResponse(
-                    output_tensors=[], error=pb_utils.TritonError(f"synthesis failed after {index} chunk(s): "
-                                                                  f"{type(e).__name__}: {e}")), flags=final_flag)
-                return
+                return fail(f"synthesis failed after {index} chunk(s): {type(e).__name__}: {e}", "INTERNAL")
             sender.send(flags=final_flag)
 
         def finalize(self) -> None:
