@@ -112,30 +112,32 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
 
 
 class SeededPipeline(Pipeline):
-    """Each batch row's fed randomness keyed by its request's seed and index 0; ``cancelled()`` is asked before
-    each stage (decoder, vocoder, denoiser) and raises :class:`Cancelled` once it is true."""
+    """Each batch row's fed randomness keyed by its request's seed and index 0."""
 
     seeds: Sequence[int] = ()
-    cancelled: Callable[[], bool] = staticmethod(lambda: False)
 
     def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
         return item_rng(self.seeds[index], 0, stream)
 
-    def _stage(self) -> None:
-        if self.cancelled():
+
+class _Guarded:
+    """A session that asks ``cancelled()`` before each run (every stage, every streamed decoder chunk) and raises
+    :class:`Cancelled` once it is true; everything else is the session's own."""
+
+    def __init__(self, session: Any, cancelled: Callable[[], bool]):
+        self._session, self._cancelled = session, cancelled
+
+    def run(self, feeds: Any) -> Any:
+        if self._cancelled():
             raise Cancelled()
+        return self._session.run(feeds)
 
-    def decode(self, *args: Any, **kw: Any) -> dict[str, np.ndarray]:
-        self._stage()
-        return super().decode(*args, **kw)
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
 
-    def vocode(self, *args: Any, **kw: Any) -> np.ndarray:
-        self._stage()
-        return super().vocode(*args, **kw)
 
-    def denoise(self, *args: Any, **kw: Any) -> np.ndarray:
-        self._stage()
-        return super().denoise(*args, **kw)
+def guarded(sessions: Mapping[str, Any], cancelled: Callable[[], bool]) -> dict[str, Any]:
+    return {name: _Guarded(s, cancelled) for name, s in sessions.items()}
 
 
 def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest],
@@ -149,12 +151,13 @@ def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedReques
         groups.setdefault(r.settings, []).append(i)
     for (gate, sigma, strength), rows in groups.items():
         settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-        pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
-                              limits=backend.limits, settings=settings)
+        current: list[int] = []
+        pipe = SeededPipeline(guarded(backend.sessions, lambda: cancelled(current)), t2_config=backend.t2_config,
+                              vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
         for start in range(0, len(rows), backend.limits.max_batch):
             chunk = rows[start:start + backend.limits.max_batch]
             pipe.seeds = [requests[i].seed for i in chunk]
-            pipe.cancelled = lambda chunk=chunk: cancelled(chunk)
+            current[:] = chunk
             try:
                 batch = pipe.synthesize_batch([requests[i].text for i in chunk], [requests[i].ids for i in chunk])
             except Cancelled:

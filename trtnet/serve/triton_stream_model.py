@@ -15,16 +15,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
 from .portable import localize
-from .triton_model import (CANCELLED, INPUT_DTYPES, ParsedRequest, RequestError, SeededPipeline, _in_range, _input,
-                           _scalar, _set_cuda_device, _torch_threads, check_audio, is_cancelled, open_from_spec,
-                           parse_request, triton_error)
+from .triton_model import (CANCELLED, INPUT_DTYPES, Cancelled, ParsedRequest, RequestError, SeededPipeline,
+                           _in_range, _input, _scalar, _set_cuda_device, _torch_threads, check_audio, guarded, is_cancelled,
+                           open_from_spec, parse_request, triton_error)
 
 CHUNK_FRAMES = "CHUNK_FRAMES"
 
@@ -36,13 +36,14 @@ def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
     return int(_in_range(CHUNK_FRAMES, _scalar(CHUNK_FRAMES, inputs[CHUNK_FRAMES])))
 
 
-def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str):
+def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str,
+                   cancelled: Callable[[], bool] = lambda: False):
     """The request's :class:`runtime.streaming.SynthesisStream` (chunks of one utterance, its fed randomness keyed by its
-    seed)."""
+    seed); iterating raises :class:`Cancelled` before the next network run once ``cancelled()``."""
     gate, sigma, strength = request.settings
     settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-    pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
-                          limits=backend.limits, settings=settings)
+    pipe = SeededPipeline(guarded(backend.sessions, cancelled), t2_config=backend.t2_config,
+                          vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
     pipe.seeds = [request.seed]
     return pipe.stream(request.text, chunk_frames=chunk_frames, dtype=dtype)
 
@@ -89,14 +90,13 @@ def make_stream_model(pb_utils: Any) -> type:
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
                                        json.loads(request.parameters() or "{}"),
                                        max_text_len=self.backend.limits.max_text_len, defaults=self.defaults)
-                stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype)
+                stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype,
+                                        lambda: is_cancelled(request))
             except RequestError as e:
                 return fail(str(e), "INVALID_ARG")
             index = 0
             try:
                 for chunk in stream:
-                    if is_cancelled(request):
-                        return fail(f"cancelled by the client after {index} chunk(s)", "CANCELLED")
                     if not chunk.audio.size and not chunk.final:
                         continue
                     check_audio(chunk.audio)
@@ -105,6 +105,8 @@ def make_stream_model(pb_utils: Any) -> type:
                         pb_utils.Tensor("CHUNK_INDEX", np.array([[index]], np.int32)),
                         pb_utils.Tensor("FINAL", np.array([[chunk.final]], np.bool_))]))
                     index += 1
+            except Cancelled:
+                return fail(f"cancelled by the client after {index} chunk(s)", "CANCELLED")
             except Exception as e:  # noqa: BLE001 - the client learns why its stream ended
                 return fail(f"synthesis failed after {index} chunk(s): {type(e).__name__}: {e}", "INTERNAL")
             sender.send(flags=final_flag)
