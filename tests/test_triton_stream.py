@@ -79,8 +79,8 @@ def test_bad_requests_get_errors_and_the_stream_goes_on(served):
     c = StreamClient(f"127.0.0.1:{server.ports.grpc}", timeout_s=60)
     try:
         for text, kw, fragment in [("", {}, "TEXT: the line is empty"),
-                                   ("Hello.", {"chunk_frames": 0}, "CHUNK_FRAMES must be in 1..4096, got 0"),
-                                   ("Hello.", {"gate_threshold": 1.5}, "GATE_THRESHOLD must be in (0, 1), got 1.5")]:
+                                   ("Hello.", {"chunk_frames": 0}, "CHUNK_FRAMES must be a whole number >= 1 and <= 4096, got 0"),
+                                   ("Hello.", {"gate_threshold": 1.5}, "GATE_THRESHOLD must be a finite number > 0 and < 1, got 1.5")]:
             with pytest.raises(TritonRequestError) as info:
                 list(c.stream(text, **kw))
             assert fragment in str(info.value), str(info.value)

@@ -1,0 +1,98 @@
+"""The exported model repository and the Triton model's checks, without a server: export refuses a non-empty
+directory without --overwrite and never touches files it did not write; engines are verified before they are
+copied in (a truncated plan is refused); non-finite audio becomes an error response, never a success, and the
+other requests of its batch are still answered."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from fixtures_emulate import engine_dirs  # noqa: F401
+from trtnet.tools.cli import main
+
+EAGER = ["--backend", "eager", "--demo-size", "small"]
+
+
+def test_export_refuses_a_non_empty_directory_and_leaves_foreign_files_alone(tmp_path, capsys):
+    out = tmp_path / "R"
+    out.mkdir()
+    (out / "README.md").write_text("mine\n")
+    assert main(["export-triton", "-o", str(out), *EAGER]) != 0
+    assert "is not empty (holds README.md); pass --overwrite" in capsys.readouterr().err
+    assert main(["export-triton", "-o", str(out), *EAGER, "--overwrite"]) != 0
+    assert "README.md was not written by trtnet export-triton, so it is left alone" in capsys.readouterr().err
+    assert (out / "README.md").read_text() == "mine\n" and sorted(p.name for p in out.iterdir()) == ["README.md"]
+    (out / "README.md").unlink()
+    (out / "notes.txt").write_text("keep me\n")
+    assert main(["export-triton", "-o", str(out), *EAGER, "--overwrite"]) == 0
+    assert main(["export-triton", "-o", str(out), *EAGER, "--overwrite", "--no-stream"]) == 0   # replaces its own
+    assert (out / "notes.txt").read_text() == "keep me\n" and not (out / "trtnet_tts_stream").exists()
+    assert sorted(p.name for p in (out / "trtnet_tts" / "weights").iterdir()) == ["tacotron2.h5", "waveglow.h5"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".R.staging")]
+
+
+def test_export_copies_verified_engines_in_and_refuses_a_truncated_plan(engine_dirs, tmp_path, capsys):  # noqa: F811
+    import shutil
+    src = tmp_path / "engines"
+    shutil.copytree(engine_dirs("fp32"), src)
+    assert main(["export-triton", "-o", str(tmp_path / "R"), "--engine-dir", str(src), "--no-stream"]) == 0
+    config = (tmp_path / "R" / "trtnet_tts" / "config.pbtxt").read_text()
+    assert 'key: "engine_dir" value: { string_value: "trtnet_tts/engines" }' in config and str(src) not in config
+    index = json.loads((src / "build_config.json").read_text())
+    copied = tmp_path / "R" / "trtnet_tts" / "engines"
+    for entry in index["engines"].values():
+        assert (copied / entry["plan"]).read_bytes() == (src / entry["plan"]).read_bytes()
+    plan = src / index["engines"]["postnet"]["plan"]
+    plan.write_bytes(plan.read_bytes()[: plan.stat().st_size // 2])
+    assert main(["export-triton", "-o", str(tmp_path / "R2"), "--engine-dir", str(src), "--no-stream"]) != 0
+    assert f"{plan}: sha256" in capsys.readouterr().err and not (tmp_path / "R2").exists()
+
+
+class _PbUtils:
+    """The stand-in of ``triton_python_backend_utils`` this test needs (the real one lives in the stub)."""
+
+    class TritonError:
+        INVALID_ARG, INTERNAL, CANCELLED = 3, 13, 1
+
+        def __init__(self, message, code=13):
+            self.message, self.code = message, code
+
+    class InferenceResponse:
+        def __init__(self, output_tensors, error=None):
+            self.outputs, self.error = output_tensors, error
+
+    class Tensor:
+        def __init__(self, name, value):
+            self.name, self.value = name, value
+
+    @staticmethod
+    def get_input_tensor_by_name(request, name):
+        v = request.inputs.get(name)
+        return None if v is None else SimpleNamespace(as_numpy=lambda: v)
+
+
+def test_non_finite_audio_is_an_error_response_and_its_batch_neighbours_are_served(monkeypatch):
+    from trtnet.serve import triton_model
+    seen = []
+
+    def fake_synthesize(backend, settings, requests, cancelled):
+        seen.extend(r.text for r in requests)
+        return [(np.full(32, np.nan, np.float32), 2) if r.text == "nan" else (np.ones(32, np.float32), 2)
+                for r in requests]
+    monkeypatch.setattr(triton_model, "synthesize", fake_synthesize)
+    model = triton_model.make_model(_PbUtils)()
+    model.backend = SimpleNamespace(limits=SimpleNamespace(max_text_len=64))
+    model.settings, model.defaults, model.audio_dtype = None, (0.5, 0.6, 0.0), "float32"
+
+    def req(text, **extra):
+        return SimpleNamespace(inputs={"TEXT": np.array([[text.encode()]], object), **extra},
+                               parameters=lambda: "{}", is_cancelled=lambda: False)
+    out = model.execute([req("fine"), req("nan"), req("bad", SIGMA=np.array([[1e30]], np.float32)), req("fine")])
+    assert seen == ["fine", "nan", "fine"]
+    assert out[0].error is None and out[3].error is None and out[0].outputs[0].name == "AUDIO"
+    assert out[1].error.code == _PbUtils.TritonError.INTERNAL and "32 non-finite sample(s)" in out[1].error.message
+    assert out[2].error.code == _PbUtils.TritonError.INVALID_ARG and "SIGMA must be" in out[2].error.message
