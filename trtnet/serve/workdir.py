@@ -12,18 +12,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from trtnet.files import pid_alive
+
 PREFIX = "trtnet-serve-"
 OWNER = "owner.pid"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def remove_leftovers(base: str | Path | None = None) -> list[Path]:
@@ -35,7 +27,7 @@ def remove_leftovers(base: str | Path | None = None) -> list[Path]:
             pid = int((d / OWNER).read_text())
         except (OSError, ValueError):
             continue                     # not ours, or being created: left alone
-        if not _alive(pid):
+        if not pid_alive(pid):
             shutil.rmtree(d, ignore_errors=True)
             gone.append(d)
     return gone
