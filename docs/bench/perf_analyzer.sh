@@ -8,17 +8,18 @@
 # wheel (put on LD_LIBRARY_PATH; no GPU is used).  The script exports the small eager demo repository (or what
 # $EXPORT_ARGS selects), serves it with `trtnet serve --repository` on free ports, runs perf_analyzer over gRPC
 # against trtnet_tts at concurrency 1, 4 and 8 with one short line of TEXT, prints its summary lines, and stops the
-# server.
+# server.  The machine this was measured on is shared and noisy, so perf_analyzer's stability check is relaxed
+# (--stability-percentage 999, three 10 s windows per level): the figures are averages over those windows.
 set -euo pipefail
 work=${1:-/tmp/trtnet-perf}
 mkdir -p "$work"
 cd "$work"
-if [ ! -x pa/tc/tritonclient-2.41.0.data/data/bin/perf_analyzer ]; then
+if [ ! -f pa/tc/tritonclient-2.41.0.data/data/bin/perf_analyzer ]; then
   python -m pip download -q --no-deps --only-binary=:all: -d wheels tritonclient==2.41.0 nvidia-cuda-runtime-cu12
   python -m zipfile -e wheels/tritonclient-2.41.0-*.whl pa/tc
   python -m zipfile -e wheels/nvidia_cuda_runtime_cu12-*.whl pa/cu
-  chmod +x pa/tc/tritonclient-2.41.0.data/data/bin/perf_analyzer
 fi
+chmod +x pa/tc/tritonclient-2.41.0.data/data/bin/perf_analyzer
 ldconfig -p | grep -q libb64.so.0d || { echo "perf_analyzer needs libb64: apt-get install libb64-0d" >&2; exit 1; }
 pa=$PWD/pa/tc/tritonclient-2.41.0.data/data/bin/perf_analyzer
 export LD_LIBRARY_PATH=$PWD/pa/cu/nvidia/cuda_runtime/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -39,6 +40,6 @@ JSON
 for c in 1 4 8; do
   echo "== concurrency $c"
   "$pa" -m trtnet_tts -u "127.0.0.1:$grpc" -i grpc --input-data input.json --concurrency-range "$c" \
-    --measurement-interval 10000 --stability-percentage 50 --max-trials 6 2>&1 \
-    | grep -E "Concurrency: |Client: |Request count|Throughput|Avg latency|p50 latency|p90 latency|p99 latency|Avg gRPC|Server: |Queue|Compute infer" || true
+    --measurement-interval 10000 --stability-percentage 999 --max-trials 3 2>&1 \
+    | grep -E "Concurrency: |Client: |Request count|Throughput|Avg latency|p50 latency|p90 latency|p99 latency|Inference count|Execution count|Avg request latency" || true
 done
