@@ -236,3 +236,16 @@ def test_a_held_port_fails_the_start_at_once_naming_it(tmp_path):
         holder.close()
     assert r.returncode != 0 and f"gRPC port {grpc} on 127.0.0.1 is in use" in r.stderr + r.stdout, r.stderr
     assert elapsed < 15 and "ready" not in r.stdout
+
+
+def test_a_failed_start_prints_tritons_reason_and_keeps_its_log(tmp_path):
+    _require_server(tmp_path)
+    repo = tmp_path / "repo"
+    assert main(["export-triton", "-o", str(repo), *EAGER, "--no-stream"]) == 0
+    (repo / "trtnet_tts" / "weights" / "waveglow.h5").unlink()          # a repository broken after export
+    r = subprocess.run(_serve_cmd(repo, *free_ports(3)), capture_output=True, text=True, timeout=300)
+    text = r.stdout + r.stderr
+    assert r.returncode != 0 and "before it was ready: " in text and "waveglow.h5" in text, text
+    kept = Path(text.split("its log (")[1].split(")")[0])
+    assert kept.name.startswith("trtnet-serve-failed-") and "waveglow.h5" in kept.read_text()
+    kept.unlink()
