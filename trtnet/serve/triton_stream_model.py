@@ -23,8 +23,8 @@ from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
 from .portable import localize
 from .triton_model import (CANCELLED, INPUT_DTYPES, Cancelled, ParsedRequest, RequestError, SeededPipeline,
-                           _in_range, _input, _scalar, _set_cuda_device, _torch_threads, check_audio, guarded, is_cancelled,
-                           open_from_spec, parse_request, triton_error)
+                           _in_range, _input, _scalar, _set_cuda_device, _torch_threads, check_audio, guarded,
+                           is_cancelled, open_from_spec, parse_request, triton_error)
 
 CHUNK_FRAMES = "CHUNK_FRAMES"
 
@@ -38,8 +38,8 @@ def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
 
 def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str,
                    cancelled: Callable[[], bool] = lambda: False):
-    """The request's :class:`runtime.streaming.SynthesisStream` (chunks of one utterance, its fed randomness keyed by its
-    seed); iterating raises :class:`Cancelled` before the next network run once ``cancelled()``."""
+    """The request's :class:`runtime.streaming.SynthesisStream` (chunks of one utterance, its fed randomness keyed
+    by its seed); iterating raises :class:`Cancelled` before the next network run once ``cancelled()``."""
     gate, sigma, strength = request.settings
     settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
     pipe = SeededPipeline(guarded(backend.sessions, cancelled), t2_config=backend.t2_config,
