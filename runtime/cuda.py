@@ -92,7 +92,8 @@ class CudaApi:
         except CudaUnavailableError as e:
             return False, str(e)
         except CudaError as e:
-            return False, f"no usable CUDA driver/device: {e}"
+            from ..device import _NO_GPU, no_gpu_reason
+            return False, (no_gpu_reason(e.error) if e.error in _NO_GPU else f"no usable CUDA driver/device: {e}")
         if count == 0:
             return False, "the CUDA driver reports no device"
         return True, f"{count} CUDA device(s)"

@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 from .. import flavor as flavor_mod
 from ..trt_logger import CapturingLogger
 from ..iospec import IOSpec
+from ..refit import refit_mode
 from ..sidecar import Sidecar, SidecarError, sidecar_path
 from . import gpu as gpu_mod
 from .cuda import CUDA_PYTHON, CudaApi, CudaError, CudaUnavailableError
@@ -95,7 +96,9 @@ class Provided:
 class EngineProvider(Protocol):
     """Runs plans with another TensorRT and CUDA than the installed ones (``trtnet.emulate.Emulator`` is one);
     given from above to :meth:`Engine.load` / ``open_engine_dir``, so the runtime imports no provider.
-    ``open`` raises RuntimeError (named in the load error) for a plan it cannot run."""
+    ``open`` raises RuntimeError for a plan it cannot run; the load error says "cannot <verb> <plan>: <reason>"."""
+
+    verb: str                           # what it does with a plan, for messages ("emulate")
 
     def open(self, plan: Path, sidecar: Sidecar) -> Provided: ...
 
@@ -126,35 +129,41 @@ class Engine:
 
     @classmethod
     def load(cls, plan_path: str | os.PathLike, *, flavor: str | flavor_mod.Flavor | None = None,
-             provider: "EngineProvider | None" = None) -> "Engine":
+             provider: "EngineProvider | None" = None, refit_stripped: bool = True) -> "Engine":
         """Check ``plan_path`` against its sidecar and this machine, then deserialize it.
 
         ``provider``: take TensorRT and CUDA from it instead of the installed ones, with no GPU check
-        (``trtnet.emulate.Emulator()`` runs plans on the TensorRT emulator, no GPU needed; see README)."""
+        (``trtnet.emulate.Emulator()`` runs plans on the TensorRT emulator, no GPU needed; see README).
+        A weight-stripped plan is refitted from the ``.h5`` its sidecar names (hash checked first) unless
+        ``refit_stripped`` is False (``trtnet refit`` supplies other weights itself)."""
         plan = Path(plan_path)
         if not plan.is_file():
             raise EngineLoadError(f"{plan}: no such plan file")
         try:
             sidecar = Sidecar.read(sidecar_path(plan))
             if provider is not None:
-                return cls._load_provided(plan, sidecar, provider)
+                return cls._load_provided(plan, sidecar, provider, refit_stripped)
             fl = flavor if isinstance(flavor, flavor_mod.Flavor) else flavor_mod.resolve(flavor)
         except (SidecarError, flavor_mod.FlavorError) as e:
             raise EngineLoadError(f"cannot load {plan}: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, None)
+        if sidecar.build_config.get("emulated_refit") and refit_mode(sidecar.build_config):
+            raise EngineCompatibilityError(f"{plan}: built for the emulated runtime (build-engines --emulate-engines: "
+                                           "no TensorRT refit flags set); load it with --emulate-engines or rebuild")
         try:
             gpu = gpu_mod.current_gpu()
         except (CudaError, CudaUnavailableError) as e:
             raise EngineLoadError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, gpu)
-        return cls._deserialize(plan, sidecar, fl, gpu)
+        return cls._deserialize(plan, sidecar, fl, gpu, refit_stripped=refit_stripped)
 
     @classmethod
-    def _load_provided(cls, plan: Path, sidecar: Sidecar, provider: "EngineProvider") -> "Engine":
+    def _load_provided(cls, plan: Path, sidecar: Sidecar, provider: "EngineProvider",
+                       refit_stripped: bool = True) -> "Engine":
         try:
             got = provider.open(plan, sidecar)
         except RuntimeError as e:
-            raise EngineLoadError(f"cannot open {plan} with {type(provider).__name__}: {e}") from e
+            raise EngineLoadError(f"cannot {getattr(provider, 'verb', 'open')} {plan}: {e}") from e
 
         def on_close(engine: Any) -> None:
             try:
@@ -163,14 +172,15 @@ class Engine:
             finally:
                 got.release()
         try:
-            return cls._deserialize(plan, sidecar, got.flavor, None, on_close, got.cuda)
+            return cls._deserialize(plan, sidecar, got.flavor, None, on_close, got.cuda, refit_stripped)
         except BaseException:
             got.release()
             raise
 
     @classmethod
     def _deserialize(cls, plan: Path, sidecar: Sidecar, fl: flavor_mod.Flavor, gpu: Any,
-                     on_close: Callable[[Any], None] | None = None, cuda: CudaApi = CUDA_PYTHON) -> "Engine":
+                     on_close: Callable[[Any], None] | None = None, cuda: CudaApi = CUDA_PYTHON,
+                     refit_stripped: bool = True) -> "Engine":
         try:
             data = plan.read_bytes()
         except OSError as e:
@@ -182,16 +192,31 @@ class Engine:
         mark = len(logger.messages)
         runtime = fl.module.Runtime(logger)
         engine = runtime.deserialize_cuda_engine(data)
+        if getattr(logger, "interrupted", False):     # Ctrl-C reached TensorRT's logger callback: honour it now
+            logger.interrupted = False
+            raise KeyboardInterrupt
         if engine is None:
             raise EngineLoadError(with_log(f"{plan}: {fl} could not deserialize the plan", new_errors(logger, mark)))
         loaded = cls(plan, sidecar, fl, runtime, engine, on_close, cuda)
         try:
             loaded._check_io()
+            if refit_stripped and refit_mode(sidecar.build_config) == "stripped":
+                loaded._refit_stripped(logger, mark)
         except BaseException:
             loaded.close()
             raise
         log.info("loaded %s (%s, %s)", plan, fl, gpu or "no GPU check")
         return loaded
+
+    def _refit_stripped(self, logger: Any, mark: int) -> None:
+        from ..refit import RefitError, refit_from_sidecar
+        try:
+            n = refit_from_sidecar(self.trt_engine, self.path, self.sidecar, self.trt, logger)
+        except RefitError as e:
+            raise EngineLoadError(with_log(f"{self.path}: weight-stripped plan not refitted: {e}",
+                                           new_errors(logger, mark))) from e
+        log.info("%s: weight-stripped plan refitted with %d weights from %s", self.path, n,
+                 self.sidecar.extra.get("weights_file"))
 
     def _check_io(self) -> None:
         """The engine's I/O tensors must be the sidecar's, with the same dtypes and shape-tensor flags."""

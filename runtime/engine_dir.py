@@ -13,6 +13,7 @@ from typing import Any
 from ..sidecar import Sidecar, sidecar_path
 from ..weights.config import CONFIG_CLASSES, Tacotron2Config
 from .vocoder import VOCODERS, vocoder_architecture
+from .dir_schema import check_finite, check_index, check_sidecars
 from .engine import Engine, EngineLoadError, EngineProvider
 from .pipeline import Limits
 
@@ -47,8 +48,14 @@ REQUIRED_OPTIONS = ("max_batch", "max_text_len", "dropout", "noise")
 
 
 def read_build_config(path: Path) -> dict[str, Any]:
-    """``path/build_config.json``, checked for what the runtime reads; EngineLoadError names the file and key."""
-    f = Path(path) / "build_config.json"
+    """``path/build_config.json``, checked against its schema and every listed plan against its sidecar
+    (``dir_schema``) before any work; EngineLoadError names the file and key.  Plan hashes are remembered per
+    file state, so reading it again in the same process costs little."""
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise EngineLoadError(f"--engine-dir {path}: not a directory (an engine directory written by "
+                              "trtnet build-engines)")
+    f = root / "build_config.json"
     try:
         cfg = json.loads(f.read_text())
     except FileNotFoundError:
@@ -64,19 +71,22 @@ def read_build_config(path: Path) -> dict[str, Any]:
     missing = [k for k in REQUIRED_OPTIONS if k not in cfg["options"]]
     if missing:
         raise EngineLoadError(f"{f}: options lack {missing}; rebuild the engines (trtnet build-engines -o {path})")
+    check_finite(cfg, f)
+    check_index(cfg, f)
+    check_sidecars(root, cfg)
     return cfg
 
 
 LOOPS = ("decoder-loop", "decoder-chunk")     # engines with a data-dependent trip count: no CUDA-graph capture
 
 
-def resolve_names(cfg: dict[str, Any], names: tuple[str, ...]) -> tuple[str, ...]:
+def resolve_names(cfg: dict[str, Any], names: tuple[str, ...], root: Path | None = None) -> tuple[str, ...]:
     """Network names for ``names``, where the roles "vocoder" and "vocoder-denoiser" stand for the directory's
     vocoder networks (the denoiser only when it was built)."""
     try:
-        voc = VOCODERS[vocoder_architecture(cfg["hparams"])]
+        voc = VOCODERS[vocoder_architecture(cfg["hparams"], str(root or "the engine directory"))]
     except ValueError as e:
-        raise EngineLoadError(f"build_config.json: {e}") from None
+        raise EngineLoadError(str(e)) from None
     out = voc.resolve(names)
     return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
 
@@ -98,7 +108,7 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     TensorRT emulator)."""
     root = Path(path)
     cfg = read_build_config(root)
-    wanted = resolve_names(cfg, names) if names else tuple(cfg["engines"])
+    wanted = resolve_names(cfg, names, root) if names else tuple(cfg["engines"])
     stack = ExitStack()
     sessions, sidecars = {}, {}
     try:
@@ -116,6 +126,6 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
     t2 = Tacotron2Config.from_dict(cfg["hparams"]["tacotron2"])
     steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
-    arch = vocoder_architecture(cfg["hparams"])
+    arch = vocoder_architecture(cfg["hparams"], str(root))
     return EngineDir(root, sessions, sidecars, t2, CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch]), opts,
                      cfg.get("runtime_defaults", {}), limits, stack, provider is not None)

@@ -16,6 +16,23 @@ RngFor = Callable[[int, str], np.random.Generator]
 STREAMS = {"prenet": 0, "noise": 1}
 
 
+#: piece k > 0 of utterance n is keyed as utterance n + k · PIECE_STRIDE (piece 0 keeps the utterance's own key)
+PIECE_STRIDE = 1 << 32
+
+
+def piece_key(index: int, part: int) -> int:
+    """The randomness key of piece ``part`` of utterance ``index``: ``index`` itself for piece 0, so a line that
+    needs no split draws exactly what it did unsplit."""
+    if not 0 <= index < PIECE_STRIDE:
+        raise ValueError(f"utterance index {index} outside 0..{PIECE_STRIDE - 1}")
+    return index + part * PIECE_STRIDE
+
+
+def split_key(key: int) -> tuple[int, int]:
+    """(utterance index, piece) of a :func:`piece_key`."""
+    return key % PIECE_STRIDE, key // PIECE_STRIDE
+
+
 def item_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     """The generator of one utterance's fed randomness: the same for an utterance whatever batch it is in."""
     return np.random.default_rng([seed, index, STREAMS[stream]])

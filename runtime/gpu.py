@@ -47,7 +47,8 @@ def engine_runtime_status(flavor: str | None = None) -> tuple[bool, str]:
     from .cuda import cuda_available
     ok, why = cuda_available()
     if not ok:
-        return False, f"no CUDA GPU here ({why}); TensorRT engines only run on a GPU"
+        why = why if why.startswith("no CUDA GPU") else f"no CUDA GPU here ({why})"
+        return False, f"{why}; TensorRT engines only run on a GPU"
     try:
         fl = flavor_mod.resolve(flavor)
     except (flavor_mod.FlavorError, ImportError) as e:

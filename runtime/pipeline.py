@@ -25,7 +25,7 @@ from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
 from .vocoder import VocoderRun, vocoder_for
-from .text import TextError, text_to_sequence
+from .text import DEFAULT_FRONTEND, TextResult, prepare_text
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Settings:
     dropout: str = "in-engine"        # how the decoder network was built: in-engine | input | off
     noise: str = "in-engine"          # how WaveGlow was built: in-engine | input
     seed: int = 0                     # for fed dropout masks and fed noise
+    text_frontend: str = DEFAULT_FRONTEND   # runtime.text.prepare_text's front end: default | dle | nemo
 
 
 @dataclass(frozen=True)
@@ -74,23 +75,26 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)   # per stage
 
 
-def encode_lines(lines: Sequence[str], max_text_len: int) -> list[list[int]]:
-    """Token ids per line; every problem is an InputError naming the line (1-based)."""
+def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[TextResult]:
+    """``prepare_text`` of each line (what is spoken, what was dropped or rewritten); a line that is empty, has
+    nothing speakable or is too long is an InputError naming the line (1-based).  No character is refused."""
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             raise InputError(f"line {n} is empty; remove it or give text to say")
-        try:
-            ids = text_to_sequence(line, strict=True)
-        except TextError as e:
-            raise InputError(f"line {n}: {e}") from None
-        if not ids:
-            raise InputError(f"line {n} has no speakable characters: {line!r}")
-        if len(ids) > max_text_len:
-            raise InputError(f"line {n} has {len(ids)} tokens; the engines allow at most {max_text_len} "
+        result = prepare_text(line, frontend)
+        if not result.spoken.strip():
+            raise InputError(f"line {n} has nothing to say after text normalisation ({result.summary()}): {line!r}")
+        if len(result.ids) > max_text_len:
+            raise InputError(f"line {n} has {len(result.ids)} tokens; the engines allow at most {max_text_len} "
                              "(rebuild with a larger --max-text-len or split the line)")
-        out.append(ids)
+        out.append(result)
     return out
+
+
+def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[list[int]]:
+    """Token ids per line (:func:`prepare_lines`)."""
+    return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend)]
 
 
 def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
@@ -164,12 +168,16 @@ class Pipeline:
             "strength": np.array(self.settings.denoiser_strength, np.float32)})["audio_denoised"]
 
     # ---- one batch -------------------------------------------------------------------------------------------
-    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0) -> BatchResult:
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0, *,
+                         indices: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> BatchResult:
+        """One ragged batch; row i is utterance ``indices[i]`` (default first_index + i: keys its fed
+        randomness), named ``labels[i]`` in warnings (default "item <index>")."""
         if len(ids) > self.limits.max_batch:
             raise InputError(f"batch of {len(ids)} exceeds the engines' max batch {self.limits.max_batch}")
         clock: dict[str, float] = {}
         tokens, lengths = pad_batch(ids)
-        indices = range(first_index, first_index + len(ids))
+        indices = range(first_index, first_index + len(ids)) if indices is None else list(indices)
+        labels = [f"item {i}" for i in indices] if labels is None else labels
         hop = self.vocoder_config.upsample_stride
         t = time.perf_counter()
         dec = self.decode(tokens, lengths, indices)
@@ -192,13 +200,12 @@ class Pipeline:
             n = int(mel_lengths[i])
             hit = n >= self.settings.max_decoder_steps
             if hit:
-                log.warning("item %d hit the decoder step cap (%d) without the gate firing: %r",
-                            first_index + i, self.settings.max_decoder_steps, text[:60])
+                warn_step_cap(labels[i], self.settings.max_decoder_steps, text)
             if n == 0:
-                log.warning("item %d: the gate fired on the first step; its audio is empty", first_index + i)
+                log.warning("%s: the gate fired on the first step; its audio is empty", labels[i])
             f = int(frames[i])
             align = dec.get("alignments")
-            out.append(Utterance(first_index + i, text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
+            out.append(Utterance(indices[i], text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
                                  audio[i, :n * hop].astype(np.float32), np.asarray(dec["gate"][i, :f], np.float32),
                                  None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
         return BatchResult(out, n_steps, clock)
@@ -210,7 +217,7 @@ class Pipeline:
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
         from .streaming import SynthesisStream
         lines = [text] if isinstance(text, str) else list(text)
-        ids = encode_lines(lines, self.limits.max_text_len)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
         return SynthesisStream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
                       dtype=dtype)
@@ -219,10 +226,16 @@ class Pipeline:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,
         before any work; the batches are then synthesized one by one as the iterator is consumed (so a caller
         writes each batch's results while the next one runs)."""
-        ids = encode_lines(lines, self.limits.max_text_len)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(batch_size, self.limits.max_batch)
         return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
                 for start in range(0, len(ids), batch_size))
+
+
+def warn_step_cap(label: str, cap: int, text: str) -> None:
+    """The warning for an item that reached the step cap without the gate firing."""
+    log.warning("%s reached the decoder step cap (%d steps) without the gate firing; its audio may end in noise: "
+                "%r", label, cap, text if len(text) <= 80 else text[:77] + "...")
 
 
 def check_batch_size(batch_size: int, max_batch: int) -> None:

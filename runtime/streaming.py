@@ -48,6 +48,7 @@ class AudioChunk:
     audio: np.ndarray         # float32 [n] (not peak-normalised), or int16 with ``dtype="int16"``
     final: bool
     seconds: float            # compute since the previous chunk was yielded (decoder chunk + stages)
+    hit_cap: bool = False     # on the final piece: the utterance reached the step cap without the gate firing
 
 
 @dataclass
@@ -261,7 +262,7 @@ class SynthesisStream:
 
     def __init__(self, pipe: Any, ids: Sequence[Sequence[int]], first_index: int = 0, *,
                  chunk_frames: int = DEFAULT_CHUNK_FRAMES, vocoder_context: int | None = None,
-                 dtype: str = "float32"):
+                 dtype: str = "float32", indices: Sequence[int] | None = None):
         if dtype not in ("float32", "int16"):
             raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
         if chunk_frames < 1:
@@ -271,7 +272,7 @@ class SynthesisStream:
             raise ValueError("streaming needs a decoder-chunk session (or decoder-step); have "
                              f"{sorted(pipe.sessions)}: build it with --engines ...,decoder-chunk")
         self.pipe, self.ids, self.dtype, self.chunk_frames = pipe, list(ids), dtype, chunk_frames
-        self.indices = list(range(first_index, first_index + len(ids)))
+        self.indices = list(range(first_index, first_index + len(ids))) if indices is None else list(indices)
         self.contexts = contexts(pipe.t2, pipe.vocoder, pipe.vocoder_config, vocoder_context)
         self.items = [ItemStream(pipe, i, self.contexts, pipe.settings.max_decoder_steps) for i in self.indices]
 
@@ -295,6 +296,7 @@ class SynthesisStream:
                                   int(dec.mel_lengths[b]))
                 if audio.size or item.ended:
                     out = to_int16(audio) if self.dtype == "int16" else audio
+                    hit = item.ended and not dec.finished[b]
                     yield AudioChunk(b, item.index, item.emitted - audio.size, out, item.ended,
-                                     time.perf_counter() - clock)
+                                     time.perf_counter() - clock, bool(hit))
                     clock = time.perf_counter()

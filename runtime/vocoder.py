@@ -103,9 +103,13 @@ def vocoder_for(config: Any) -> Vocoder:
     return VOCODERS[arch]
 
 
-def vocoder_architecture(hparams: Mapping[str, Any]) -> str:
-    """The one vocoder architecture among build_config.json's ``hparams`` keys (an error if none or several)."""
+def vocoder_architecture(hparams: Mapping[str, Any], where: str = "the engine directory") -> str:
+    """The one vocoder architecture among build_config.json's ``hparams`` keys (an error naming ``where`` if none
+    or several)."""
     found = [a for a in hparams if a in VOCODERS]
     if len(found) != 1:
-        raise ValueError(f"expected hparams for exactly one vocoder of {sorted(VOCODERS)}, found {found}")
+        if not found:
+            raise ValueError(f"{where} holds no vocoder (hparams of {sorted(hparams)} only); build one into it "
+                             f"(trtnet build-engines --engines {' or '.join(v.network for v in VOCODERS.values())})")
+        raise ValueError(f"{where} holds hparams of several vocoders {found}; an engine directory holds one, rebuild it")
     return found[0]

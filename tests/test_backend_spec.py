@@ -39,10 +39,11 @@ def test_bad_specs_are_refused_naming_the_field():
 
 def test_cli_flags_map_onto_the_spec():
     argv = ["synthesize", "-i", "x", "-o", "y", "--hifigan", "h.pt", "--precision", "fp16", "--dropout", "off",
-            "--gate-threshold", "0.7", "--seed", "3", "--plot", "--demo-size", "small", "--backend", "eager"]
+            "--gate-threshold", "0.7", "--seed", "3", "--plot", "--demo-size", "small", "--backend", "eager",
+            "--text-frontend", "dle"]
     spec = spec_from_args(_parser(argv).parse_args(argv))
     assert spec == BackendSpec(hifigan="h.pt", precision="fp16", dropout="off", gate_threshold=0.7, seed=3,
-                               alignments=True, demo_size="small", eager_explicit=True)
+                               alignments=True, demo_size="small", eager_explicit=True, text_frontend="dle")
     argv = ["bench", "--engine-dir", "e", "--emulate-engines"]
     spec = spec_from_args(_parser(argv).parse_args(argv))
     assert spec.engine_dir == "e" and spec.emulate and spec.sigma == 0.6     # bench's own default sigma
@@ -59,9 +60,22 @@ def test_open_backend_runs_the_eager_pipeline_with_the_spec_settings():
         s = b.settings
         assert (s.gate_threshold, s.denoiser_strength, s.max_decoder_steps) == (0.8, 0.0, 30)
         assert s.sigma == b.vocoder_config.sigma and s.dropout == "off"     # not overridden: the model's
+        assert s.text_frontend == "default"
         assert "eager twin" in b.description and "the default without --engine-dir" in b.description
         pipe = Pipeline(b.sessions, t2_config=b.t2_config, vocoder_config=b.vocoder_config, limits=b.limits,
                         settings=s)
         (batch,) = list(pipe.synthesize(["Hello."], 1))
         u = batch.utterances[0]
         assert 0 < u.mel_length <= 30 and np.isfinite(u.audio).all()
+
+
+def test_the_readme_pipeline_snippet_runs_as_written():
+    """The README's second Library API snippet: a backend from a spec, then the pipeline, no CLI."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text().split("## Library API", 1)[1]
+    snippet = re.findall(r"```python\n(.*?)```", readme, re.S)[1]
+    assert "open_backend" in snippet
+    scope: dict = {}
+    exec(compile(snippet, "README.md", "exec"), scope)   # noqa: S102 - our own README
+    assert scope["audio"].size > 0 and np.isfinite(scope["audio"]).all()

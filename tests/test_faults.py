@@ -2,7 +2,7 @@
 
 Each case makes its own damage: a plan replaced behind its sidecar (what a build killed between the two writes
 leaves), a build killed by SIGKILL, a second build while the first holds the directory, partial rebuilds of a
-complete directory, leftover temp files, out-of-range and non-finite flags, control characters in text, outputs
+complete directory, leftover temp files, out-of-range and non-finite flags, line breaks in text, outputs
 of an earlier run, an interrupted synthesis.  (The weights side has its own suite.)
 """
 
@@ -226,15 +226,17 @@ def test_an_unknown_compute_capability_is_refused_before_any_work(tmp_path, caps
 
 
 # ---- text input --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("char", ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00"])
-def test_line_breaks_other_than_newline_are_refused_with_the_line_number(built, tmp_path, capsys, char):
-    lines = tmp_path / "l.txt"
-    lines.write_text(f"first line\nsecond{char}line\n", encoding="utf-8")
-    assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager", "--demo-size",
-                 "small"]) == 2
-    err = capsys.readouterr().err
-    assert "line 2: control character" in err and f"U+{ord(char):04X}" in err
-    assert not (tmp_path / "o").exists()
+@pytest.mark.parametrize("char", ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r", "\t", "\xa0"])
+def test_line_breaks_other_than_newline_are_spaces_inside_their_line(char):
+    from trtnet.runtime.text import decode_lines, prepare_text
+    lines = decode_lines(f"first line\nsecond{char}line\n".encode())
+    assert len(lines) == 2 and prepare_text(lines[1]).spoken == "second line"
+
+
+def test_control_characters_are_dropped_and_reported():
+    from trtnet.runtime.text import prepare_text
+    result = prepare_text("nul\x00 and bell\x07[!]")
+    assert result.spoken == "nul and bell!" and [c.original for c in result.changes] == ["\x00", "\x07", "[", "]"]
 
 
 def test_crlf_lines_and_a_final_newline_are_plain_lines(tmp_path):
@@ -249,7 +251,7 @@ def test_eager_limits_are_the_real_ones_and_checked_before_work(built, tmp_path,
     lines = tmp_path / "l.txt"
     text = ("word " * 80 + "\n") if case == "tokens" else "short line\n" * 9
     lines.write_text(text)
-    extra = ["--batch-size", "9"] if case == "batch" else []
+    extra = ["--batch-size", "9"] if case == "batch" else ["--split", "none"]   # split lines have no limit
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "o"), "--backend", "eager", "--demo-size",
                  "small", *extra]) == 2
     err = capsys.readouterr().err

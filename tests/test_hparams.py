@@ -129,5 +129,5 @@ def test_non_inferable_fields_stated_by_the_checkpoint_are_adopted():
     wg = WaveGlowConfig.small()
     dle = {**_dle_waveglow_kwargs(wg), "upsample_stride": 16}
     assert infer_waveglow_config(_zeros(wg), ckpt_config=dle).upsample_stride == 16
-    with pytest.raises(HParamMismatchError, match="upsample_stride: inferred 16, override 32"):
+    with pytest.raises(HParamMismatchError, match="upsample_stride: checkpoint 16, override 32"):
         infer_waveglow_config(_zeros(wg), ckpt_config=dle, overrides={"upsample_stride": 32})

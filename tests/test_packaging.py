@@ -20,13 +20,15 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The layers of the house, bottom to top: a module imports from its own layer and those below, never above.
 HOUSE = (
     ("base", ("trtnet", "trtnet.version", "trtnet.files", "trtnet.errors", "trtnet.dtypes", "trtnet.device",
-              "trtnet.flavor", "trtnet.trt_logger", "trtnet.iospec", "trtnet.manifest", "trtnet.sidecar")),
+              "trtnet.flavor", "trtnet.trt_logger", "trtnet.iospec", "trtnet.manifest", "trtnet.sidecar",
+              "trtnet.weights.cache", "trtnet.interrupt",
+              "trtnet.layers.options")),           # NetworkOptions: plain data the engine directory's schema checks            # where the cache is: the text front end's NeMo grammars use it
     ("text", ("trtnet.runtime.text",)),            # the text front end: the symbol table the weights check
     ("weights", ("trtnet.weights",)),
-    ("runtime", ("trtnet.runtime",)),
+    ("runtime", ("trtnet.runtime", "trtnet.refit")),   # refit: weights into a loaded engine (load-time refit)
     ("interpret", ("trtnet.interpret",)),
     ("graph", ("trtnet.graph", "trtnet.tensor", "trtnet.ops", "trtnet.backends", "trtnet.control_flow",
-               "trtnet.loop", "trtnet.build", "trtnet.refit")),
+               "trtnet.loop", "trtnet.build")),
     ("layers", ("trtnet.layers",)),
     ("orchestration", ("trtnet.emulate", "trtnet.engines", "trtnet.verify")),
     ("serve", ("trtnet.serve",)),

@@ -86,7 +86,7 @@ def test_emulated_engines_stream_the_chunk_state_on_the_device(lines, tmp_path, 
     swaps = []
     original = Session.swap
     monkeypatch.setattr(Session, "swap", lambda self, pairs: (swaps.append(sorted(pairs)), original(self, pairs)))
-    common = ["--sample-format", "float32", "--max-decoder-steps", "120", "--gate-threshold", "0.9999",
+    common = ["--split", "none", "--sample-format", "float32", "--max-decoder-steps", "120", "--gate-threshold", "0.9999",
               "--denoiser-strength", "0", "--stream", "--chunk-frames", "8"]
     assert main(["synthesize", "-i", str(lines), "-o", str(tmp_path / "emu"), "--engine-dir", str(eng),
                  "--emulate-engines", *common]) == 0

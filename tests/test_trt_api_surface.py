@@ -23,7 +23,7 @@ ROOT = Path(__file__).parents[1]
 SOURCES = ["trtnet/backends/trt.py", "trtnet/backends/control_trt.py", "trtnet/trt_logger.py",
            "trtnet/ops/control.py", "trtnet/build.py", "trtnet/dtypes.py", "trtnet/flavor.py",
            "runtime/engine.py", "runtime/session.py", "tools/cmd_inspect.py", "trtnet/interpret/readback.py",
-           "trtnet/interpret/plan.py"]
+           "trtnet/interpret/plan.py", "trtnet/refit.py"]
 WHEELS = {"10.x": "tensorrt-cu12-bindings<11", "11.x": "tensorrt-cu13-bindings>=11,<12"}
 # TensorRT-RTX-only names: trtnet uses them only where ``flavor.is_rtx`` (build targets, runtime cache, RTX's own
 # CUDA-graph capture); with TensorRT 10.x/11.x those branches are not taken (see the README)

@@ -98,37 +98,6 @@ def test_the_sidecar_carries_the_manifest_and_old_sidecars_still_read(tmp_path):
         refit.manifest_weights(side, {}.__getitem__)
     with pytest.raises(refit.RefitError, match="has no weights_manifest"):
         refit.manifest_weights(old, new.get)
-    fake = _FakeTrt()
-    assert refit.refit_engine("engine", side, new.get, fake) == 1
-    assert fake.set == [("lin/weight_t", "CONSTANT", (3, 2))] and fake.refitted
-
-
-class _FakeTrt:
-    """The slice of a TensorRT module that refit_engine uses, recording the calls."""
-    WeightsRole = type("WeightsRole", (), {"CONSTANT": "CONSTANT"})
-    Logger = type("Logger", (), {"WARNING": 2, "__init__": lambda self, level: None})
-
-    def __init__(self):
-        self.set, self.refitted = [], False
-
-    def Weights(self, arr):
-        return arr
-
-    def Refitter(self, engine, logger):
-        trt = self
-
-        class _Refitter:
-            def set_weights(self, layer, role, w):
-                trt.set.append((layer, role, w.shape))
-                return True
-
-            def get_missing(self):
-                return [], []
-
-            def refit_cuda_engine(self):
-                trt.refitted = True
-                return True
-        return _Refitter()
 
 
 def _local_transform(x):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
-from trtnet.engines import ranges
+from trtnet.runtime import ranges
 
 
 def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
@@ -16,45 +16,81 @@ def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
 def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
          high_open: bool = False) -> Callable[[str], float]:
     """A finite float in the range [low, high] (either end open or absent)."""
-    r = ranges.Range(low, high, low_open, high_open)
+    return of_range(ranges.Range(low, high, low_open, high_open))
+
+
+def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
+    """A whole number in [low, high]."""
+    return of_range(ranges.Range(low, high, integral=True))
+
+
+def of_range(r: ranges.Range) -> Callable[[str], float]:
+    """The argparse type of a library :class:`trtnet.runtime.ranges.Range` (one definition for the CLI, the
+    server's requests and the engine directory's index)."""
     want = r.describe()
 
     def parse(text: str) -> float:
         try:
-            v = float(text)
+            v = int(text) if r.integral else float(text)
         except ValueError:
             raise _fail(text, want) from None
         if not r.contains(v):
             raise _fail(text, want)
         return v
-    parse.__name__ = "number"   # argparse names the type in its own messages
+    parse.__name__ = "integer" if r.integral else "number"   # argparse names the type in its own messages
     return parse
-
-
-def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
-    """A whole number in [low, high]."""
-    want = "a whole number" + (f" >= {low}" if low is not None else "") + (f" <= {high}" if high is not None else "")
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise _fail(text, want) from None
-        if low is not None and v < low or high is not None and v > high:
-            raise _fail(text, want)
-        return v
-    parse.__name__ = "integer"
-    return parse
-
-
-def of_range(r: ranges.Range) -> Callable[[str], float]:
-    """The argparse type of a library :class:`trtnet.engines.ranges.Range` (one definition for CLI and server)."""
-    return integer(int(r.low), int(r.high)) if r.integral else real(r.low, r.high, low_open=r.low_open,
-                                                                     high_open=r.high_open)
 
 
 GATE_THRESHOLD = of_range(ranges.GATE_THRESHOLD)                  # sigmoid(gate) > threshold stops
-SIGMA = of_range(ranges.SIGMA)
-DENOISER_STRENGTH = of_range(ranges.DENOISER_STRENGTH)
-POSITIVE_INT = integer(1)                                         # batch, steps, tokens, iterations, MiB
-NON_NEGATIVE_INT = integer(0)                                     # seeds, warm-up iterations
+SIGMA = of_range(ranges.SIGMA)                                    # WaveGlow noise scale (README: why the bound)
+DENOISER_STRENGTH = of_range(ranges.DENOISER_STRENGTH)            # bias-spectrum removal, 0 = off
+SEED = of_range(ranges.SEED)                                      # seeds of fed randomness and random fills
+POSITIVE_INT = integer(1, ranges.INT32_MAX)                       # batch, steps, tokens, iterations, MiB
+NON_NEGATIVE_INT = integer(0, ranges.INT32_MAX)                   # warm-up iterations, context frames
+PAUSE_MS = real(0.0, 10_000.0)                                    # silence joined between pieces of a line
+PORT = integer(1, 65535)                                          # a TCP port the server listens on
+
+
+def device(text: str) -> str:
+    """A torch device the eager backend can use: ``cpu``, or ``cuda`` / ``cuda:N`` where PyTorch sees that GPU."""
+    import re
+    if text == "cpu":
+        return text
+    if not re.fullmatch(r"cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device trtnet runs on: use cpu, cuda or cuda:N")
+    import torch
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(text.partition(":")[2] or 0)
+    if index >= n:
+        raise argparse.ArgumentTypeError(f"{text!r}: PyTorch sees {n or 'no'} CUDA GPU{'' if n == 1 else 's'} "
+                                         f"here; use --device cpu" + (f" or cuda:0..{n - 1}" if n else ""))
+    return text
+
+
+def host(text: str) -> str:
+    """An address to listen on or connect to: an IPv4/IPv6 address, or a host name (all-digit dotted names must
+    be valid IPv4 addresses: ``999.1.1.1`` is refused here, not reported later as a port in use)."""
+    import ipaddress
+    import re
+    try:
+        ipaddress.ip_address(text)
+        return text
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d.]+", text) or not re.fullmatch(r"(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or host name")
+    return text
+
+
+def host_port(text: str) -> str:
+    """``HOST:PORT`` of a server (no scheme), with the port in 1..65535."""
+    name, sep, port = text.rpartition(":")
+    if "://" in text or not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8000 for HTTP, :8001 for gRPC)")
+    try:
+        PORT(port)
+        if name:
+            host(name.strip("[]"))
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: {e}") from None
+    return text

@@ -6,12 +6,17 @@ import argparse
 import logging
 from typing import Any
 
+from .common import text_frontend
+
 log = logging.getLogger("trtnet.bench")
 
 
 def _context(args: argparse.Namespace) -> dict[str, Any]:
     import torch
-    ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__}
+    from .common import vocoder_arch
+    ctx: dict[str, Any] = {"device": args.device, "torch": torch.__version__, "vocoder": vocoder_arch(args)}
+    if any(b in args.backends for b in ("pytorch-graph", "pytorch-compile")):
+        ctx["readback_every"] = args.readback_every
     if str(args.device).startswith("cuda") and torch.cuda.is_available():
         ctx["gpu"] = torch.cuda.get_device_name(0)
     if getattr(args, "emulate_engines", False):
@@ -28,7 +33,8 @@ def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder)
     from trtnet.runtime.pipeline import Pipeline, Settings
     settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
                         gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
-                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise)
+                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
+                        text_frontend=text_frontend(args))
     return Pipeline(sessions, t2_config=t2, vocoder_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
@@ -94,20 +100,25 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                                       sync=torch_sync(args.device)) for bs in batches])
         finally:
             backend.close()
-    if "pytorch" in backends:
-        if any(s.checkpoint is None for s in sources.values()):
-            skipped.append("pytorch: the reference loads DLE checkpoints; an .h5 was given")
-        else:
-            from trtnet.verify.references import timing_reference
-            from trtnet.weights.reference import Tacotron2Reference
-            from trtnet.weights.store import WeightStore
-            from .common import vocoder_arch
-            arch = vocoder_arch(args)
-            with WeightStore.open(sources[arch].h5_path, arch) as store:
-                voc_cfg = store.config
-            t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
-            voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
+    reference_rows = [b for b in backends if b.startswith("pytorch")]
+    if reference_rows and any(s.checkpoint is None for s in sources.values()):
+        skipped += [f"{b}: the reference loads DLE checkpoints; an .h5 was given" for b in reference_rows]
+    elif reference_rows:
+        from trtnet.verify.references import timing_reference
+        from trtnet.weights.reference import Tacotron2Reference
+        from trtnet.weights.store import WeightStore
+        from .common import vocoder_arch
+        arch = vocoder_arch(args)
+        with WeightStore.open(sources[arch].h5_path, arch) as store:
+            voc_cfg = store.config
+        t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
+        voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
+        if "pytorch" in backends:
             rows += _done([bench_reference(t2r, voc, vocode, den, text, bs, args.iterations, args.warmup,
                                            device=args.device, precision=args.precision,
-                                           strength=args.denoiser_strength) for bs in batches])
+                                           strength=args.denoiser_strength, frontend=text_frontend(args))
+                           for bs in batches])
+        from .bench_anchor_rows import anchor_rows
+        more, why = anchor_rows(args, [b for b in reference_rows if b != "pytorch"], (t2r, voc, vocode, den), text)
+        rows, skipped = rows + _done(more), skipped + why
     return rows, skipped, _context(args)

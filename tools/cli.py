@@ -16,10 +16,12 @@ from typing import Sequence
 COMMANDS = {
     "extract-weights": ("cmd_extract", "DLE checkpoint -> neutral HDF5 weights file"),
     "build-engines": ("cmd_build", "HDF5/checkpoints -> TensorRT engines + build_config.json"),
+    "refit": ("cmd_refit", "new weights into refittable engines (no rebuild); refit vs build time"),
     "synthesize": ("cmd_synthesize", "text lines -> WAV files (engine or eager backend)"),
     "bench": ("cmd_bench", "in-engine loop vs per-step host loop vs PyTorch, DLE table format"),
     "verify": ("cmd_verify", "parity: engine vs eager vs independent PyTorch reference"),
     "inspect": ("cmd_inspect", "I/O spec, sidecar and layers of a plan"),
+    "fetch": ("cmd_fetch", "download published checkpoints (or URLs) into the weights cache; --list names them"),
     "demo-checkpoints": ("cmd_demo", "write deterministic random-weight checkpoints in DLE format"),
     "export-triton": ("cmd_export_triton", "model repository for NVIDIA Triton Inference Server (Python backend)"),
     "serve": ("cmd_serve", "export and run tritonserver until SIGINT/SIGTERM (HTTP, gRPC, metrics)"),

@@ -42,6 +42,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="TensorRT-RTX target (repeatable; default SM80 SM86 SM89 SM120)")
     p.add_argument("--optimization-level", type=int, default=3, choices=range(6), help="builder level 0..5 (default 3; 0 builds fastest)")
     p.add_argument("--workspace-mib", type=POSITIVE_INT, default=None, help="workspace pool limit in MiB (default: TensorRT's, the device memory)")
+    p.add_argument("--refittable", action="store_true",
+                   help="engines whose weights `trtnet refit` can replace (REFIT_INDIVIDUAL, the weight manifest "
+                        "marked refittable): TensorRT 10.x / 11.x; TensorRT-RTX only on a GPU (default off)")
+    p.add_argument("--strip-weights", action="store_true",
+                   help="weight-stripped plans (STRIP_PLAN + REFIT_INDIVIDUAL), refitted from the .h5 their sidecar "
+                        "names when loaded; same flavour support as --refittable (default off)")
+    p.add_argument("--emulate-engines", action="store_true",
+                   help="with --refittable / --strip-weights where the flavour cannot build them here (TensorRT-RTX "
+                        "without a GPU): build plans without the flags, marked for the emulated runtime only")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches (default: reuse it)")
 
 
@@ -63,8 +72,15 @@ def run(args: argparse.Namespace) -> int:
     flavor = None if args.flavor == "auto" else args.flavor
     config = BuildConfig(optimization_level=args.optimization_level, timing_cache=args.timing_cache,
                          compute_capabilities=tuple(args.compute_capability),
-                         memory_pools={"workspace": args.workspace_mib << 20} if args.workspace_mib else {})
+                         memory_pools={"workspace": args.workspace_mib << 20} if args.workspace_mib else {},
+                         refittable=args.refittable, strip_weights=args.strip_weights,
+                         emulated_refit=args.emulate_engines and (args.refittable or args.strip_weights))
     check_targets(flavor_mod.resolve(flavor), config)          # before any extraction or build work
+    if args.emulate_engines and not (args.refittable or args.strip_weights):
+        raise ValueError("--emulate-engines builds refittable plans for the emulator; add --refittable or "
+                         "--strip-weights")
+    from trtnet.refit import check_flavor
+    check_flavor(flavor_mod.resolve(flavor), args.refittable, args.strip_weights)
     need = {_arch(e) for e in engines}
     opts = NetworkOptions(precision=args.precision, max_batch=args.max_batch, max_text_len=args.max_text_len,
                           max_decoder_steps=args.max_decoder_steps, dropout=args.dropout,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from .argtypes import NON_NEGATIVE_INT
+from .argtypes import SEED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for the .pt files")
     parser.add_argument("--size", choices=("full", "small"), default="full",
                         help="full: DLE sizes (WaveGlow 256 channels); small: tiny test models (default: full)")
-    parser.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="weight seed (default: 0)")
+    parser.add_argument("--seed", type=SEED, default=0, help="weight seed (default: 0)")
 
 
 def run(args: argparse.Namespace) -> int:

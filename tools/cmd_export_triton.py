@@ -8,7 +8,7 @@ import argparse
 import logging
 
 from .argtypes import POSITIVE_INT, NON_NEGATIVE_INT
-from .common import add_backend_args, add_runtime_args, spec_from_args
+from .common import add_backend_args, add_runtime_args, add_text_args, spec_from_args
 
 log = logging.getLogger("trtnet.export_triton")
 
@@ -17,6 +17,7 @@ def add_export_args(p: argparse.ArgumentParser) -> None:
     """Backend and repository flags, shared with ``trtnet serve``."""
     add_backend_args(p)
     add_runtime_args(p)
+    add_text_args(p)
     p.add_argument("--max-queue-delay-us", type=NON_NEGATIVE_INT, default=2000,
                    help="dynamic batching: how long a request may wait for others to join its batch (default 2000)")
     p.add_argument("--preferred-batch-size", type=POSITIVE_INT, action="append", default=None,

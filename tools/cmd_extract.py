@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from ..weights.config import ConfigError, Tacotron2Config, WaveGlowConfig, check_value, field_range
+from ..weights.config import (WAVEGLOW_VARIANTS, ConfigError, Tacotron2Config, WaveGlowConfig, check_value,
+                              field_range)
 
 # flag → the config class it belongs to (the flag's default and type come from that dataclass)
 SETTINGS = {
@@ -38,7 +39,10 @@ def _setting(cls: type, name: str) -> Callable[[str], Any]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow or a HiFi-GAN generator: the formats in "
-                                      "the README's 'Checkpoint formats' table")
+                                      "the README's 'Checkpoint formats' table; or an http(s) URL or a published "
+                                      "name (trtnet fetch --list), downloaded into the weights cache")
+    p.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="weights cache for downloads (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
     p.add_argument("-o", "--output", required=True,
                    help="HDF5 file to write (atomically); must not be the checkpoint itself")
     p.add_argument("--force", action="store_true",
@@ -50,6 +54,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
                         "build-engines/synthesize still refuses it)")
+    p.add_argument("--waveglow-variant", choices=WAVEGLOW_VARIANTS, default=None,
+                   help="waveglow only: the inference semantics of the code that saved the model (README "
+                        "'Checkpoint formats'); a full-model pickle states it by its class and a contradicting "
+                        "value is refused (default: the pickle's class, else dle)")
     for name, cls in SETTINGS.items():
         default = getattr(cls, name)
         p.add_argument(f"--{name.replace('_', '-')}", type=_setting(cls, name), default=None,
@@ -58,10 +66,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..weights.cache import cache_dir
     from ..weights.extract import extract
+    from .common import local_checkpoint
 
     overrides = {name: getattr(args, name) for name in SETTINGS if getattr(args, name) is not None}
-    report = extract(args.checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
+    if args.waveglow_variant is not None:
+        overrides["variant"] = args.waveglow_variant
+    checkpoint = local_checkpoint(args.checkpoint, cache_dir(args.cache_dir),
+                                  None if args.model == "auto" else args.model, "extract-weights")
+    report = extract(checkpoint, args.output, model=args.model, allow_nonfinite=args.allow_nonfinite,
                      overrides=overrides, overwrite=args.force, use_ema=args.ema)
     config = report.config
     print(f"{args.checkpoint}: {config.architecture}")

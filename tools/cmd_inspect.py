@@ -1,4 +1,5 @@
-"""trtnet inspect PLAN: the sidecar, the I/O spec and the layers grouped by scope.
+"""trtnet inspect PLAN: the sidecar, the I/O spec and the layers grouped by scope (or a weights file's attributes
+and config, ``inspect_weights``).
 
 The layer table comes from ``PLAN.layers.json`` (written at build time, readable without a GPU); with a GPU that
 can deserialize the plan, ``--engine-info`` adds TensorRT's engine-inspector JSON grouped the same way."""
@@ -11,12 +12,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from .inspect_loops import print_loop_layers
+from .inspect_weights import is_weights_file, print_weights
 
 from .argtypes import POSITIVE_INT
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("plan", help="a .plan file written by trtnet")
+    p.add_argument("plan", help="a .plan file written by trtnet, or a weights file (.h5) from extract-weights")
     p.add_argument("--depth", type=POSITIVE_INT, default=2, help="scope levels to group layers by (default 2)")
     p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU)")
     p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
@@ -36,6 +38,13 @@ def run(args: argparse.Namespace) -> int:
     plan = Path(args.plan)
     if not plan.exists():
         raise FileNotFoundError(f"{plan}: no such plan")
+    if is_weights_file(plan):
+        print_weights(plan, args.json)
+        return 0
+    if plan.is_dir() or plan.suffix != ".plan":
+        hint = f" (e.g. {next(iter(sorted(plan.glob('*.plan'))), plan / 'encoder.plan')})" if plan.is_dir() else ""
+        raise ValueError(f"{plan}: not a .plan file; inspect takes a plan written by trtnet build-engines{hint} or a "
+                         "weights file (.h5)")
     side = verified_sidecar(plan)   # the plan is the one its sidecar describes (sha256), or an error
     lp = layers_path(plan)
     rows = json.loads(lp.read_text()) if lp.exists() else []

@@ -11,17 +11,16 @@ import signal
 import threading
 from pathlib import Path
 
-from .argtypes import POSITIVE_INT, integer
+from .argtypes import PORT, POSITIVE_INT, host
 from .cmd_export_triton import add_export_args, export_options
 from .common import spec_from_args
 
 log = logging.getLogger("trtnet.serve")
-PORT = integer(0, 65535)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_export_args(p)
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--host", type=host, default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--http-port", type=PORT, default=8000, help="HTTP/REST port (default 8000)")
     p.add_argument("--grpc-port", type=PORT, default=8001, help="gRPC port (default 8001)")
     p.add_argument("--metrics-port", type=PORT, default=8002, help="Prometheus metrics port (default 8002)")

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
-from .argtypes import DENOISER_STRENGTH, NON_NEGATIVE_INT, POSITIVE_INT, SIGMA
-from .common import add_emulate_arg, add_model_args, check_emulate, resolve_sources, spec_from_args, vocoder_arch
+from .argtypes import DENOISER_STRENGTH, POSITIVE_INT, SEED, SIGMA
+from .common import (add_emulate_arg, add_model_args, add_text_args, check_emulate, resolve_sources, spec_from_args,
+                     text_frontend, vocoder_arch)
 from .verify_interpret import add_interpret_args, engine_checks, interpret_checks
 
 
@@ -21,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin")
     add_emulate_arg(p)
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
-    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed of the fed dropout masks and noise")
+    add_text_args(p)
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the fed dropout masks and noise")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
     p.add_argument("--sigma", type=SIGMA, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
     p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=0.01,
@@ -36,8 +39,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
     """Before any eager work: the engine directory's index and every plan (against its sidecar hash), and that
     this machine can run them (or that they are emulated).  Anything else is an error, never a skip."""
-    from pathlib import Path
-
     from trtnet.runtime.engine_dir import read_build_config
     from trtnet.runtime.gpu import engine_runtime_status
     from trtnet.sidecar import verified_sidecar
@@ -45,7 +46,15 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
     cfg = read_build_config(root)
     for name, entry in cfg["engines"].items():
         side = verified_sidecar(root / entry["plan"])
-        if not emulate:
+        if emulate:                     # the weights the emulator defines it from, hash-checked, before eager work
+            from trtnet.emulate import EmulationError, check_same_code
+            from trtnet.emulate.network import weights_file
+            try:
+                check_same_code(root / entry["plan"], side)
+                weights_file(root / entry["plan"], side)
+            except EmulationError as e:
+                raise RuntimeError(f"cannot emulate {root / entry['plan']}: {e}") from None
+        else:
             ok, why = engine_runtime_status(side.flavor)
             if not ok:
                 raise RuntimeError(f"--engine-dir {root}: the {name} engine ({side.flavor}) cannot run here: {why}; "
@@ -54,7 +63,6 @@ def _check_engine_dir(args: argparse.Namespace, emulate: bool) -> None:
 
 def _plot(detail: dict, path: str):
     """The eager decode of the verified case as ``synthesize --plot`` draws an utterance."""
-    from pathlib import Path
     from types import SimpleNamespace
 
     from trtnet.runtime.pipeline import valid_frames
@@ -77,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from .plots import require_matplotlib
         require_matplotlib()
+    from trtnet.files import check_writable
+    for report in (args.json, args.plot):       # where the results go, before the checks
+        if report:
+            check_writable(Path(report))
     if args.engine_dir:
         _check_engine_dir(args, emulate)
     print("checks: eager twin vs the independent reference"
@@ -92,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         checks, detail = eager_vs_reference(sources["tacotron2"].checkpoint, sources[voc].checkpoint, t2, wg,
                                             text=args.text or DEFAULT_TEXT, seed=args.seed,
                                             steps=args.max_decoder_steps, sigma=args.sigma,
-                                            strength=args.denoiser_strength)
+                                            strength=args.denoiser_strength, frontend=text_frontend(args))
     print("eager (FP32) vs independent reference (float64):")
     for c in checks:
         print("  " + c.row())
@@ -120,8 +132,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(checks) - len(failed)} passed, {len(failed)} failed" + (f", {len(skipped)} not checked"
                                                                         if skipped else ""))
     if args.json:
-        from pathlib import Path
-
         from trtnet.files import atomic_write_bytes
         doc = {"checks": [{"name": c.name, "value": c.value if math.isfinite(c.value) else None,
                            "threshold": c.threshold, "passed": c.passed} for c in checks], "not_checked": skipped}

@@ -9,16 +9,16 @@ from typing import Any, Iterable
 from trtnet.engines import spec as lib
 from trtnet.engines.spec import BackendSpec, OpenBackend
 
-from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA, device
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tacotron2", metavar="CKPT_OR_H5", default=None,
-                   help="DLE Tacotron 2 checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--waveglow", metavar="CKPT_OR_H5", default=None,
-                   help="DLE WaveGlow checkpoint or extracted .h5 (default: built-in demo weights)")
-    p.add_argument("--hifigan", metavar="CKPT_OR_H5", default=None,
-                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, as the vocoder instead of WaveGlow")
+    p.add_argument("--tacotron2", metavar="SOURCE", default=None,
+                   help="DLE Tacotron 2 checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--waveglow", metavar="SOURCE", default=None,
+                   help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--hifigan", metavar="SOURCE", default=None,
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list), as the vocoder instead of WaveGlow")
     p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
@@ -27,6 +27,14 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
+
+
+def add_text_args(p: argparse.ArgumentParser) -> None:
+    from trtnet.runtime.text import DEFAULT_FRONTEND, FRONTENDS
+    p.add_argument("--text-frontend", choices=FRONTENDS, default=None,
+                   help="text normalisation: default (DLE's english_cleaners, plus symbols, currencies, dates and "
+                        "times spoken and any script transliterated), dle (DLE's english_cleaners exactly), nemo "
+                        f"(NeMo's English normaliser: the [tn] extra) (default: {DEFAULT_FRONTEND})")
 
 
 def add_runtime_args(p: argparse.ArgumentParser) -> None:
@@ -48,7 +56,7 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--device", default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
+    p.add_argument("--device", type=device, default="cpu", help="torch device of the eager backend: cpu, cuda (default cpu)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
@@ -60,7 +68,10 @@ def spec_from_args(args: argparse.Namespace) -> BackendSpec:
     """The library's BackendSpec of these flags (a subcommand lacking a flag gets the field's default)."""
     renamed = {"emulate": "emulate_engines"}
     values = {f.name: getattr(args, renamed.get(f.name, f.name), None) for f in dataclasses.fields(BackendSpec)}
-    values.update(emulate=bool(getattr(args, "emulate_engines", False)), eager_explicit=getattr(args, "backend", None) == "eager",
+    # --emulate-engines runs the engines of --engine-dir; a command without --engine-dir (build-engines) means
+    # something else by it
+    emulate = bool(getattr(args, "emulate_engines", False)) and hasattr(args, "engine_dir")
+    values.update(emulate=emulate, eager_explicit=getattr(args, "backend", None) == "eager",
                   alignments=getattr(args, "plot", None) is True)     # synthesize --plot draws alignments
     return BackendSpec(**{k: v for k, v in values.items() if v is not None})
 
@@ -76,7 +87,19 @@ def check_emulate(args: argparse.Namespace) -> bool:
 
 
 def resolve_sources(args: argparse.Namespace, need: Iterable[str] | None = None) -> dict:
-    return lib.resolve_sources(spec_from_args(args), need)
+    from .progress import byte_progress
+    return lib.resolve_sources(spec_from_args(args), need, progress=byte_progress)
+
+
+def local_checkpoint(spec: str | None, cache: Any, model: str | None, flag: str) -> Any:
+    """A path, an http(s) URL or a published name → a local file (downloads go to the weights cache, with a
+    progress bar on a terminal); None stays None (the demo weights)."""
+    if spec is None:
+        return None
+    from trtnet.weights.remote import locate
+
+    from .progress import byte_progress
+    return locate(spec, cache, model=model, flag=flag, progress=byte_progress)
 
 
 def runtime_defaults(args: argparse.Namespace, sources: dict) -> dict[str, Any]:
@@ -89,8 +112,15 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
 
 def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> OpenBackend:
     """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
-    return lib.open_backend(spec_from_args(args), names)
+    from .progress import byte_progress
+    return lib.open_backend(spec_from_args(args), names, progress=byte_progress)
 
 
 def settings_from(args: argparse.Namespace, backend: OpenBackend):
     return backend.settings
+
+
+def text_frontend(args: argparse.Namespace) -> str:
+    """--text-frontend, else the front end's default (``runtime.text.DEFAULT_FRONTEND``)."""
+    from trtnet.runtime.text import DEFAULT_FRONTEND
+    return getattr(args, "text_frontend", None) or DEFAULT_FRONTEND

@@ -19,15 +19,16 @@ class _Plain:
 
 
 @contextlib.contextmanager
-def progress(total: int, unit: str, desc: str = "") -> Iterator[object]:
-    """A bar over ``total`` ``unit``s, shown only when stderr is a terminal (tqdm's ``disable=None``)."""
+def progress(total: int | None, unit: str, desc: str = "", scale: bool = False) -> Iterator[object]:
+    """A bar over ``total`` ``unit``s (None: unknown), shown only when stderr is a terminal (tqdm's
+    ``disable=None``); ``scale`` prints k/M/G prefixes (bytes)."""
     try:
         from tqdm import tqdm
     except ImportError:
         yield _Plain()
         return
-    with tqdm(total=total, unit=f" {unit}", desc=desc, file=sys.stderr, disable=None, dynamic_ncols=True,
-              leave=False) as bar:
+    with tqdm(total=total, unit=unit if scale else f" {unit}", desc=desc, file=sys.stderr, disable=None,
+              dynamic_ncols=True, leave=False, unit_scale=scale) as bar:
         if bar.disable:
             yield _Plain()
         else:
@@ -43,3 +44,8 @@ class _Bar:
 
     def update(self, n: int = 1) -> None:
         self._bar.update(n)
+
+
+def byte_progress(total: int | None, desc: str):
+    """A download's bar: bytes with k/M/G prefixes, quiet when stderr is not a terminal."""
+    return progress(total, "B", desc, scale=True)

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from .argtypes import NON_NEGATIVE_INT, POSITIVE_INT
+from .flag_checks import refuse_unused
 
 log = logging.getLogger("trtnet.synthesize")
 
@@ -20,7 +21,7 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
                    help="write each line's audio progressively as its decoder chunks finish (first audio long before "
                         "the line is decoded; equal to the unstreamed audio); not peak-normalised. With -o -: raw "
                         "16-bit mono PCM on stdout, lines one after another (--batch-size 1)")
-    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=DEFAULT_CHUNK_FRAMES,
+    p.add_argument("--chunk-frames", type=POSITIVE_INT, default=None,
                    help=f"--stream: decoder steps (mel frames) per chunk (default {DEFAULT_CHUNK_FRAMES})")
     p.add_argument("--context-frames", type=NON_NEGATIVE_INT, default=None,
                    help="--stream: real mel frames on each side of a chunk for the vocoder (default: the vocoder's "
@@ -29,7 +30,12 @@ def add_stream_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def check_stream_args(args: argparse.Namespace) -> None:
-    """Flag combinations --stream cannot honour, before any work."""
+    """Flag combinations --stream cannot honour (or that act only with it), before any work; fills in the
+    default --chunk-frames."""
+    from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
+    refuse_unused(args, "--stream", args.stream, {"--chunk-frames": None, "--context-frames": None})
+    if args.chunk_frames is None:
+        args.chunk_frames = DEFAULT_CHUNK_FRAMES
     if not args.stream:
         if args.output == "-":
             raise ValueError("-o - (raw PCM on stdout) needs --stream")
@@ -55,35 +61,48 @@ def decoder_name(args: argparse.Namespace) -> str:
     return name
 
 
-def run_stream(args: argparse.Namespace, pipe, lines: list[str], out: Path | None) -> int:
-    """Stream ``lines`` batch by batch; ``out`` None: raw PCM to stdout."""
+def run_stream(args: argparse.Namespace, lf, lines: list[str], out: Path | None) -> int:
+    """Stream ``lines`` through ``lf`` (a ``runtime.longform.LongForm``), one WAV per line; ``out`` None: raw PCM
+    to stdout.  Each line's first-audio time is counted from the end of the line before (the run's start).  A WAV
+    is written under a temp name until its last chunk: never partial under its final name."""
+    from trtnet.files import StreamedFile, named_os_error
     from trtnet.runtime.wav_stream import WavStream
-    rate = pipe.vocoder_config.sampling_rate
+    rate = lf.pipe.vocoder_config.sampling_rate
     raw = out is None
-    for start in range(0, len(lines), args.batch_size):
-        t0 = time.perf_counter()
-        stream = pipe.stream(lines[start:start + args.batch_size], chunk_frames=args.chunk_frames,
-                             vocoder_context=args.context_frames, first_index=start,
-                             dtype="int16" if raw else "float32")
-        files, writers, first = {}, {}, None
-        try:
-            for c in stream:
-                if c.item not in writers:
-                    if raw:
-                        writers[c.item] = WavStream(sys.stdout.buffer, rate, raw=True)
-                    else:
-                        files[c.item] = open(out / f"audio_{c.index}.wav", "wb")
-                        writers[c.item] = WavStream(files[c.item], rate, args.sample_format)
-                if first is None and c.audio.size:
-                    first = time.perf_counter() - t0
-                writers[c.item].write(c.audio)
-                if c.final:
-                    n = writers[c.item].samples
-                    where = "stdout" if raw else out / f"audio_{c.index}.wav"
-                    msg = (f"{where}  line {c.index}  {n / rate:6.2f} s  first audio after "
-                           f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms")
-                    print(msg, file=sys.stderr if raw else sys.stdout, flush=True)
-        finally:
-            for f in files.values():
-                f.close()
+    chunks = lf.stream(lines, args.batch_size, chunk_frames=args.chunk_frames, vocoder_context=args.context_frames,
+                       dtype="int16" if raw else "float32")
+    t0 = time.perf_counter()
+    file, writer, first, line = None, None, None, -1
+    try:
+        for c in chunks:
+            if c.line != line:
+                line, first = c.line, None
+                if raw:
+                    writer = WavStream(sys.stdout.buffer, rate, raw=True)
+                else:
+                    file = StreamedFile(out / f"audio_{line}.wav")
+                    writer = WavStream(file.file, rate, args.sample_format)
+            if first is None and c.audio.size:
+                first = time.perf_counter() - t0
+                log.info("line %d: first audio after %.0f ms", line, 1e3 * first)
+            try:
+                writer.write(c.audio)
+            except OSError as e:   # a full disk or a file-size limit: name the file, not a temp name
+                raise named_os_error(e, file.path if file is not None else Path("stdout")) from None
+            if c.final:
+                n = writer.samples
+                where = "stdout" if raw else out / f"audio_{line}.wav"
+                if file is not None:
+                    file.commit()
+                    file = None
+                print(f"{where}  line {line}  {n / rate:6.2f} s  first audio after {1e3 * (first or 0):.0f} ms, "
+                      f"done after {1e3 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr if raw else sys.stdout,
+                      flush=True)
+                t0 = time.perf_counter()
+    except BaseException as e:
+        if file is not None:
+            file.abort("interrupted" if isinstance(e, KeyboardInterrupt) else f"failed ({type(e).__name__})")
+        raise
+    if file is not None:
+        file.abort("ended")
     return 0

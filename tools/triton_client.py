@@ -5,15 +5,20 @@ streaming (WAVs written progressively; bench adds TTFA)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 from pathlib import Path
 
+from .argtypes import host_port
+
 log = logging.getLogger("trtnet.triton")
+
+CONCURRENCY = "1,4,16"          # bench --triton-url: concurrent clients per level
 
 
 def add_triton_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--triton-url", default=None, metavar="HOST:PORT",
+    p.add_argument("--triton-url", type=host_port, default=None, metavar="HOST:PORT",
                    help="send the requests to a Triton server's trtnet_tts model instead of running the models here "
                         "(default: run here)")
     p.add_argument("--triton-protocol", choices=["http", "grpc"], default=None,
@@ -38,6 +43,15 @@ def protocol(args: argparse.Namespace) -> str:
     return args.triton_protocol or ("grpc" if stream else "http")
 
 
+def server_parameters(client, url: str) -> dict[str, str]:
+    """The served model's parameters; a server that cannot be reached is one line naming --triton-url."""
+    try:
+        return client.parameters()
+    except OSError as e:
+        raise ConnectionError(f"--triton-url {url}: cannot reach a server there ({e.strerror or e}); start one with "
+                              "trtnet serve, or check the address and port") from None
+
+
 def synthesize_remote(args: argparse.Namespace) -> int:
     """One request per line, in order; the WAVs are written as by a local run."""
     from types import SimpleNamespace
@@ -45,34 +59,39 @@ def synthesize_remote(args: argparse.Namespace) -> int:
     import numpy as np
 
     from trtnet.serve.client import TTSClient
-    from .synth_files import _earlier_outputs, _lines, _save, _writable_dir
+    from trtnet.runtime.longform import DEFAULT_CLAUSE_PAUSE_MS, DEFAULT_SENTENCE_PAUSE_MS
+    from .synth_files import _earlier_outputs, _lines, _save, output_dir
+    from .flag_checks import refuse_unused
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
-                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1)) if on]
+                               ("--backend", args.backend), ("--batch-size", args.batch_size != 1),
+                               ("--split none", args.split != "sentence"),
+                               ("--max-piece-tokens", args.max_piece_tokens is not None),
+                               ("--sentence-pause-ms", args.sentence_pause_ms != DEFAULT_SENTENCE_PAUSE_MS),
+                               ("--clause-pause-ms", args.clause_pause_ms != DEFAULT_CLAUSE_PAUSE_MS)) if on]
     if refused:
-        raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models and forms "
-                         "batches; it returns audio only)")
+        raise ValueError(f"{', '.join(refused)}: not with --triton-url (the server runs the models, splits long "
+                         "lines with its defaults and forms batches; it returns audio only)")
     args.triton_protocol = protocol(args)
     if args.stream:
         from .synth_stream import check_stream_args
         check_stream_args(args)
         return _synthesize_stream(args)
+    refuse_unused(args, "--stream", False, {"--chunk-frames": None, "--context-frames": None})
     out = Path(args.output)
     lines = _lines(args.input)
-    earlier = _earlier_outputs(out, args.overwrite)
+    _earlier_outputs(out, args.overwrite)             # refused before connecting
     client = TTSClient(args.triton_url, args.triton_protocol)
     try:
-        params = client.parameters()
+        params = server_parameters(client, args.triton_url)
         rate = int(params["sampling_rate"])
-        _writable_dir(out)
-        for p in earlier:
-            p.unlink(missing_ok=True)
-        for i, line in enumerate(lines):
-            audio, mel_length = client.synthesize(line, gate_threshold=args.gate_threshold, sigma=args.sigma,
-                                                  denoiser_strength=args.denoiser_strength, seed=args.seed)
-            if audio.dtype == np.int16:
-                audio = audio.astype(np.float32) / 32767.0
-            wav = _save(out, SimpleNamespace(index=i, audio=audio), rate, args)
-            print(f"{wav}  {mel_length:5d} mels  {audio.size / rate:6.2f} s  (via {args.triton_url})")
+        with output_dir(out, args.overwrite):
+            for i, line in enumerate(lines):
+                audio, mel_length = client.synthesize(line, gate_threshold=args.gate_threshold, sigma=args.sigma,
+                                                      denoiser_strength=args.denoiser_strength, seed=args.seed)
+                if audio.dtype == np.int16:
+                    audio = audio.astype(np.float32) / 32767.0
+                wav = _save(out, SimpleNamespace(index=i, audio=audio), rate, args)
+                print(f"{wav}  {mel_length:5d} mels  {audio.size / rate:6.2f} s  (via {args.triton_url})")
     finally:
         client.close()
     return 0
@@ -85,45 +104,44 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
 
     from trtnet.runtime.wav_stream import WavStream
     from trtnet.serve.stream_client import StreamClient
-    from .synth_files import _earlier_outputs, _lines, _writable_dir
+    from trtnet.files import StreamedFile
+    from .synth_files import _earlier_outputs, _lines, output_dir
     raw = args.output == "-"
     out = None if raw else Path(args.output)
     lines = _lines(args.input)
-    earlier = [] if raw else _earlier_outputs(out, args.overwrite)
+    if not raw:
+        _earlier_outputs(out, args.overwrite)         # refused before connecting
     client = StreamClient(args.triton_url)
     try:
-        rate = int(client.parameters()["sampling_rate"])
-        if not raw:
-            _writable_dir(out)
-            for p in earlier:
-                p.unlink(missing_ok=True)
-        for i, line in enumerate(lines):
-            t0, first = time.perf_counter(), None
-            with (open(out / f"audio_{i}.wav", "wb") if not raw else _NoClose(sys.stdout.buffer)) as f:
-                writer = WavStream(f, rate, "pcm16" if raw else args.sample_format, raw=raw)
-                for c in client.stream(line, chunk_frames=args.chunk_frames, gate_threshold=args.gate_threshold,
-                                       sigma=args.sigma, denoiser_strength=args.denoiser_strength, seed=args.seed):
-                    if first is None and c.audio.size:
-                        first = time.perf_counter() - t0
-                    writer.write(c.audio)
-            where = "stdout" if raw else out / f"audio_{i}.wav"
-            print(f"{where}  line {i}  {writer.samples / rate:6.2f} s  first audio after {1e3 * (first or 0):.0f} ms, "
-                  f"done after {1e3 * (time.perf_counter() - t0):.0f} ms  (streamed via {args.triton_url})",
-                  file=sys.stderr if raw else sys.stdout, flush=True)
+        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
+        with contextlib.nullcontext() if raw else output_dir(out, args.overwrite):
+            for i, line in enumerate(lines):
+                t0, first = time.perf_counter(), None
+                target = None if raw else StreamedFile(out / f"audio_{i}.wav")   # renamed when complete
+                writer = WavStream(sys.stdout.buffer if raw else target.file, rate,
+                                   "pcm16" if raw else args.sample_format, raw=raw)
+                try:
+                    for c in client.stream(line, chunk_frames=args.chunk_frames, gate_threshold=args.gate_threshold,
+                                           sigma=args.sigma, denoiser_strength=args.denoiser_strength,
+                                           seed=args.seed):
+                        if first is None and c.audio.size:
+                            first = time.perf_counter() - t0
+                        writer.write(c.audio)
+                except BaseException as e:
+                    if target is not None:
+                        target.abort("interrupted" if isinstance(e, KeyboardInterrupt) else "failed")
+                    raise
+                if target is not None:
+                    target.commit()
+                else:
+                    sys.stdout.buffer.flush()
+                where = "stdout" if raw else out / f"audio_{i}.wav"
+                print(f"{where}  line {i}  {writer.samples / rate:6.2f} s  first audio after "
+                      f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms  "
+                      f"(streamed via {args.triton_url})", file=sys.stderr if raw else sys.stdout, flush=True)
     finally:
         client.close()
     return 0
-
-
-class _NoClose:
-    def __init__(self, f):
-        self.f = f
-
-    def __enter__(self):
-        return self.f
-
-    def __exit__(self, *exc) -> None:
-        self.f.flush()
 
 
 def concurrency_list(text: str) -> list[int]:
@@ -142,11 +160,11 @@ def bench_remote(args: argparse.Namespace) -> int:
     from trtnet.runtime.text import DEFAULT_TEXT
     from trtnet.serve.client import TTSClient, run_load
     from trtnet.serve.stream_client import STREAM_MODEL, run_stream_load
-    levels = concurrency_list(args.concurrency)
+    levels = concurrency_list(args.concurrency or CONCURRENCY)
     args.triton_protocol = protocol(args)
     client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
-        rate = int(client.parameters()["sampling_rate"])
+        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
     finally:
         client.close()
     text = args.text or DEFAULT_TEXT

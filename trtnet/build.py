@@ -21,6 +21,7 @@ from typing import Any, Mapping
 from . import manifest
 from .errors import BuildError, GraphError
 from .graph import Graph
+from .interrupt import interruptible
 from .iospec import DimRange
 from .files import atomic_write_bytes
 from .sidecar import Sidecar, sidecar_path
@@ -46,6 +47,9 @@ class BuildConfig:
     timing_cache: str | None = None
     compute_capabilities: tuple[str, ...] = ()
     heartbeat_seconds: float = 10.0
+    refittable: bool = False         # REFIT_INDIVIDUAL, manifest weights marked refittable (trtnet.refit)
+    strip_weights: bool = False      # and STRIP_PLAN: the plan ships without them, refitted at load
+    emulated_refit: bool = False     # neither flag set: a plan for the emulated runtime, marked so (trtnet.refit)
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -83,14 +87,17 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
     cfg.profiling_verbosity = getattr(trt.ProfilingVerbosity, VERBOSITY[config.profiling_verbosity])
     targets = _targets(fl, cfg, config)
     cache = _timing_cache(fl, cfg, config)
+    _refit_flags(graph, cfg, config)
 
     logger.clear()
     t0 = time.perf_counter()
-    with _heartbeat(graph.name, config.heartbeat_seconds, t0):
+    with _heartbeat(graph.name, config.heartbeat_seconds, t0), interruptible(trt, cfg):   # Ctrl-C cancels it
         try:
             plan = builder.build_serialized_network(graph.network, cfg)
         except Exception as e:  # the bindings raise for some invalid networks instead of returning None
             raise BuildError(f"building '{graph.name}' raised {type(e).__name__}: {e}", logger.messages) from None
+        if getattr(logger, "interrupted", False):
+            raise KeyboardInterrupt
     seconds = time.perf_counter() - t0
     if plan is None:
         raise BuildError(f"TensorRT could not build '{graph.name}' ({fl})", logger.messages)
@@ -164,8 +171,9 @@ def check_targets(flavor: Any, config: BuildConfig) -> tuple[str, ...]:
     known = [n for n in dir(flavor.module.ComputeCapability) if n.startswith("SM")]
     unknown = [n for n in names if n not in known]
     if unknown:
-        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)} "
-                         "(Hopper SM90 engines need datacenter TensorRT)")
+        hopper = " (Hopper SM90 engines need datacenter TensorRT)" if any(n.upper() == "SM90" for n in unknown) else ""
+        raise GraphError(f"--compute-capability {' '.join(unknown)}: {flavor.name} builds for {', '.join(known)}"
+                         + hopper)
     return names or RTX_DEFAULT_TARGETS
 
 
@@ -178,6 +186,21 @@ def _targets(fl: Any, cfg: Any, config: BuildConfig) -> dict[str, Any]:
         return {"compute_capabilities": list(names)}
     from .device import current_device
     return current_device()
+
+
+def _refit_flags(graph: Graph, cfg: Any, config: BuildConfig) -> None:
+    from . import refit
+    if not (config.refittable or config.strip_weights) or config.emulated_refit:
+        return
+    refit.check_flavor(graph.flavor, config.refittable, config.strip_weights)
+    if graph.flavor.is_rtx:
+        from .device import current_device
+        if current_device()["device"] is None:
+            raise BuildError(f"{graph.flavor} builds refittable / weight-stripped plans only on a GPU (its kernel "
+                             "JIT needs CUDA; without one the build fails in Myelin); build on a GPU, or build "
+                             "plans for the emulated runtime (build-engines --emulate-engines)", [])
+    refit.set_build_flags(graph.flavor.module, graph.network, cfg, graph.manifest, config.refittable,
+                          config.strip_weights)
 
 
 def _timing_cache(fl: Any, cfg: Any, config: BuildConfig) -> Any:

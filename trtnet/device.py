@@ -14,7 +14,11 @@ _NO_GPU = {"cudaErrorInsufficientDriver": "no CUDA GPU found (no NVIDIA driver i
 
 
 def _reason(cudart: Any, err: Any) -> str:
-    name = cudart.cudaGetErrorName(err)[1].decode()
+    return no_gpu_reason(cudart.cudaGetErrorName(err)[1].decode())
+
+
+def no_gpu_reason(name: str) -> str:
+    """A cudaError name as the user should read it on a machine without a usable GPU."""
     return f"{_NO_GPU[name]} [{name}]" if name in _NO_GPU else name
 
 

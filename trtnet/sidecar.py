@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -86,12 +87,21 @@ class Sidecar:
     def read(cls, path: str | os.PathLike) -> "Sidecar":
         p = Path(path)
         try:
-            data = json.loads(p.read_text())
+            data = json.loads(p.read_text(), parse_constant=_refuse_constant)
         except FileNotFoundError:
-            raise SidecarError(f"{p}: no sidecar (every plan needs the JSON written beside it by trtnet)") from None
-        except (OSError, json.JSONDecodeError) as e:
+            if p.with_suffix(".plan").exists():
+                raise SidecarError(f"{p}: no sidecar (every plan needs the JSON written beside it by "
+                                   "trtnet)") from None
+            raise SidecarError(f"{p.with_suffix('.plan')}: no such plan (nor its sidecar {p.name})") from None
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
             raise SidecarError(f"{p}: unreadable sidecar: {e}") from None
+        if not isinstance(data, dict):
+            raise SidecarError(f"{p}: a sidecar is a JSON object, found {type(data).__name__}")
         return cls.from_json(data, str(p))
+
+
+def _refuse_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not JSON (sidecars are strict JSON)", name, 0)
 
 
 def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
@@ -102,10 +112,12 @@ def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
     plan = Path(plan_path)
     side = Sidecar.read(sidecar_path(plan))
     try:
-        size = plan.stat().st_size
+        st = plan.stat()
     except FileNotFoundError:
         raise SidecarError(f"{plan}: no such plan (its sidecar {sidecar_path(plan).name} is there)") from None
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        raise SidecarError(f"{plan}: not a regular file (a plan is one, written by trtnet build-engines)")
+    if st.st_size == 0:
         raise SidecarError(f"{plan}: empty plan file; rebuild it (trtnet build-engines --force)")
     if not side.plan_sha256:
         raise SidecarError(f"{sidecar_path(plan)}: records no plan_sha256, so {plan.name} cannot be checked; "
@@ -122,6 +134,7 @@ def verified_sidecar(plan_path: str | os.PathLike) -> Sidecar:
 
 
 INDEX = "build_config.json"   # an engine directory's index (trtnet.engines.engine_set) records each sidecar's hash
+INDEX_FORMAT = 1              # its schema version (runtime/dir_schema.py checks it)
 
 
 def _indexed_sidecar_sha256(plan: Path) -> str | None:

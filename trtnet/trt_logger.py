@@ -28,10 +28,20 @@ def _make(trt: Any) -> Any:
         def __init__(self) -> None:
             trt.ILogger.__init__(self)
             self.messages: list[str] = []
+            self.interrupted = False   # a KeyboardInterrupt reached log(); the caller re-raises it
 
         def log(self, severity: Any, msg: str) -> None:
+            try:
+                self._log(severity, msg)
+            except KeyboardInterrupt:   # raised here it would be printed and dropped by the bindings: keep it
+                self.interrupted = True
+
+        def _log(self, severity: Any, msg: str) -> None:
             S = trt.ILogger.Severity
             if any(s in msg for s in _CPU_ONLY_NOISE):
+                log.debug("%s", msg)
+                return
+            if "BuildCanceled" in msg:      # our progress monitor cancelled it (Ctrl-C): the caller says so
                 log.debug("%s", msg)
                 return
             if severity in (S.INTERNAL_ERROR, S.ERROR):
@@ -52,5 +62,6 @@ def _make(trt: Any) -> Any:
 
         def clear(self) -> None:
             self.messages.clear()
+            self.interrupted = False
 
     return _Logger()

@@ -29,9 +29,10 @@ class Architecture:
 ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
     Architecture("tacotron2", ("embedding.", "encoder.", "decoder.", "postnet."), (),
                  ".hparams:infer_tacotron2_config", ".schema:tacotron2_layout"),
-    # DLE hard-codes WaveGlow's upsample stride (256 = hop) and the denoiser's STFT
+    # DLE hard-codes WaveGlow's upsample stride (256 = hop) and the denoiser's STFT; the variant is the class that
+    # saved the model (a full-model pickle's), never a weight name
     Architecture("waveglow", ("upsample.", "WN.", "convinv."),
-                 ("upsample_stride", "sampling_rate", "stft_filter_length", "stft_hop_length", "stft_win_length",
+                 ("upsample_stride", "variant", "sampling_rate", "stft_filter_length", "stft_hop_length", "stft_win_length",
                   "denoiser_bias_frames"),
                  ".hparams:infer_waveglow_config", ".schema:waveglow_layout"),
     Architecture("hifigan", ("conv_pre.", "ups.", "resblocks.", "conv_post."),

@@ -4,7 +4,8 @@ Where: ``--cache-dir`` if given, else ``$TRTNET_CACHE``, else ``$XDG_CACHE_HOME/
 ``~/.cache/trtnet``.  Content-keyed: an extracted file is named after its checkpoint's sha256 and records it
 (``source_sha256``), so a changed checkpoint is extracted again and two checkpoints never share a file; demo
 checkpoints carry their own content keys (``demo_cache``).  Layout: ``demo/`` (demo checkpoints and their
-.h5), ``extracted/<architecture>-<sha256[:16]>.h5``.
+.h5), ``extracted/<architecture>-<sha256[:16]>.h5``, ``downloads/<sha256(url)[:16]>/`` (checkpoints fetched by
+URL or published name, each with a ``.json`` size/sha256 record: ``remote``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Accepted (README "Checkpoint formats"): a dict with ``state_dict`` (DLE / NGC / torch hub: plus ``config``,
 ``epoch``, ...; NVIDIA/tacotron2: plus ``iteration``, ``optimizer``, ``learning_rate``), a bare state_dict, or an
-NVIDIA/waveglow full-model pickle (``{'model': <WaveGlow>, ...}``, read through inert stand-ins, ``weights.pickles``).
+NVIDIA/waveglow full-model pickle (``{'model': <WaveGlow>, ...}``, read through inert stand-ins, ``weights.pickles``;
+its class and sizes become ``meta['config']``, ``weights.pickled_config``).
 Keys may carry ``module.`` (DDP): every occurrence is removed, as DLE ``inference.py`` does; ``num_batches_tracked``
 is dropped; older WaveGlow layouts are upgraded (``weights.layouts``).  A zip checkpoint's CRCs are verified
 before its tensors are trusted; it is then memory-mapped, and tensors become numpy arrays over that memory (no
@@ -28,6 +29,7 @@ from . import hifigan, legacy, pickles
 from .errors import CheckpointError, UnsafeCheckpointError
 from ..files import file_sha256
 from .layouts import upgrade_waveglow
+from .pickled_config import pickled_waveglow_config
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,8 @@ def _pick_state_dict(obj: Any, path: str, use_ema: bool = False) -> tuple[Mappin
         return hifigan.pick_generator(obj, path, use_ema)
     if pickles.is_module(obj):  # torch.save(model, path)
         return _model_tensors(obj, path), {"top_level_keys": [], "source_format": FULL_MODEL,
-                                           "model_class": obj.qualified_name}
+                                           "model_class": obj.qualified_name,
+                                           "config": pickled_waveglow_config(obj, path)}
     if not isinstance(obj, Mapping):
         raise CheckpointError(path, f"not a checkpoint: found {_describe(obj)}, expected a dict with 'state_dict'"
                                     " or a state_dict")
@@ -149,8 +152,10 @@ def _pick_state_dict(obj: Any, path: str, use_ema: bool = False) -> tuple[Mappin
         meta["source_format"] = NVIDIA_TACOTRON2 if trainer else DLE
         return sd, meta
     if "model" in obj and pickles.is_module(obj["model"]):
-        meta.update(source_format=FULL_MODEL, model_class=obj["model"].qualified_name)
-        return _model_tensors(obj["model"], path), meta
+        tensors = _model_tensors(obj["model"], path)  # checks the root class first
+        meta.update(source_format=FULL_MODEL, model_class=obj["model"].qualified_name,
+                    config=pickled_waveglow_config(obj["model"], path))  # the model's own sizes and class
+        return tensors, meta
     if obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return obj, {"top_level_keys": [], "source_format": BARE}
     raise CheckpointError(path, f"not a checkpoint: found {_describe(obj)} with no 'state_dict' entry, no "
@@ -210,8 +215,10 @@ def load_checkpoint(path: str | os.PathLike, *, use_ema: bool = False) -> Checkp
 
 def source_description(meta: Mapping[str, Any]) -> str:
     """One line for logs and the HDF5 ``source_format`` attribute, e.g. ``nvidia-waveglow-pickle (legacy,
-    layout cond_layer)``."""
+    glow_old.WaveGlow, layout cond_layer)``."""
     details = [str(meta.get("serialization", "?"))]
+    if "model_class" in meta:
+        details.append(str(meta["model_class"]))
     if meta.get("module_prefix"):
         details.append("module. prefixes")
     if "layout" in meta:

@@ -8,10 +8,19 @@ can be overridden at build time with :func:`dataclasses.replace`.  The HDF5 file
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 from .config_base import ConfigError, Range, _ConfigBase, check_value, field_range  # noqa: F401 (re-exported)
+
+#: WaveGlow inference semantics, named after the code that defines them (README "Checkpoint formats"):
+#: ``dle``       DLE ``waveglow/model.py``: every flow transforms the second half of its channels, conditioned on
+#:               the first; early channels are injected after every flow k > 0 with k % n_early_every == 0.
+#: ``glow``      NVIDIA/waveglow ``glow.py`` (every commit): the same math as ``dle``.
+#: ``glow_old``  NVIDIA/waveglow ``glow_old.py`` (every commit): odd flows transform the *first* half, conditioned
+#:               on the second; early channels are injected after every 4th flow whatever n_early_every says.
+WAVEGLOW_VARIANTS = ("dle", "glow", "glow_old")
+GLOW_OLD_EARLY_EVERY = 4  # glow_old.py's infer hard-codes ``k % 4 == 0``
 
 
 @dataclass(frozen=True)
@@ -89,9 +98,44 @@ class WaveGlowConfig(_ConfigBase):
     stft_hop_length: int = 256
     stft_win_length: int = 1024
     denoiser_bias_frames: int = 88
+    # inference semantics of the code that saved the model (WAVEGLOW_VARIANTS)
+    variant: str = "dle"
     # runtime settings (DLE inference.py defaults)
     sigma: float = 0.9
     denoiser_strength: float = 0.01
+
+    def __post_init__(self) -> None:
+        if self.variant not in WAVEGLOW_VARIANTS:
+            raise ConfigError(f"WaveGlowConfig.variant must be one of {list(WAVEGLOW_VARIANTS)}, got "
+                              f"{self.variant!r}", "variant", self.variant, f"one of {list(WAVEGLOW_VARIANTS)}")
+        for f in fields(self):
+            if f.name != "variant":
+                object.__setattr__(self, f.name, check_value(type(self), f.name, getattr(self, f.name)))
+        self._check_early_outputs()
+
+    def check_upsample(self) -> None:
+        """ConfigError unless G | S and K ≥ S (inference needs S·T upsampled samples, grouped by G)."""
+        if self.upsample_stride % self.n_group or self.upsample_kernel_size < self.upsample_stride:
+            raise ConfigError(f"WaveGlow upsample_stride {self.upsample_stride} must be a multiple of n_group "
+                              f"{self.n_group} and <= upsample_kernel_size {self.upsample_kernel_size}",
+                              "upsample_stride", self.upsample_stride)
+
+    def _check_early_outputs(self) -> None:
+        """glow_old's fixed every-4th-flow injections must land where n_early_every puts the channel drops."""
+        if self.variant == "glow_old" and self.n_early_size and self.injection_flows() != [
+                k for k in reversed(range(self.n_flows)) if k % GLOW_OLD_EARLY_EVERY == 0 and k > 0]:
+            raise ConfigError(f"WaveGlowConfig: variant glow_old injects early channels after every "
+                              f"{GLOW_OLD_EARLY_EVERY}th flow, but n_early_every is {self.n_early_every} with "
+                              f"{self.n_flows} flows (its own glow_old.py cannot run such a model)",
+                              "n_early_every", self.n_early_every)
+
+    def injection_flows(self) -> list[int]:
+        """Flows after whose inverse early channels are prepended, in inverse-pass order (8, 4 for DLE)."""
+        return [k for k in reversed(range(self.n_flows)) if k % self.n_early_every == 0 and k > 0]
+
+    def swaps_halves(self, flow: int) -> bool:
+        """Whether ``flow`` transforms its first half conditioned on its second (glow_old's odd flows)."""
+        return self.variant == "glow_old" and flow % 2 == 1
 
     def remaining_channels(self, flow: int) -> int:
         """Audio channels still flowing at ``flow`` (8, 8, 8, 8, 6, ... for DLE)."""

@@ -290,6 +290,13 @@ def _atomic_write(path: Path, write) -> None:
             tmp.unlink()
 
 
+def save_reproducibly(obj: Any, path: Path) -> None:
+    """``torch.save`` through an open file: the zip's folder is then always ``archive`` (given a path, torch
+    names it after the file, here a temp name), so the same tensors give the same bytes in any directory."""
+    with open(path, "wb") as f:
+        torch.save(obj, f)
+
+
 def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed: int = 0,
                            kinds: tuple[str, ...] = PAIR) -> dict[str, Path]:
     """Write ``<kind>_demo_{size}.pt`` for each of ``kinds`` (default Tacotron 2 and WaveGlow; "hifigan" too)
@@ -315,7 +322,7 @@ def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed:
         else:
             log.info("building %s (size %s, seed %d)", path, size, seed)
             ckpt = build(cfg, seed)
-            _atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+            _atomic_write(path, lambda tmp: save_reproducibly(ckpt, tmp))
             record = json.dumps(key_record(path, key), allow_nan=False)
             _atomic_write(key_path(path), lambda tmp: tmp.write_text(record))
         paths[kind] = path

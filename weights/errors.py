@@ -43,10 +43,11 @@ class HParamMismatchError(WeightsError):
     ``mismatches`` holds ``(field, inferred, given)`` triples.
     """
 
-    def __init__(self, source: str, given_by: str, mismatches: Sequence[tuple[str, Any, Any]]):
+    def __init__(self, source: str, given_by: str, mismatches: Sequence[tuple[str, Any, Any]], *,
+                 against: str = "the tensor shapes", known_as: str = "inferred"):
         self.source, self.given_by, self.mismatches = source, given_by, list(mismatches)
-        detail = "; ".join(f"{f}: inferred {a!r}, {given_by} {b!r}" for f, a, b in self.mismatches)
-        super().__init__(f"{source}: the {given_by} disagrees with the tensor shapes: {detail}")
+        detail = "; ".join(f"{f}: {known_as} {a!r}, {given_by} {b!r}" for f, a, b in self.mismatches)
+        super().__init__(f"{source}: the {given_by} disagrees with {against}: {detail}")
 
 
 class WeightKeysError(WeightsError):

@@ -27,7 +27,7 @@ import numpy as np
 
 from .checkpoint import Checkpoint, load_checkpoint, source_description
 from .checks import check_symbol_table, nonfinite_counts
-from .config import HiFiGANConfig, WaveGlowConfig, _ConfigBase
+from .config import ConfigError, HiFiGANConfig, WaveGlowConfig, _ConfigBase
 from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
 from .hdf5 import check_output_path, write_weights
 from .hparams import infer_config
@@ -148,6 +148,18 @@ def waveglow_hdf5_arrays(sd: dict[str, np.ndarray], config: WaveGlowConfig,
     return out
 
 
+def _check_upsample(config: WaveGlowConfig, source: str, meta: Mapping[str, Any]) -> None:
+    """ConfigError naming ``source`` when the upsample stride cannot work with the shapes (the stride is not in
+    the tensors: it comes from a pickled model, the checkpoint's config, --upsample-stride or the default)."""
+    try:
+        config.check_upsample()
+    except ConfigError as e:
+        stated = "upsample_stride" in (meta.get("config") or {})
+        hint = "" if stated else (f" (the checkpoint does not state its stride, so the default "
+                                  f"{WaveGlowConfig.upsample_stride} was used: pass --upsample-stride)")
+        raise ConfigError(f"{source}: {e}{hint}", e.field, e.value) from None
+
+
 def _load(checkpoint: str | os.PathLike | Checkpoint, use_ema: bool = False) -> Checkpoint:
     return checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint, use_ema=use_ema)
 
@@ -170,6 +182,7 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
     config = infer_config(sd, model, ckpt_config=meta.get("config"), overrides=overrides, source=source)
     check_symbol_table(config, source)
     if isinstance(config, WaveGlowConfig):
+        _check_upsample(config, source, meta)
         sd = split_shared_cond_layer(sd, config.wn_n_layers, source)
     check_shapes({k: tuple(v.shape) for k, v in sd.items()}, dle_shapes(config), source)
     _check_finite(sd, source, allow_nonfinite)

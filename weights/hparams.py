@@ -95,7 +95,8 @@ def _early_outputs(ck: list[int], n_group: int, ckpt: Mapping[str, Any]) -> tupl
     for every, size in ((ckpt.get("n_early_every"), ckpt.get("n_early_size")),
                         (default.n_early_every, default.n_early_size)):
         if isinstance(every, int) and isinstance(size, int) and every > 0 and 0 <= size < n_group:
-            trial = WaveGlowConfig(n_flows=len(ck), n_group=n_group, n_early_every=every, n_early_size=size)
+            trial = WaveGlowConfig(n_flows=len(ck), n_group=n_group, n_early_every=every, n_early_size=size,
+                                   upsample_stride=n_group, upsample_kernel_size=n_group)
             if [trial.remaining_channels(k) for k in range(len(ck))] == ck:
                 return every, size
     return len(ck), default.n_early_size
@@ -133,7 +134,8 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     """Cross-check the inferred fields against the checkpoint config and the overrides, then build ``cls``.
 
     Known = inferred fields + non-inferable architecture fields the checkpoint config states (e.g. a trtnet demo
-    WaveGlow's ``upsample_stride``); overrides must agree with what is known.  Runtime settings are never
+    WaveGlow's ``upsample_stride``, a pickled WaveGlow's stride and ``variant``); overrides must agree with what
+    is known, or HParamMismatchError names the field and both values.  Runtime settings are never
     taken from the checkpoint (DLE takes them from argparse too): defaults unless overridden.
     """
     mismatches = [(f, v, ckpt[f]) for f, v in inferred.items() if f in ckpt and ckpt[f] != v]
@@ -149,9 +151,13 @@ def _finish(cls: type, inferred: dict[str, Any], ckpt: Mapping[str, Any], overri
     unknown = sorted(set(overrides) - {f.name for f in fields(cls)})
     if unknown:
         raise ConfigError(f"{source}: {cls.architecture} has no setting(s) {unknown}")
-    mismatches = [(f, known[f], v) for f, v in overrides.items() if f in known and known[f] != v]
+    mismatches = [(f, inferred[f], v) for f, v in overrides.items() if f in inferred and inferred[f] != v]
     if mismatches:
         raise HParamMismatchError(source, "override", mismatches)
+    mismatches = [(f, known[f], v) for f, v in overrides.items() if f in known and known[f] != v]
+    if mismatches:  # a value the checkpoint states itself (a pickled module's stride, its class's variant)
+        raise HParamMismatchError(source, "override", mismatches, against="the checkpoint's own config",
+                                  known_as="checkpoint")
     try:
         return cls(**{**known, **overrides})
     except ConfigError as e:

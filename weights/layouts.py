@@ -1,9 +1,14 @@
 """WaveGlow state-dict layouts that NVIDIA/waveglow has saved, brought to DLE's per-layer layout.
 
+A layout is a naming of the same sums, never a math: which inference semantics apply is decided by the class that
+saved the model (``WaveGlowConfig.variant``, from a pickle's class, ``weights.pickled_config``), not by these
+names.  ``glow.WN`` with ``res_layers``/``skip_layers`` served both ``glow.WaveGlow`` and ``glow_old.WaveGlow``
+in the first release.
+
 Three layouts exist (all weight-normed: ``weight_g`` [O,1,1], ``weight_v`` [O,I,K], ``bias`` [O]):
 
 * ``cond_layers`` — per-layer ``WN.k.cond_layers.i`` and fused ``res_skip_layers.i``: DLE, and NVIDIA/waveglow's
-  ``glow_old.py``.  This is the layout ``schema.dle_shapes`` checks.
+  ``glow_old.py`` (whose ``infer`` differs from DLE's: ``variant`` ``glow_old``).  This is the layout ``schema.dle_shapes`` checks.
 * ``cond_layer`` — one ``WN.k.cond_layer`` with 2C·L output rows: NVIDIA/waveglow's current ``glow.py``.  Split
   row-wise by ``extract.split_shared_cond_layer`` once the layer count is known.
 * ``res_layers+skip_layers`` — the first release: ``WN.k.res_layers.i`` [C, C, 1] for i < L−1 and

@@ -34,11 +34,11 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
     named after the checkpoint's sha256 and reused only while it records that hash and passes those checks), or
     the demo checkpoint (``demo/``) when ``path`` is None.  See ``weights.cache``."""
     work = Path(work_dir)
-    try:
-        work.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise CheckpointError(str(work), f"work directory cannot be created: {e.strerror}") from None
     demo = path is None
+    if not demo:
+        _check_input(Path(path), architecture)
+    if demo or Path(path).suffix.lower() not in H5_SUFFIXES:   # only a checkpoint or the demo uses the cache
+        _make_cache(work)
     if demo:
         log.info("no %s checkpoint given: using the built-in demo checkpoint (%s size, random weights)",
                  architecture, demo_size)
@@ -48,8 +48,6 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
             paths = write_demo_checkpoints(work / "demo", demo_size, kinds=(architecture,))
         path = paths[architecture]
     p = Path(path)
-    if not p.exists():
-        raise CheckpointError(str(p), f"no such file (the {architecture} weights)")
     if p.suffix.lower() in H5_SUFFIXES:
         _check(p, architecture)
         return WeightSource(architecture, p, None, False)
@@ -60,12 +58,37 @@ def resolve(path: str | os.PathLike | None, architecture: str, work_dir: str | o
         log.info("reusing %s (extracted from %s, sha256 %s… unchanged)", out, p.name, sha[:12])
     else:
         from .extract import extract
-        out.parent.mkdir(parents=True, exist_ok=True)
-        extract(p, out, model=architecture, overrides=overrides, overwrite=True)  # the work dir's own cache
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            extract(p, out, model=architecture, overrides=overrides, overwrite=True)  # the work dir's own cache
+        except PermissionError as e:
+            raise CheckpointError(str(out), f"cannot write the extracted weights into the cache ({e.strerror}); "
+                                  "pass --cache-dir DIR or set TRTNET_CACHE to a writable directory") from None
         _legacy_stamp(out).unlink(missing_ok=True)
         log.info("extracted %s → %s", p, out)
         _check(out, architecture)
     return WeightSource(architecture, out, p, demo)
+
+
+def _check_input(p: Path, architecture: str) -> None:
+    """A given weights path exists and is a regular file (a directory or FIFO is named as such)."""
+    if not p.exists():
+        raise CheckpointError(str(p), f"no such file (the {architecture} weights)")
+    if p.is_dir():
+        raise CheckpointError(str(p), f"is a directory, not the {architecture} weights file")
+    if not p.is_file():
+        raise CheckpointError(str(p), f"is not a regular file (a FIFO or device?), not the {architecture} weights")
+
+
+def _make_cache(work: Path) -> None:
+    if work.exists() and not work.is_dir():
+        raise CheckpointError(str(work), "the weights cache is not a directory; pass --cache-dir DIR or set "
+                              "TRTNET_CACHE to a directory")
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(str(work), f"the weights cache cannot be created ({e.strerror}); pass --cache-dir DIR "
+                              "or set TRTNET_CACHE to a writable directory") from None
 
 
 def _check(h5: Path, architecture: str) -> None:
@@ -79,7 +102,12 @@ def _current(h5: Path, checkpoint_sha256: str, architecture: str) -> bool:
     if not h5.exists():
         return False
     try:
-        recorded = peek_attrs(h5).get("source_sha256")
+        attrs = peek_attrs(h5)
+        recorded = attrs.get("source_sha256")
+        if architecture == "waveglow" and '"variant"' not in str(attrs.get("config")):
+            log.info("%s was extracted before trtnet read the WaveGlow variant from the checkpoint: extracting "
+                     "again", h5)
+            return False
         if recorded != checkpoint_sha256:
             log.info("%s was extracted from another checkpoint (sha256 %s…, now %s…): extracting again", h5,
                      str(recorded)[:12], checkpoint_sha256[:12])

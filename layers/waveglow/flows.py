@@ -27,7 +27,7 @@ INVERSE_TOLERANCE = 1e-3  # max |W⁻¹·W − I| accepted between the stored W_
 
 def injection_flows(cfg: WaveGlowConfig) -> list[int]:
     """Flows after whose inverse early channels are prepended, in inverse-pass order (8, 4 for DLE)."""
-    return [k for k in reversed(range(cfg.n_flows)) if k % cfg.n_early_every == 0 and k > 0]
+    return cfg.injection_flows()
 
 
 def noise_parts(cfg: WaveGlowConfig) -> list[int]:
@@ -71,16 +71,19 @@ def inverse_1x1(g: Graph, store: WeightStore, k: int, audio: Tensor, cfg: WaveGl
 def flow_inverse(g: Graph, store: WeightStore, k: int, audio: Tensor, spect: Tensor, keep: Tensor,
                  cfg: WaveGlowConfig) -> Tensor:
     """Inverse of flow k: audio [B, c_k, T', 1] float32, spect [B, n_mel·G, T', 1] (conv dtype), keep
-    [B, 1, T', 1] bool → [B, c_k, T', 1] float32.  a0, a1 = halves; (b ‖ s) = WN_k(a0, spect);
-    a1 ← (a1 − b)·exp(−s); audio ← W⁻¹·(a0 ‖ a1)."""
+    [B, 1, T', 1] bool → [B, c_k, T', 1] float32.  (first ‖ second) = halves; a0, a1 = (first, second), or
+    (second, first) where ``cfg.swaps_halves(k)`` (glow_old's odd flows); (b ‖ s) = WN_k(a0, spect);
+    a1 ← (a1 − b)·exp(−s); audio ← W⁻¹·(first ‖ second) with a1 back in its own place."""
     h = cfg.remaining_channels(k) // 2
+    swap = cfg.swaps_halves(k)
     with g.scope(f"flow.{k}"):
-        a0, a1 = ops.split(audio, 2, axis=1, name="halves")
+        first, second = ops.split(audio, 2, axis=1, name="halves")
+    a0, a1 = (second, first) if swap else (first, second)
     out = wn(g, store, k, ops.cast(a0, spect.dtype), spect, keep, cfg)
     with g.scope(f"flow.{k}"):
         shift, log_s = ops.split(ops.cast(out, F32), [h, h], axis=1, name="b_s")
         a1 = ops.mul(a1 - shift, ops.exp(ops.neg(log_s)), name="coupling")
-        audio = ops.concat([a0, a1], axis=1)
+        audio = ops.concat([a1, a0] if swap else [a0, a1], axis=1)
     return inverse_1x1(g, store, k, audio, cfg)
 
 

@@ -36,7 +36,5 @@ def group(g: Graph, spect: Tensor, cfg: WaveGlowConfig) -> Tensor:
 
 def conditioning(g: Graph, store: WeightStore, mel: Tensor, cfg: WaveGlowConfig) -> Tensor:
     """mel [B, n_mel, T] → grouped spect [B, n_mel·G, T'] in mel's dtype."""
-    if cfg.upsample_stride % cfg.n_group or cfg.upsample_kernel_size < cfg.upsample_stride:
-        raise ValueError(f"WaveGlow needs n_group | upsample_stride and upsample_kernel_size ≥ upsample_stride; got "
-                         f"n_group {cfg.n_group}, stride {cfg.upsample_stride}, kernel {cfg.upsample_kernel_size}")
+    cfg.check_upsample()  # ConfigError unless n_group | stride and kernel ≥ stride
     return group(g, upsample(g, store, mel, cfg), cfg)

@@ -20,3 +20,14 @@ ARPABET: tuple[str, ...] = tuple(sorted([v + s for v in _VOWELS for s in ("", "0
 
 SYMBOLS: tuple[str, ...] = (PAD, SPECIAL, *PUNCTUATION, *LETTERS, *("@" + p for p in ARPABET))
 SYMBOL_TO_ID: dict[str, int] = {s: i for i, s in enumerate(SYMBOLS)}
+
+
+def sequence_to_text(ids) -> str:
+    """Inverse mapping for display: ARPAbet back in braces, adjacent brace groups merged; unknown ids skipped."""
+    out = []
+    for i in ids:
+        i = int(i)
+        if 0 <= i < len(SYMBOLS):
+            s = SYMBOLS[i]
+            out.append("{" + s[1:] + "}" if len(s) > 1 and s[0] == "@" else s)
+    return "".join(out).replace("}{", " ")

@@ -79,7 +79,10 @@ class TrtBackend:
 
     def const(self, name: str, arr: Any, part: str | None = None) -> Any:
         arr = np.array(arr, copy=True, order="C")
-        return self.out(name, "constant", arr.shape, self.weights(arr), part=part)
+        w = self.weights(arr)
+        out = self.out(name, "constant", arr.shape, w, part=part)
+        self.network.set_weights_name(w, out.name)   # the refitter's name for them (trtnet.refit)
+        return out
 
     # ---- graph protocol ----------------------------------------------------------------------------------
     def dtype_of(self, handle: Any) -> DType:

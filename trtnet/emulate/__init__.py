@@ -42,6 +42,7 @@ from . import tensorrt
 from .engine import EmulatedRuntime
 from .host_cuda import HostCudaModule
 from .network import EmulationError
+from .refitter import Refitter, SerializationFlag, Weights, WeightsRole
 
 __all__ = ["EmulatedFlavor", "EmulationError", "Emulator"]
 
@@ -64,6 +65,8 @@ class Emulator:
     usable GPU here.  It holds the plans it opened (by sha256) and, on the host, every allocation of their
     sessions (``host_cuda.live()`` counts what is still allocated)."""
 
+    verb = "emulate"
+
     def __init__(self, host_memory: bool | None = None) -> None:
         self.host_memory = not CUDA_PYTHON.available()[0] if host_memory is None else bool(host_memory)
         self.host_cuda = HostCudaModule()
@@ -78,6 +81,7 @@ class Emulator:
             version = Version(sidecar.trt_version)
         except InvalidVersion:
             raise EmulationError(f"{plan}: sidecar trt_version {sidecar.trt_version!r} is not a version") from None
+        check_same_code(plan, sidecar)
         sha = sidecar.plan_sha256 or hashlib.sha256(Path(plan).read_bytes()).hexdigest()
         self._plans[sha] = (Path(plan), sidecar)
         flavor = EmulatedFlavor(sidecar.flavor, self.tensorrt, version, self.host_memory)
@@ -85,9 +89,28 @@ class Emulator:
 
 
 def _bound_module(runtime: functools.partial) -> ModuleType:
-    """:mod:`.tensorrt` with ``Runtime(logger)`` bound to one emulator."""
+    """:mod:`.tensorrt` with ``Runtime(logger)`` bound to one emulator, and the refit surface (:mod:`.refitter`)."""
     m = ModuleType(tensorrt.__name__, tensorrt.__doc__)
     m.__dict__.update({k: v for k, v in vars(tensorrt).items() if not k.startswith("__")})
     m.__version__ = tensorrt.__version__
     m.Runtime = runtime
+    m.Refitter, m.SerializationFlag, m.Weights, m.WeightsRole = Refitter, SerializationFlag, Weights, WeightsRole
     return m
+
+
+def check_same_code(plan: Path, sidecar: Sidecar) -> None:
+    """The emulator defines the plan's network again with this process's code, so it stands for the plan only
+    when that code is the code that built it (the sidecar's ``code_sha256``): otherwise EmulationError (a
+    plan built by other code is rebuilt, as the engine cache would; a sidecar without the digest is
+    emulated with a warning)."""
+    import logging
+
+    from trtnet.version import code_digest
+    built, now = sidecar.extra.get("code_sha256"), code_digest()
+    if built is None:
+        logging.getLogger(__name__).warning("%s: its sidecar records no code_sha256; emulating it with this "
+                                            "trtnet's network code", plan)
+    elif built != now:
+        raise EmulationError(f"built by other network code (sidecar code_sha256 {str(built)[:12]}…, this trtnet "
+                             f"{now[:12]}…): emulating it would run today's network definition instead of the "
+                             "plan's; rebuild it (trtnet build-engines)")

@@ -18,6 +18,8 @@ from ..runtime.cuda import CudaApi
 from ..sidecar import Sidecar
 from . import tensorrt as trt
 from .network import EmulationError, NetworkRunner
+from .refit_state import RefitState
+from .refitter import SerializationConfig
 
 
 class EmulatedEngine:
@@ -25,6 +27,7 @@ class EmulatedEngine:
         """``cuda``: the CUDA calls its contexts make to read bound buffers (the emulator's)."""
         self.plan, self.logger, self.cuda = plan, logger, cuda
         self.runner = NetworkRunner(plan, sidecar)
+        self.refit_state = RefitState(plan, sidecar, self.runner)
         graph, net = self.runner.graph, self.runner.network
         self.name = sidecar.network
         self._modes: dict[str, trt.TensorIOMode] = {}
@@ -107,7 +110,36 @@ class EmulatedEngine:
 
     def create_execution_context(self, config: trt.IRuntimeConfig | None = None) -> Any:
         from .context import EmulatedContext
+        if not self.refit_state.present:
+            self.logger.log(trt.ILogger.Severity.ERROR, f"ICudaEngine::createExecutionContext: engine {self.name} "
+                            "is weight-stripped and has not been refitted with its weights [trtnet emulator]")
+            return None
         return EmulatedContext(self, config)
+
+    # ---- refit (the Refitter's side, :mod:`.refitter`) -------------------------------------------------------
+    @property
+    def refittable(self) -> bool:
+        return self.refit_state.mode is not None
+
+    @property
+    def refit_prototypes(self) -> dict[str, Any]:
+        return self.refit_state.prototypes
+
+    @property
+    def weights_present(self) -> bool:
+        return self.refit_state.present
+
+    def apply_refit(self, values: Any) -> None:
+        self.refit_state.apply(self.runner, values)
+
+    def create_serialization_config(self) -> SerializationConfig:
+        return SerializationConfig()
+
+    def serialize(self) -> bytes:
+        return self.refit_state.serialize()
+
+    def serialize_with_config(self, config: SerializationConfig) -> bytes:
+        return self.refit_state.serialize(config)
 
     # ---- helpers for the context -----------------------------------------------------------------------------
     def _input(self, name: str) -> TensorSpec:

@@ -84,6 +84,7 @@ class NetworkRunner:
         self._shapes: OrderedDict[tuple, dict[str, tuple[int, ...]]] = OrderedDict()
         self._seeds = itertools.count(0)
         self._plan: Any = None
+        self._constants: dict[str, np.ndarray] = {}    # refitted values by constant layer name
         try:
             self.graph = self.define()
         except BaseException:
@@ -123,10 +124,24 @@ class NetworkRunner:
     def run(self, feeds: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Execute the network on ``feeds`` (numpy arrays; shape inputs as 0-D arrays); each run draws the next
         seed for in-engine random fills, as repeated engine runs draw new random numbers."""
-        from ..interpret import interpret_network, plan_network
+        from ..interpret import interpret_network
         if self._plan is None:
-            self._plan = plan_network(self.network)     # read back and ordered once, reused by every run
+            self._plan = self._read_plan()              # read back and ordered once, reused by every run
         return interpret_network(self.network, dict(feeds), seed=next(self._seeds), plan=self._plan)
+
+    def set_constants(self, values: Mapping[str, np.ndarray]) -> None:
+        """Give the IConstantLayers named in ``values`` those values (a refit); the next run reads them."""
+        self._constants = dict(values)
+        self._plan = None
+
+    def _read_plan(self) -> Any:
+        from ..interpret.plan import build_plan
+        from ..interpret.readback import read_network
+        nodes, inputs, outputs = read_network(self.network)
+        for node in nodes:
+            if node.kind == "CONSTANT" and node.name in self._constants:
+                node.attrs["value"] = self._constants[node.name].reshape(node.attrs["value"].shape)
+        return build_plan(nodes, inputs, outputs)
 
     def close(self) -> None:
         self.store.close()

@@ -10,6 +10,7 @@ execution contexts are in :mod:`.engine` and :mod:`.context`.  ``Runtime(logger)
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,18 @@ class TensorLocation(enum.Enum):
 class CudaGraphStrategy(enum.Enum):
     DISABLED = 0
     WHOLE_GRAPH_CAPTURE = 1
+
+
+class Logger:
+    """``trt.Logger(severity)``: a logger that keeps nothing (trtnet passes its own where it matters)."""
+
+    WARNING = 2
+
+    def __init__(self, min_severity: Any = None) -> None:
+        pass
+
+    def log(self, severity: Any, msg: str) -> None:
+        pass
 
 
 class ILogger:

@@ -22,8 +22,8 @@ from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes, file_sha256
-from trtnet.sidecar import Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.runtime.vocoder import VOCODERS
+from trtnet.sidecar import INDEX_FORMAT, Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__, code_digest
 from trtnet.weights.sources import WeightSource
 from trtnet.weights.store import WeightStore
@@ -193,7 +193,7 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
                             "weights_sha256": store.file_sha256, "demo": src.demo}
     targets = records[0].sidecar.targets if records else {}
     return {
-        "trtnet_version": __version__, "trtnet_code_sha256": code_digest(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "format": INDEX_FORMAT, "trtnet_version": __version__, "trtnet_code_sha256": code_digest(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
         "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),

@@ -12,8 +12,8 @@ trtnet.emulate's TensorRT stand-in) or the eager PyTorch twin of the same networ
         pipe = Pipeline(b.sessions, t2_config=b.t2_config, vocoder_config=b.vocoder_config, limits=b.limits,
                         settings=b.settings)
 
-Run-time overrides (``gate_threshold``, ``sigma``, ``denoiser_strength``, ``max_decoder_steps``, ``seed``): ``None``
-means the engines' build defaults, else the model configs' (DLE's).  ``dropout`` / ``noise``: the eager mode
+Run-time overrides (``gate_threshold``, ``sigma``, ``denoiser_strength``, ``max_decoder_steps``, ``seed``,
+``text_frontend``): ``None`` means the engines' build defaults, else the model configs' (DLE's).  ``dropout`` / ``noise``: the eager mode
 (default in-engine); for engines they must equal the build's (``None`` accepts it).  Nothing here imports torch
 until an eager backend is opened, nor TensorRT until engines are.
 """
@@ -34,7 +34,7 @@ PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")
 class BackendSpec:
     engine_dir: str | None = None        # run these TensorRT engines (else the eager twin)
     emulate: bool = False                # engine_dir on the TensorRT emulator (no speed figures)
-    tacotron2: str | None = None         # eager: DLE checkpoint or .h5 (None: demo weights)
+    tacotron2: str | None = None         # eager: DLE checkpoint or .h5, URL or published name (None: demo)
     waveglow: str | None = None
     hifigan: str | None = None
     vocoder: str | None = None           # "waveglow" | "hifigan" when no vocoder weights are given (default waveglow)
@@ -50,6 +50,7 @@ class BackendSpec:
     denoiser_strength: float | None = None
     max_decoder_steps: int | None = None
     seed: int = 0                        # fed randomness per line, eager random fills
+    text_frontend: str | None = None     # runtime.text front end: default | dle | nemo (None: the default)
     eager_explicit: bool = False         # the eager twin was asked for (only changes the description)
 
     def __post_init__(self) -> None:
@@ -116,16 +117,24 @@ class OpenBackend:
         self.close()
 
 
-def resolve_sources(spec: BackendSpec, need: Iterable[str] | None = None) -> dict:
+def resolve_sources(spec: BackendSpec, need: Iterable[str] | None = None, *, progress: Any = None) -> dict:
     """The weights (``trtnet.weights.sources.WeightSource``) of each architecture in ``need`` (default: Tacotron 2
-    and the selected vocoder): the given checkpoint / .h5, or the demo, via the cache."""
+    and the selected vocoder): the given checkpoint / .h5 (a URL or published name downloaded first, reporting
+    to ``progress``, ``trtnet.weights.remote``'s), or the demo, via the cache."""
     from trtnet.weights.cache import cache_dir
+    from trtnet.weights.download import no_progress
+    from trtnet.weights.remote import locate
     from trtnet.weights.sources import resolve
     need = ("tacotron2", spec.vocoder_arch) if need is None else tuple(need)
     cache = cache_dir(spec.cache_dir)
     if any(spec.weights(a) is None or not str(spec.weights(a)).endswith((".h5", ".hdf5")) for a in need):
         logging.getLogger("trtnet").info("weights cache: %s (--cache-dir or $TRTNET_CACHE moves it)", cache)
-    return {a: resolve(spec.weights(a), a, cache, demo_size=spec.demo_size) for a in sorted(need)}
+
+    def local(a: str) -> Any:
+        given = spec.weights(a)
+        return None if given is None else locate(given, cache, model=a, flag=f"--{a}",
+                                                 progress=progress or no_progress)
+    return {a: resolve(local(a), a, cache, demo_size=spec.demo_size) for a in sorted(need)}
 
 
 def runtime_defaults(spec: BackendSpec, sources: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,13 +174,14 @@ def text_limits(spec: BackendSpec) -> tuple[int, int]:
 
 
 def open_backend(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[str, Any] | None = None,
-                 options: Any = None) -> OpenBackend:
+                 options: Any = None, progress: Any = None) -> OpenBackend:
     """Open the sessions named ``names`` (network names, or the roles "vocoder" / "vocoder-denoiser") of the
     engine directory, or eager twins over the spec's weights (``sources``: already resolved ones; ``options``:
-    NetworkOptions other than ``network_options(spec)``).  Bad specs raise ValueError naming the field."""
+    NetworkOptions other than ``network_options(spec)``; ``progress``: downloads' progress, see
+    :func:`resolve_sources`).  Bad specs raise ValueError naming the field."""
     if spec.engine_dir:
         return open_engines(spec, names)
-    return open_eager(spec, names, sources=sources, options=options)
+    return open_eager(spec, names, sources=sources, options=options, progress=progress)
 
 
 def open_engines(spec: BackendSpec, names: tuple[str, ...] | None = None) -> OpenBackend:
@@ -204,14 +214,14 @@ def engine_provider(spec: BackendSpec) -> Any:
 
 
 def open_eager(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[str, Any] | None = None,
-               options: Any = None) -> OpenBackend:
+               options: Any = None, progress: Any = None) -> OpenBackend:
     """Eager twins of ``names`` over the spec's weights (``spec.engine_dir`` is not looked at: bench opens both);
     ``close`` closes the weight stores."""
     from trtnet.engines.eager import eager_sessions
     from trtnet.runtime.pipeline import Limits
     from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(spec) if sources is None else sources
+    sources = resolve_sources(spec, progress=progress) if sources is None else sources
     opts = network_options(spec) if options is None else options
     voc = VOCODERS[spec.vocoder_arch]
     names = voc.resolve(names)
@@ -236,6 +246,7 @@ def open_eager(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[st
 def settings_for(spec: BackendSpec, backend: OpenBackend):
     """Run-time settings: the spec's overrides, else the engines' build defaults, else the model configs (DLE)."""
     from trtnet.runtime.pipeline import Settings
+    from trtnet.runtime.text import DEFAULT_FRONTEND
     t2, wg, d = backend.t2_config, backend.vocoder_config, backend.defaults
 
     def pick(name: str, model: Any) -> Any:
@@ -246,4 +257,5 @@ def settings_for(spec: BackendSpec, backend: OpenBackend):
     return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)),
                     gate_threshold=float(pick("gate_threshold", t2)), sigma=float(pick("sigma", wg)),
                     denoiser_strength=float(pick("denoiser_strength", wg)), dropout=backend.dropout,
-                    noise=backend.noise, seed=int(spec.seed or 0))
+                    noise=backend.noise, seed=int(spec.seed or 0),
+                    text_frontend=spec.text_frontend or DEFAULT_FRONTEND)

@@ -72,7 +72,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
         from trtnet.weights.config import CONFIG_CLASSES
         root = Path(spec.engine_dir).resolve()
         cfg = read_build_config(root)
-        arch = vocoder_architecture(cfg["hparams"])
+        arch = vocoder_architecture(cfg["hparams"], str(root))
         needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
         for name in needed:
             if name not in cfg["engines"]:
@@ -80,7 +80,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        return BackendSpec(engine_dir=str(root)).to_dict(), BackendFacts(
+        return BackendSpec(engine_dir=str(root), text_frontend=spec.text_frontend).to_dict(), BackendFacts(
             "engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate, wg.upsample_stride,
             f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
@@ -94,7 +94,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                          cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
                          device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
                          gate_threshold=spec.gate_threshold, sigma=spec.sigma,
-                         denoiser_strength=spec.denoiser_strength)
+                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend)
     return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
                                           wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
                                           f"{opts.dropout}, noise {opts.noise})")
@@ -171,10 +171,10 @@ def _written_before(out: Path) -> set[str]:
 
 def _check_target(out: Path, names: list[str], overwrite: bool) -> set[str]:
     """The entries of an earlier export that may be replaced; FileExistsError for a non-empty ``out`` without
-    ``overwrite``, or for any entry to write that an earlier export did not write (never touched)."""
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a directory; choose another -o")
-    present = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    ``overwrite``, or for any entry to write that an earlier export did not write (never touched).  Called under
+    ``out``'s lock, whose file does not count."""
+    from trtnet.files import LOCK_NAME
+    present = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
     if present and not overwrite:
         raise FileExistsError(f"{out} is not empty (holds {', '.join(present[:4])}{', ...' if len(present) > 4 else ''}"
                               "); pass --overwrite to replace what an earlier export wrote there, or choose another -o")
@@ -189,38 +189,42 @@ def _check_target(out: Path, names: list[str], overwrite: bool) -> set[str]:
 def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts, options: ExportOptions, *,
                      overwrite: bool = False) -> Path:
     """A self-contained repository in ``out``: ``trtnet_tts/{config.pbtxt, 1/model.py}`` with the engines or
-    weights inside it (:mod:`.portable`), ``trtnet_tts_stream/...`` (unless ``options.stream`` is off),
-    ``README.md`` and the export's manifest.  A non-empty ``out`` needs ``overwrite``, which replaces only what an
-    earlier export wrote.  Built in a staging directory beside ``out``, then moved in; returns ``out``."""
-    import tempfile
+    weights inside it (:mod:`.portable`), ``trtnet_tts_stream/...`` (unless ``options.stream`` is off: then an
+    earlier one is removed), ``README.md`` and the export's manifest; returns ``out``.
+
+    One writer at a time (``out``'s directory lock, taken before anything is checked).  A non-empty ``out`` needs
+    ``overwrite``, which replaces only what an earlier export wrote (its manifest), never other files.  Everything
+    is built in a temp directory inside ``out`` (``.staging.tmp-<pid>``, removed by the next locked writer if this
+    process dies), then the earlier export's entries are removed all or none and the new ones renamed in."""
+    from trtnet.files import locked_dir, remove_all_or_none, temp_path
     from .portable import PATH_KEYS, pack_engines, pack_weights
     from .repo_readme import repository_readme
     out = Path(out)
-    names = [MODEL] + ([STREAM_MODEL] if options.stream else []) + ["README.md", MANIFEST]
-    replace = _check_target(out, names, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    try:
-        portable = {k: v for k, v in spec.items() if k != "cache_dir"}
-        if spec.get("engine_dir"):
-            portable["engine_dir"] = pack_engines(spec["engine_dir"], stage)
-        else:
-            portable.update(pack_weights({k: spec[k] for k in PATH_KEYS[1:] if spec.get(k)}, stage))
-        models = {MODEL: (config_pbtxt(portable, facts, options), MODEL_PY)}
-        if options.stream:
-            models[STREAM_MODEL] = (stream_config_pbtxt(portable, facts, options), STREAM_MODEL_PY)
-        for name, (config, code) in models.items():
-            (stage / name / "1").mkdir(parents=True, exist_ok=True)
-            (stage / name / "config.pbtxt").write_text(config)
-            (stage / name / "1" / "model.py").write_text(code)
-        (stage / "README.md").write_text(repository_readme(facts, options))
-        (stage / MANIFEST).write_text(json.dumps({"written": names}, indent=1) + "\n")
-        out.mkdir(exist_ok=True)
-        for name in sorted(replace):
-            target = out / name
-            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
-        for name in names:
-            (stage / name).rename(out / name)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory; choose another -o")
+    names = [MANIFEST, MODEL] + ([STREAM_MODEL] if options.stream else []) + ["README.md"]   # manifest first
+    with locked_dir(out, "trtnet export-triton"):
+        replace = _check_target(out, names, overwrite)
+        stage = temp_path(out / "staging")
+        stage.mkdir()
+        try:
+            portable = {k: v for k, v in spec.items() if k != "cache_dir"}
+            if spec.get("engine_dir"):
+                portable["engine_dir"] = pack_engines(spec["engine_dir"], stage)
+            else:
+                portable.update(pack_weights({k: spec[k] for k in PATH_KEYS[1:] if spec.get(k)}, stage))
+            models = {MODEL: (config_pbtxt(portable, facts, options), MODEL_PY)}
+            if options.stream:
+                models[STREAM_MODEL] = (stream_config_pbtxt(portable, facts, options), STREAM_MODEL_PY)
+            for name, (config, code) in models.items():
+                (stage / name / "1").mkdir(parents=True, exist_ok=True)
+                (stage / name / "config.pbtxt").write_text(config)
+                (stage / name / "1" / "model.py").write_text(code)
+            (stage / "README.md").write_text(repository_readme(facts, options))
+            (stage / MANIFEST).write_text(json.dumps({"written": names}, indent=1) + "\n")
+            remove_all_or_none(out, [out / n for n in sorted(replace)], directories=True)
+            for name in names:
+                (stage / name).rename(out / name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return out

@@ -6,6 +6,7 @@ from typing import Any
 
 
 def repository_readme(facts: Any, options: Any) -> str:
+    from trtnet.runtime.longform import DEFAULT_CLAUSE_PAUSE_MS as CLAUSE_MS, DEFAULT_SENTENCE_PAUSE_MS as SENTENCE_MS
     kind = ("one instance per GPU (`KIND_GPU`)" if facts.kind == "engine"
             else f"{options.instances} CPU instance(s) (`KIND_CPU`)")
     pcm = ("float32, as synthesized (not peak-normalised; roughly in [-1, 1])" if options.audio_dtype == "float32"
@@ -22,7 +23,7 @@ Runs trtnet's Tacotron 2 + WaveGlow pipeline ({facts.description}) on each dynam
 
 | input | type | shape per request | |
 |---|---|---|---|
-| `TEXT` | TYPE_STRING (UTF-8) | [1, 1] | one line, at most {facts.max_text_len} tokens after text normalisation |
+| `TEXT` | TYPE_STRING (UTF-8) | [1, 1] | one line of any length: split into sentences (then clauses, words) within the text limit ({facts.max_text_len} tokens) and the step cap, as `trtnet synthesize` splits a line |
 | `GATE_THRESHOLD` | TYPE_FP32 | [1, 1], optional | stop when sigmoid(gate) > this, in (0, 1) |
 | `SIGMA` | TYPE_FP32 | [1, 1], optional | WaveGlow noise scale, ≥ 0 |
 | `DENOISER_STRENGTH` | TYPE_FP32 | [1, 1], optional | ≥ 0; 0 = off |
@@ -32,14 +33,14 @@ Omitted settings take the engines' build defaults (or the model configs').
 
 | output | type | shape | |
 |---|---|---|---|
-| `AUDIO` | {'TYPE_FP32' if options.audio_dtype == 'float32' else 'TYPE_INT16'} | [1, samples] | this request's audio only, trimmed to `MEL_LENGTH · {facts.hop}` samples, {facts.sampling_rate} Hz mono, {pcm} |
-| `MEL_LENGTH` | TYPE_INT32 | [1, 1] | mel frames before the stop frame |
+| `AUDIO` | {'TYPE_FP32' if options.audio_dtype == 'float32' else 'TYPE_INT16'} | [1, samples] | this request's audio only: each piece trimmed to its frames · {facts.hop} samples, pieces joined with pauses ({SENTENCE_MS:g} ms after a sentence, {CLAUSE_MS:g} ms after a clause), {facts.sampling_rate} Hz mono, {pcm} |
+| `MEL_LENGTH` | TYPE_INT32 | [1, 1] | mel frames before the stop frame (summed over the pieces; = samples / {facts.hop} for a one-piece TEXT) |
 
-Requests with the same settings share one ragged batch; every item equals its own single run. With fed
+The pieces of requests with the same settings share ragged batches; every item equals its own single run. With fed
 randomness (engines built with `--dropout input --noise input`, or eager with those flags), a request equals
 `trtnet synthesize` of a one-line file with `--seed SEED --normalize none --sample-format float32`.
 
-A bad request (empty or over-long text, more than one line, a wrong data type, a missing `TEXT`, a setting out
+A bad request (empty text, more than one line, a wrong data type, a missing `TEXT`, a setting out
 of range, an unknown request parameter) gets an error response naming the problem; the rest of its batch is
 served.
 

@@ -2,11 +2,14 @@
 
 Triton's Python backend runs ``model.py`` in a stub process with this interpreter; the generated ``model.py``
 only does ``TritonPythonModel = make_model(triton_python_backend_utils)``.  Each instance opens the engine
-directory (or the eager networks) once, in ``initialize``.  Per request: ``TEXT`` (one line), optional
-``GATE_THRESHOLD``, ``SIGMA``, ``DENOISER_STRENGTH`` (float32) and ``SEED`` (int64, default 0); out: ``AUDIO``
-(the request's own samples, trimmed to ``MEL_LENGTH · hop``, float32 or int16) and ``MEL_LENGTH`` (int32).
-Requests sharing settings run as one ragged pipeline batch; a request's fed randomness (prenet masks, WaveGlow
-z) is keyed by (its seed, index 0), so it equals ``trtnet synthesize`` of a one-line file with that ``--seed``.
+directory (or the eager networks) once, in ``initialize``.  Per request: ``TEXT`` (one line of any length),
+optional ``GATE_THRESHOLD``, ``SIGMA``, ``DENOISER_STRENGTH`` (float32) and ``SEED`` (int64, default 0); out:
+``AUDIO`` (the request's own samples, float32 or int16) and ``MEL_LENGTH`` (int32, its mel frames).  A long TEXT is
+split and joined as ``trtnet synthesize`` splits a line (``runtime.longform``, default pauses): AUDIO is its
+pieces' audio (each trimmed to its frames · hop) with the pauses between them, MEL_LENGTH the pieces' frames.
+The pieces of requests sharing settings run as ragged pipeline batches; a request's fed randomness (prenet
+masks, WaveGlow z) is keyed by (its seed, line 0), so it equals ``trtnet synthesize`` of a one-line file with
+that ``--seed``.
 A bad request gets an error response naming the problem; the others of its batch are still served.
 """
 
@@ -20,9 +23,11 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from trtnet.engines import ranges
-from trtnet.engines.ranges import RangeError
+from trtnet.runtime import ranges
+from trtnet.runtime.fed import piece_key, split_key
+from trtnet.runtime.longform import LongForm
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
+from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.streaming import to_int16
 
 from .portable import localize
@@ -71,16 +76,18 @@ def _scalar(name: str, value: np.ndarray) -> float | int:
 
 
 def _in_range(name: str, v: float | int) -> float | int:
-    """``v`` if inside the shared range of ``name`` (:mod:`trtnet.engines.ranges`); RequestError naming both."""
+    """``v`` if inside the shared range of ``name`` (:mod:`trtnet.runtime.ranges`); RequestError naming both."""
     try:
         return RANGES[name].check(name, v)
-    except RangeError as e:
+    except ranges.RangeError as e:
         raise RequestError(str(e)) from None
 
 
-def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *, max_text_len: int,
-                  defaults: tuple[float, float, float]) -> ParsedRequest:
-    """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual."""
+def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *,
+                  defaults: tuple[float, float, float], frontend: str = DEFAULT_FRONTEND,
+                  max_text_len: float = math.inf) -> ParsedRequest:
+    """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual.
+    ``max_text_len``: the most tokens of TEXT (default: any, it is split into pieces)."""
     if parameters:
         raise RequestError(f"unknown request parameter(s) {sorted(parameters)}; settings are the inputs "
                            f"{', '.join([*SETTINGS, SEED])}")
@@ -97,7 +104,7 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     if "\n" in text.strip("\n"):
         raise RequestError(f"{TEXT} must be one line, got {text.count(chr(10)) + 1}")
     try:
-        ids = encode_lines([text.strip("\n")], max_text_len)[0]
+        ids = encode_lines([text.strip("\n")], max_text_len, frontend)[0]
     except InputError as e:
         raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
     values = list(defaults)
@@ -112,12 +119,22 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
 
 
 class SeededPipeline(Pipeline):
-    """Each batch row's fed randomness keyed by its request's seed and index 0."""
+    """Utterance n's fed randomness keyed by its request's seed ``seeds[n]`` and line 0 (piece k of it: by
+    ``fed.piece_key(0, k)``), so it is the same whichever requests share the batch.  ``lines``: the requests
+    (indices into ``seeds``) of the batch in progress."""
 
     seeds: Sequence[int] = ()
+    lines: Sequence[int] = ()
 
     def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
-        return item_rng(self.seeds[index], 0, stream)
+        line, part = split_key(index)
+        return item_rng(self.seeds[line], piece_key(0, part), stream)
+
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0, *,
+                         indices: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> Any:
+        keys = range(first_index, first_index + len(ids)) if indices is None else indices
+        self.lines = sorted({split_key(k)[0] for k in keys})
+        return super().synthesize_batch(texts, ids, first_index, indices=indices, labels=labels)
 
 
 class _Guarded:
@@ -140,30 +157,40 @@ def guarded(sessions: Mapping[str, Any], cancelled: Callable[[], bool]) -> dict[
     return {name: _Guarded(s, cancelled) for name, s in sessions.items()}
 
 
+def request_longform(backend: Any, settings: Any, seeds: Sequence[int],
+                     cancelled: Callable[[Sequence[int]], bool] = lambda lines: False) -> LongForm:
+    """The long-form synthesis of requests with these ``seeds`` (one "line" each) under ``settings``.
+    ``cancelled(lines)``: true when every request of ``lines`` (indices into ``seeds``) was cancelled; the next
+    network run of a batch of only such requests raises :class:`Cancelled`."""
+    pipe = SeededPipeline(guarded(backend.sessions, lambda: cancelled(pipe.lines)), t2_config=backend.t2_config,
+                          vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
+    pipe.seeds, pipe.lines = list(seeds), list(range(len(seeds)))
+    return LongForm(pipe, name=lambda n: f"request {n + 1} of {len(seeds)} in this batch")
+
+
 def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest],
                cancelled: Callable[[Sequence[int]], bool] = lambda rows: False) -> list[tuple[np.ndarray, int] | None]:
-    """(audio float32, mel_length) per request, in order: one ragged batch per distinct settings.
-    ``cancelled(rows)``: true when every request of ``rows`` (indices into ``requests``) was cancelled; such a
-    batch stops at its next stage and its requests get None."""
+    """(audio float32, mel_length) per request, in order: the pieces of the requests of each distinct settings
+    in ragged batches.  ``cancelled(rows)``: true when every request of ``rows`` (indices into ``requests``) was
+    cancelled; a batch of pieces of only such requests stops at its next network run, they get None, and the
+    other requests of their settings are synthesized again from the start (their fed randomness is keyed by their
+    seeds, so the audio is the same)."""
     out: list[tuple[np.ndarray, int] | None] = [None] * len(requests)
     groups: dict[tuple[float, float, float], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.settings, []).append(i)
     for (gate, sigma, strength), rows in groups.items():
         settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-        current: list[int] = []
-        pipe = SeededPipeline(guarded(backend.sessions, lambda: cancelled(current)), t2_config=backend.t2_config,
-                              vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
-        for start in range(0, len(rows), backend.limits.max_batch):
-            chunk = rows[start:start + backend.limits.max_batch]
-            pipe.seeds = [requests[i].seed for i in chunk]
-            current[:] = chunk
+        pending = list(rows)
+        while pending:
+            lf = request_longform(backend, settings, [requests[i].seed for i in pending],
+                                  lambda lines, p=pending: cancelled([p[n] for n in lines]))
             try:
-                batch = pipe.synthesize_batch([requests[i].text for i in chunk], [requests[i].ids for i in chunk])
+                for u in lf.synthesize([requests[i].text for i in pending], backend.limits.max_batch):
+                    out[pending[u.index]] = (u.audio, u.mel_length)
+                pending = []
             except Cancelled:
-                continue
-            for i, u in zip(chunk, batch.utterances):
-                out[i] = (u.audio, u.mel_length)
+                pending = [i for i in pending if out[i] is None and not cancelled([i])]
     return out
 
 
@@ -208,8 +235,7 @@ def make_model(pb_utils: Any) -> type:
                     inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
-                                                max_text_len=self.backend.limits.max_text_len,
-                                                defaults=self.defaults))
+                                                defaults=self.defaults, frontend=self.settings.text_frontend))
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)

@@ -1,7 +1,7 @@
 """The ``trtnet_tts_stream`` Python-backend model (decoupled): one request's audio sent chunk by chunk as
 ``Pipeline.stream`` makes it.
 
-Inputs as ``trtnet_tts`` (``TEXT``, optional ``GATE_THRESHOLD``, ``SIGMA``, ``DENOISER_STRENGTH``, ``SEED``) plus
+Inputs as ``trtnet_tts`` (``TEXT`` of any length, split as there; optional ``GATE_THRESHOLD``, ``SIGMA``, ``DENOISER_STRENGTH``, ``SEED``) plus
 optional ``CHUNK_FRAMES`` (int32, decoder steps per chunk, default ``runtime.streaming.DEFAULT_CHUNK_FRAMES``).
 Per chunk one response: ``AUDIO`` [1, n] (float32 or int16, as the export's ``audio_dtype``), ``CHUNK_INDEX``
 [1, 1] int32 (0, 1, ...), ``FINAL`` [1, 1] bool (true on the request's last chunk); then an empty response with
@@ -22,9 +22,9 @@ import numpy as np
 from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
 from .portable import localize
-from .triton_model import (CANCELLED, INPUT_DTYPES, Cancelled, ParsedRequest, RequestError, SeededPipeline,
-                           _in_range, _input, _scalar, _set_cuda_device, _torch_threads, check_audio, guarded,
-                           is_cancelled, open_from_spec, parse_request, triton_error)
+from .triton_model import (CANCELLED, INPUT_DTYPES, Cancelled, ParsedRequest, RequestError, _in_range, _input,
+                           _scalar, _set_cuda_device, _torch_threads, check_audio, is_cancelled, open_from_spec,
+                           parse_request, request_longform, triton_error)
 
 CHUNK_FRAMES = "CHUNK_FRAMES"
 
@@ -38,14 +38,13 @@ def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
 
 def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str,
                    cancelled: Callable[[], bool] = lambda: False):
-    """The request's :class:`runtime.streaming.SynthesisStream` (chunks of one utterance, its fed randomness keyed
-    by its seed); iterating raises :class:`Cancelled` before the next network run once ``cancelled()``."""
+    """The request's audio chunks in order (``runtime.longform.LongForm.stream``: a long TEXT's pieces one after
+    another, pauses included; its fed randomness keyed by its seed); iterating raises :class:`Cancelled` before
+    the next network run once ``cancelled()``."""
     gate, sigma, strength = request.settings
     settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-    pipe = SeededPipeline(guarded(backend.sessions, cancelled), t2_config=backend.t2_config,
-                          vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
-    pipe.seeds = [request.seed]
-    return pipe.stream(request.text, chunk_frames=chunk_frames, dtype=dtype)
+    lf = request_longform(backend, settings, [request.seed], lambda lines: cancelled())
+    return lf.stream([request.text], 1, chunk_frames=chunk_frames, dtype=dtype)
 
 
 def make_stream_model(pb_utils: Any) -> type:
@@ -88,8 +87,8 @@ def make_stream_model(pb_utils: Any) -> type:
                 inputs = {k: v for k, v in inputs.items() if v is not None}
                 frames = chunk_frames_of(inputs)
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
-                                       json.loads(request.parameters() or "{}"),
-                                       max_text_len=self.backend.limits.max_text_len, defaults=self.defaults)
+                                       json.loads(request.parameters() or "{}"), defaults=self.defaults,
+                                       frontend=self.settings.text_frontend)
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype,
                                         lambda: is_cancelled(request))
             except RequestError as e:

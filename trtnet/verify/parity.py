@@ -18,7 +18,7 @@ import torch
 from trtnet.engines.eager import EagerNetwork
 from trtnet.layers.options import NetworkOptions
 from trtnet.runtime.fed import item_rng, prenet_keep_masks
-from trtnet.runtime.text import text_to_sequence
+from trtnet.runtime.text import DEFAULT_FRONTEND, prepare_text
 from trtnet.runtime.vocoder import Vocoder, VocoderRun, vocoder_for
 from trtnet.weights.reference import Tacotron2Reference
 from trtnet.weights.store import WeightStore
@@ -72,9 +72,9 @@ def _rng_for(seed: int):
     return lambda index, stream: item_rng(seed, index, stream)
 
 
-def make_case(text: str, t2_config: Any, steps: int, seed: int = 0) -> Case:
+def make_case(text: str, t2_config: Any, steps: int, seed: int = 0, frontend: str = DEFAULT_FRONTEND) -> Case:
     """One line with the fed masks ``synthesize --seed SEED --dropout input`` gives it (``runtime.fed``)."""
-    ids = np.array([text_to_sequence(text)], np.int32)
+    ids = np.array([prepare_text(text, frontend).ids], np.int32)
     masks = prenet_keep_masks(_rng_for(seed), [0], steps, t2_config.prenet_dim, t2_config.prenet_dropout)
     return Case(ids, np.array([ids.shape[1]], np.int32), masks, seed)
 
@@ -147,7 +147,8 @@ def compare(name: str, outputs: Mapping[str, np.ndarray], ref: Mapping[str, np.n
 @torch.no_grad()
 def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_store: WeightStore, *, text: str,
                        seed: int = 0, steps: int | None = None, gate_threshold: float | None = None,
-                       sigma: float = 0.6, strength: float = 0.01) -> tuple[list[Check], dict[str, Any]]:
+                       sigma: float = 0.6, strength: float = 0.01, frontend: str = DEFAULT_FRONTEND
+                       ) -> tuple[list[Check], dict[str, Any]]:
     """Every network's eager twin (FP32) against the independent reference on one deterministic case."""
     t2_ref = Tacotron2Reference.from_checkpoint(t2_ckpt)
     voc_cfg = voc_store.config
@@ -156,7 +157,7 @@ def eager_vs_reference(t2_ckpt: Any, voc_ckpt: Any, t2_store: WeightStore, voc_s
     cfg = t2_store.config
     steps = int(steps or cfg.max_decoder_steps)
     thr = cfg.gate_threshold if gate_threshold is None else gate_threshold
-    case = make_case(text, cfg, steps, seed)
+    case = make_case(text, cfg, steps, seed, frontend)
     log.info("verify: the independent reference (float64) on %d tokens, up to %d decoder steps", case.tokens.shape[1],
              steps)
     ref = reference_run(t2_ref, voc_ref, voc_cfg, case, gate_threshold=thr, sigma=sigma, strength=strength,

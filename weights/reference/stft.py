@@ -75,10 +75,19 @@ class STFT(nn.Module):
         """magnitude, phase [B, F, frames] → audio [B, 1, H·(frames − 1)]."""
         spec = torch.cat([magnitude * torch.cos(phase), magnitude * torch.sin(phase)], dim=1)
         out = F.conv_transpose1d(spec, self.inverse_basis.to(spec.dtype), stride=self.hop_length)
-        wss = torch.from_numpy(window_sumsquare(magnitude.shape[-1], self.hop_length, self.win_length,
-                                                self.filter_length)).to(out.dtype).to(out.device)
+        wss = self._window_sumsquare(magnitude.shape[-1], out.dtype, out.device)
         nonzero = wss > torch.finfo(out.dtype).tiny
         out = torch.where(nonzero, out / torch.where(nonzero, wss, torch.ones_like(wss)), out)
         out = out * (self.filter_length / self.hop_length)
         pad = self.filter_length // 2
         return out[:, :, pad: out.shape[-1] - pad]
+
+    def _window_sumsquare(self, frames: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        """The window's summed squares [frames·H + N − H] on ``device``, made once per (frames, dtype, device):
+        no host-to-device copy per call, so a warmed-up inverse can be captured in a CUDA graph."""
+        key = (frames, dtype, device)
+        cache = self.__dict__.setdefault("_wss", {})
+        if key not in cache:
+            cache[key] = torch.from_numpy(window_sumsquare(frames, self.hop_length, self.win_length,
+                                                           self.filter_length)).to(dtype).to(device)
+        return cache[key]

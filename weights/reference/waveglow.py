@@ -1,4 +1,6 @@
-"""Plain-PyTorch WaveGlow (DLE ``waveglow/model.py`` inference semantics).
+"""Plain-PyTorch WaveGlow (DLE ``waveglow/model.py`` inference semantics; NVIDIA/waveglow ``glow_old.py``'s where
+``config.variant`` is ``glow_old``: odd flows transform the first half conditioned on the second, early channels
+are injected after every 4th flow).
 
 Shapes: B batch, T mel frames, S = upsample_stride, G = n_group, T' = S·T/G grouped time steps,
 C = wn_n_channels, c_k = audio channels still flowing at flow k, h_k = c_k / 2.
@@ -16,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import WaveGlowConfig
+from ..config import GLOW_OLD_EARLY_EVERY, WaveGlowConfig
 from ._common import CheckpointSource, config_from_dle, read_checkpoint, strict_load
 
 log = logging.getLogger(__name__)
@@ -94,14 +96,13 @@ class WN(nn.Module):
 
 
 class WaveGlowReference(nn.Module):
-    """DLE WaveGlow, inverse (inference) direction: mel [B, n_mel, T] → audio [B, S·T]."""
+    """DLE WaveGlow, inverse (inference) direction: mel [B, n_mel, T] → audio [B, S·T] (``config.variant``
+    chooses the coupling semantics; G ∤ S or K < S is a ConfigError)."""
 
     def __init__(self, config: WaveGlowConfig | None = None):
         super().__init__()
         cfg = config or WaveGlowConfig()
-        if cfg.upsample_stride % cfg.n_group or cfg.upsample_kernel_size < cfg.upsample_stride:
-            raise ValueError(f"upsample_stride {cfg.upsample_stride} must be a multiple of n_group {cfg.n_group} "
-                             f"and ≤ upsample_kernel_size {cfg.upsample_kernel_size}")
+        cfg.check_upsample()
         self.config = cfg
         self.upsample = nn.ConvTranspose1d(cfg.n_mel_channels, cfg.n_mel_channels, cfg.upsample_kernel_size,
                                            stride=cfg.upsample_stride)
@@ -144,14 +145,20 @@ class WaveGlowReference(nn.Module):
     def flow_inverse(self, k: int, audio: torch.Tensor, spect: torch.Tensor) -> torch.Tensor:
         """Inverse of flow k on audio [B, c_k, T']: affine coupling undone, then W⁻¹."""
         h = audio.shape[1] // 2
-        a0, a1 = audio[:, :h], audio[:, h:]
+        if self.config.variant == "glow_old" and k % 2 == 1:  # glow_old.py: odd flows swap the halves' roles
+            a1, a0 = audio[:, :h], audio[:, h:]
+        else:
+            a0, a1 = audio[:, :h], audio[:, h:]
         out = self.WN[k](a0, spect)
         b, s = out[:, :h], out[:, h:]
-        return self.convinv[k].infer(torch.cat([a0, (a1 - b) / torch.exp(s)], dim=1))
+        a1 = (a1 - b) / torch.exp(s)
+        if self.config.variant == "glow_old" and k % 2 == 1:
+            return self.convinv[k].infer(torch.cat([a1, a0], dim=1))
+        return self.convinv[k].infer(torch.cat([a0, a1], dim=1))
 
     def injection_flows(self) -> list[int]:
         """Flows after whose inverse early channels are prepended, in inverse-pass order (8, 4 for DLE)."""
-        every = self.config.n_early_every
+        every = GLOW_OLD_EARLY_EVERY if self.config.variant == "glow_old" else self.config.n_early_every
         return [k for k in reversed(range(self.config.n_flows)) if k % every == 0 and k > 0]
 
     def draw_noise(self, batch: int, steps: int, dtype: torch.dtype, device: torch.device | str = "cpu",

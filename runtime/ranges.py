@@ -1,9 +1,11 @@
-"""The valid range of every run-time setting a user or a request may give, defined once: the CLI's argparse types
-(``tools/argtypes.py``) and the Triton models' request checks (``trtnet.serve.triton_model``) both read these.
+"""The valid range of every run-time setting a user, a request or an engine directory's index may give, defined
+once: the CLI's argparse types (``tools/argtypes.py``), the Triton models' request checks
+(``trtnet.serve.triton_model``) and the index schema (``runtime/dir_schema.py``) all read these.
 
 Upper bounds keep the output finite and audible: WaveGlow's prior is N(0, 1), so ``sigma`` above 2 only scales
-noise up (at 1e30 the flows overflow to NaN); the denoiser subtracts ``strength`` × the bias spectrum, so above 1 it
-removes everything (silence).
+noise up (FP32 audio turns NaN from about 1e19: the denoiser squares STFT magnitudes); the denoiser subtracts
+``strength`` × the bias spectrum, so 1 removes all of it and more only silences.  Counts and sizes are TensorRT's
+int32, seeds int64.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ class Range:
         return v
 
 
+INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1
+
 GATE_THRESHOLD = Range(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
 SIGMA = Range(0.0, 2.0)                                            # WaveGlow z scale
 DENOISER_STRENGTH = Range(0.0, 1.0)                                # × the bias spectrum subtracted
-SEED = Range(0, 2**63 - 1, integral=True)                          # int64 request input, --seed
+SEED = Range(0, INT64_MAX, integral=True)                          # int64 request input, --seed
 CHUNK_FRAMES = Range(1, 4096, integral=True)                       # decoder steps per streamed chunk

@@ -1,0 +1,38 @@
+"""Flag combinations a command would silently ignore, refused before any work with a line saying why."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+MODEL_FLAGS = ("tacotron2", "waveglow", "hifigan")
+
+
+def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
+    """With --engine-dir the engines' own weights run: a checkpoint flag would be ignored, and --vocoder must name
+    the directory's vocoder."""
+    from trtnet.runtime.vocoder import vocoder_architecture
+    given = [f for f in MODEL_FLAGS if getattr(args, f, None)]
+    if given:
+        flag = given[0]
+        raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} run the weights they were "
+                         f"built from (build_config.json 'inputs'); drop --{flag}, or rebuild the engines from it")
+    for flag, default, why in (("device", "cpu", "the engines run on the GPU they were built for"),
+                               ("demo_size", "full", "the engines run the weights they were built from")):
+        if getattr(args, flag, default) != default:
+            raise ValueError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: not with --engine-dir ({why}; it "
+                             "selects the eager backend's)")
+    chosen = getattr(args, "vocoder", None)
+    if chosen and chosen != vocoder_architecture(cfg["hparams"], str(args.engine_dir)):
+        built = vocoder_architecture(cfg["hparams"])
+        raise ValueError(f"--vocoder {chosen}: the engines in {args.engine_dir} hold a {built} vocoder; drop "
+                         f"--vocoder or choose another --engine-dir")
+
+
+def refuse_unused(args: argparse.Namespace, needs: str, active: bool, flags: dict[str, Any]) -> None:
+    """``flags`` (name → default) only act with ``needs``: one given without it is an error."""
+    if active:
+        return
+    for flag, default in flags.items():
+        if getattr(args, flag.lstrip("-").replace("-", "_"), default) != default:
+            raise ValueError(f"{flag} only acts with {needs}; add {needs} or drop {flag}")
