@@ -1,7 +1,8 @@
 """The exported model repository and the Triton model's checks, without a server: export refuses a non-empty
 directory without --overwrite and never touches files it did not write; engines are verified before they are
 copied in (a truncated plan is refused); non-finite audio becomes an error response, never a success, and the
-other requests of its batch are still answered."""
+other requests of its batch are still answered; a batch of pieces of only cancelled requests stops before its
+networks and the other requests still equal their own runs."""
 
 from __future__ import annotations
 
@@ -98,3 +99,42 @@ def test_non_finite_audio_is_an_error_response_and_its_batch_neighbours_are_serv
     assert out[0].error is None and out[3].error is None and out[0].outputs[0].name == "AUDIO"
     assert out[1].error.code == _PbUtils.TritonError.INTERNAL and "32 non-finite sample(s)" in out[1].error.message
     assert out[2].error.code == _PbUtils.TritonError.INVALID_ARG and "SIGMA must be" in out[2].error.message
+
+
+def test_a_cancelled_batch_stops_before_its_networks_and_the_other_requests_equal_their_own_runs():
+    """Pieces one per batch (max batch 1): the batch of the cancelled request B raises before its first network
+    run; A (done before) and C (synthesized again after) equal their own separate single-request runs."""
+    import dataclasses
+    from trtnet.engines.spec import PIPELINE, BackendSpec, open_backend
+    from trtnet.serve.triton_model import parse_request, synthesize
+    backend = open_backend(BackendSpec(demo_size="small", dropout="input", noise="input"), PIPELINE)
+    try:
+        runs: list[str] = []
+
+        class Counted:
+            def __init__(self, s):
+                self.s = s
+
+            def run(self, feeds):
+                runs.append("run")
+                return self.s.run(feeds)
+
+            def __getattr__(self, name):
+                return getattr(self.s, name)
+        one = SimpleNamespace(sessions={k: Counted(v) for k, v in backend.sessions.items()},
+                              t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
+                              limits=dataclasses.replace(backend.limits, max_batch=1))
+        s = backend.settings
+        reqs = [parse_request({"TEXT": np.array([[t.encode()]], object), "SEED": np.array([[seed]], np.int64)}, {},
+                              defaults=(s.gate_threshold, s.sigma, s.denoiser_strength))
+                for t, seed in (("Hello there.", 3), ("Never mind.", 5), ("Good bye.", 7))]
+        out = synthesize(one, s, reqs, lambda rows: all(r == 1 for r in rows))
+        cancelled_run, runs[:] = len(runs), []
+        assert out[1] is None and out[0] is not None and out[2] is not None
+        for i in (0, 2):
+            alone = synthesize(one, s, [reqs[i]])[0]
+            np.testing.assert_array_equal(out[i][0], alone[0])
+            assert out[i][1] == alone[1]
+        assert cancelled_run == len(runs)        # B ran no network, A was not synthesized twice
+    finally:
+        backend.close()
