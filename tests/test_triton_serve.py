@@ -180,8 +180,8 @@ def test_bad_requests_get_errors_naming_the_problem(served):
     expect("input 'TEXT' data-type is 'FP32', but model 'trtnet_tts' expects 'BYTES'", [wrong])
     expect("input TEXT is missing", c.inputs("Hello.", seed=1)[1:])
     expect("TEXT must be one line, got 2", c.inputs("One line.\nAnother."))
-    expect("GATE_THRESHOLD must be in (0, 1), got 1.5", c.inputs("Hello.", gate_threshold=1.5))
-    expect("SEED must be ≥ 0", c.inputs("Hello.", seed=-1))
+    expect("GATE_THRESHOLD must be a finite number > 0 and < 1, got 1.5", c.inputs("Hello.", gate_threshold=1.5))
+    expect("SEED must be a whole number >= 0", c.inputs("Hello.", seed=-1))
     expect("unknown request parameter(s) ['speed']", c.inputs("Hello."), {"speed": 2})
     audio, mel_length = c.synthesize("Hello, still here.", seed=2)   # the server still serves
     assert audio.size == mel_length * 16 > 0
