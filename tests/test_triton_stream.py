@@ -113,7 +113,8 @@ def test_cli_streams_wavs_and_benches_ttfa(served, tmp_path, capsys):
                  "--warmup", "0", "--chunk-frames", "8", "--text", "Hello world."]) == 0
     text = capsys.readouterr().out
     assert "TTFA avg" in text.splitlines()[0]
-    row = next(r.split() for r in text.splitlines() if r.split()[:1] == ["1"])
+    row = next(r for r in ([c.strip() for c in line.strip("|").split("|")] for line in text.splitlines())
+               if r[:1] == ["1"])
     assert row[1:3] == ["1", "0"] and 0 < float(row[9]) <= float(row[3])   # TTFA ≤ latency
 
 

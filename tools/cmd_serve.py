@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="export into (and keep) this directory (default: a temporary one, removed on exit)")
     p.add_argument("--repository", default=None,
                    help="serve this exported model repository as it is (trtnet export-triton -o DIR), no export; "
-                        "the backend flags are then unused")
+                        "the backend flags are then unused (default: export one from them)")
     p.add_argument("--triton-home", default=None,
                    help="where nvidia-pytriton is installed apart with numpy<2 (default $TRTNET_TRITON_HOME, else "
                         "~/.cache/trtnet/triton-server); unused when tritonserver is on PATH")
