@@ -16,21 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..sidecar import INDEX_FORMAT
+from . import ranges
 from .engine import EngineLoadError
-
-INT32_MAX = 2**31 - 1          # TensorRT shape values (steps, batch, tokens) are int32
-#: WaveGlow's noise scale: DLE uses 0.6-1.0; FP32 audio turns NaN from about 1e19 (the denoiser squares STFT
-#: magnitudes), and sigma * z must stay inside FP16's range (65504) for a 6-sigma draw of z
-SIGMA_MAX = 1000.0
-#: the denoiser removes strength x the bias spectrum (DLE 0.01-0.1): 1 removes all of it, more only silences
-DENOISER_STRENGTH_MAX = 1.0
-#: FastPitch's pace divides the predicted durations (each at most max_duration frames): from 0.1 the repeat
-#: counts and their running sum (an FP32 matmul) stay exact integers; beyond 10 DLE's typical 3-10 frame durations
-#: round to no frame at all
-PACE_MIN, PACE_MAX = 0.1, 10.0
-#: the affine pitch transform pitch * scale + shift_Hz / pitch_std (DLE --pitch-transform-amplify, typically 1-3,
-#: and --pitch-transform-shift): 0 flattens the contour to the speaker's mean; a shift past 1000 Hz leaves every voice
-PITCH_SCALE_MAX, PITCH_SHIFT_MAX = 10.0, 1000.0
+from .ranges import INT32_MAX          # TensorRT shape values (steps, batch, tokens) are int32
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -46,17 +34,10 @@ def _int(lo: int, hi: int = INT32_MAX) -> Callable[[Any], str | None]:
     return check
 
 
-def _real(lo: float, hi: float | None = None, *, open_ends: bool = False) -> Callable[[Any], str | None]:
-    want = (f"a finite number in ({lo:g}, {hi:g})" if open_ends else
-            f"a finite number >= {lo:g}" + ("" if hi is None else f" and <= {hi:g}"))
-
-    def check(v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return want
-        if open_ends and not lo < v < hi or not open_ends and (v < lo or hi is not None and v > hi):
-            return want
-        return None
-    return check
+def _in(r: ranges.Range) -> Callable[[Any], str | None]:
+    """A run-time setting in its one shared range (``runtime/ranges.py``)."""
+    return lambda v: None if not isinstance(v, bool) and isinstance(v, (int, float)) and r.contains(v) \
+        else r.describe()
 
 
 def _one_of(*choices: Any) -> Callable[[Any], str | None]:
@@ -78,10 +59,9 @@ def _option_checks() -> dict[str, Callable[[Any], str | None]]:
 
 def default_checks() -> dict[str, Callable[[Any], str | None]]:
     """Run-time defaults (and the CLI flags that override them): their one range each."""
-    return {"gate_threshold": _real(0.0, 1.0, open_ends=True), "max_decoder_steps": _int(1),
-            "sigma": _real(0.0, SIGMA_MAX), "denoiser_strength": _real(0.0, DENOISER_STRENGTH_MAX),
-            "pace": _real(PACE_MIN, PACE_MAX), "pitch_scale": _real(0.0, PITCH_SCALE_MAX),
-            "pitch_shift": _real(-PITCH_SHIFT_MAX, PITCH_SHIFT_MAX)}
+    return {"gate_threshold": _in(ranges.GATE_THRESHOLD), "max_decoder_steps": _int(1),
+            "sigma": _in(ranges.SIGMA), "denoiser_strength": _in(ranges.DENOISER_STRENGTH),
+            "pace": _in(ranges.PACE), "pitch_scale": _in(ranges.PITCH_SCALE), "pitch_shift": _in(ranges.PITCH_SHIFT)}
 
 
 def _check_map(f: Path, where: str, values: Any, checks: Mapping[str, Callable[[Any], str | None]],

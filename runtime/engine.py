@@ -43,6 +43,10 @@ class EngineLoadError(RuntimeError):
     """A plan could not be loaded: missing, unreadable, no sidecar, or TensorRT refused it (log included)."""
 
 
+class NoGpuError(EngineLoadError):
+    """The plan is fine but this machine has no usable CUDA GPU to run it on."""
+
+
 class EngineCompatibilityError(EngineLoadError):
     """The plan does not fit here (TensorRT flavour/version, GPU) or does not match its sidecar."""
 
@@ -153,7 +157,7 @@ class Engine:
         try:
             gpu = gpu_mod.current_gpu()
         except (CudaError, CudaUnavailableError) as e:
-            raise EngineLoadError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
+            raise NoGpuError(f"{plan}: cannot run here, no usable CUDA GPU: {e}") from e
         check_compatible(sidecar, plan, fl.name, fl.version, gpu)
         return cls._deserialize(plan, sidecar, fl, gpu, refit_stripped=refit_stripped)
 

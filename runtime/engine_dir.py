@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from .vocoder import VOCODERS, vocoder_architecture
 from .dir_schema import check_finite, check_index, check_sidecars
 from .engine import Engine, EngineLoadError, EngineProvider
 from .pipeline import Limits
+from .progress import ProgressEvent, ProgressHook
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +104,12 @@ def stream_decoder(engine_dir: str | Path | None) -> str:
 
 
 def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, cuda_graph: bool = False,
-                    provider: EngineProvider | None = None) -> EngineDir:
+                    provider: EngineProvider | None = None, progress: ProgressHook | None = None) -> EngineDir:
     """Load the engines of ``path`` (all listed in build_config.json, or ``names``: network names or the roles
     "vocoder" / "vocoder-denoiser") and open a session each.
 
     ``provider``: load them with ``Engine.load(..., provider=provider)`` (``trtnet.emulate.Emulator()``: the
-    TensorRT emulator)."""
+    TensorRT emulator).  ``progress``: told of each engine loaded (``ProgressEvent("load", name, seconds)``)."""
     root = Path(path)
     cfg = read_build_config(root)
     wanted = resolve_names(cfg, names, root) if names else tuple(cfg["engines"])
@@ -118,9 +120,12 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
             if name not in cfg["engines"]:
                 raise EngineLoadError(f"{root}: no {name} engine (built: {sorted(cfg['engines'])})")
             plan = root / cfg["engines"][name]["plan"]
+            t0 = time.perf_counter()
             engine = stack.enter_context(Engine.load(plan, provider=provider))
             sessions[name] = stack.enter_context(engine.session(cuda_graph=cuda_graph and name not in LOOPS))
             sidecars[name] = Sidecar.read(sidecar_path(plan))
+            if progress is not None:
+                progress(ProgressEvent("load", name, time.perf_counter() - t0))
     except BaseException:
         stack.close()
         raise

@@ -69,7 +69,8 @@ class Piece:
 @dataclass
 class LineUtterance(Utterance):
     """A line joined from its pieces: ``audio`` = piece audio and pauses; ``mel_postnet``, ``gate`` and ids the
-    pieces' concatenated (no pause frames); ``alignment`` block-diagonal (piece frames × piece tokens)."""
+    pieces' concatenated (no pause frames); ``mel_length`` the pieces' summed (``runtime.measures``: kept frames,
+    stop frames excluded); ``alignment`` block-diagonal (piece frames × piece tokens)."""
 
     pieces: list[Utterance] = field(default_factory=list)
 

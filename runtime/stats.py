@@ -6,9 +6,11 @@ As DLE's ``test_infer.py`` computes them (per measured iteration i, after droppi
   ``sorted(lat)[:n*p//100][-1]`` (DLE: ``max(latency[:int(len(latency)*p)])``); this is not numpy's
   interpolated percentile.  With fewer than 100/p iterations the lowest p% is empty; the smallest latency
   is used then;
-- throughput (samples/s) = mean_i(B · T_mel,i · hop / latency_i): padded length, all utterances of a batch;
-- mels = mean_i(T_mel,i), the padded (batch max) frame count including the stop frame;
-- audio seconds = mels · hop / sample_rate (per utterance);
+- mels = mean_i(T_mel,i), T_mel,i the mean over the batch of each utterance's kept frames (``runtime.measures``:
+  the stop frame is not counted, so ``synthesize`` prints the same mels and seconds for the same line; DLE's
+  test_infer.py counts the padded output with the stop frame, one frame more);
+- throughput (samples/s) = mean_i(B · T_mel,i · hop / latency_i): all utterances of a batch;
+- audio seconds = mels · hop / sample_rate (per utterance: the WAV's length);
 - RTF = audio seconds / average latency (per utterance, **not** multiplied by the batch size), as the
   README tables have it (6.99 s / 0.80 s = 8.74).
 """
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from .measures import audio_seconds, fmt_rate, fmt_seconds
 
 SAMPLE_RATE = 22050
 HOP_LENGTH = 256
@@ -92,7 +96,7 @@ def summarize(latencies_s: Sequence[float], mels: Sequence[int] | int, *, batch_
     if (lat <= 0).any():
         raise ValueError("latencies must be positive seconds")
     avg_mels = float(frames.mean())
-    audio = avg_mels * hop_length / sample_rate
+    audio = audio_seconds(avg_mels, hop_length, sample_rate)
     avg = float(lat.mean())
     extras = {k: float(np.mean(drop_warmup(v, warmup))) for k, v in (extra or {}).items()}
     return BenchRow(framework=framework, batch_size=batch_size, precision=precision, latency_avg=avg,
@@ -104,7 +108,7 @@ def summarize(latencies_s: Sequence[float], mels: Sequence[int] | int, *, batch_
 def _cells(row: BenchRow, extra_keys: Sequence[str]) -> list[str]:
     cells = [row.framework, str(row.batch_size), row.precision,
              *(f"{v:.4f}" for v in (row.latency_avg, row.latency_std, *row.percentiles.values())),
-             f"{row.throughput:,.0f}", f"{row.mels:.0f}", f"{row.audio_seconds:.2f}", f"{row.rtf:.2f}"]
+             fmt_rate(row.throughput), f"{row.mels:.0f}", fmt_seconds(row.audio_seconds), f"{row.rtf:.2f}"]
     cells += [f"{row.extra[k]:.3f}" if k in row.extra and math.isfinite(row.extra[k]) else "" for k in extra_keys]
     return cells
 
@@ -116,8 +120,16 @@ def format_table(rows: Sequence[BenchRow]) -> str:
     header = ["framework", "bs", "precision", "avg latency (s)", "std (s)",
               *(f"p{p} (s)" for p in PERCENTILES), "samples/s", "mels", "audio (s)", "RTF",
               *(EXTRA_COLUMNS.get(k, k) for k in extra_keys)]
-    lines = [header, ["---"] * len(header), *(_cells(r, extra_keys) for r in rows)]
-    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+    return markdown_table(header, [_cells(r, extra_keys) for r in rows])
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table whose columns are padded to their widest cell (aligned in a terminal for any name
+    length); every bench table, local or Triton, is printed through this."""
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    widths = [max(w, 3) for w in widths]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join("| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |" for cells in lines)
 
 
 def to_json(rows: Sequence[BenchRow], **context: Any) -> str:

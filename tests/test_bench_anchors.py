@@ -128,6 +128,7 @@ def test_anchor_plumbing_equals_the_reference_with_graphs_replaced_by_calls(t2, 
             want = t2.infer(tokens[rows], lengths[rows], dropout="off")
             got = anchor.infer(tokens[rows], lengths[rows])
             assert got["n_steps"] == want["n_steps"] and 0 <= anchor.overrun_steps < 5
+            assert torch.equal(got["mel_lengths"], want["mel_lengths"])     # the bench rows' mels (measures)
             torch.testing.assert_close(got["mel_postnet"], want["mel_postnet"], rtol=0, atol=1e-5)
             audio = vocode(voc, want["mel_postnet"])
             torch.testing.assert_close(anchor.vocode(got["mel_postnet"]), audio, rtol=0, atol=1e-5)

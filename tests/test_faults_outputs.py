@@ -152,4 +152,5 @@ def test_a_model_repository_being_written_is_not_written_by_a_second_export(tmp_
         assert f"{repo}: trtnet export-triton (a test) (pid {os.getpid()}) is writing here" in run.stderr
         assert [p.name for p in repo.iterdir()] == [".trtnet.lock"]
     assert subprocess.run([*cmd, "--overwrite"], capture_output=True, timeout=300).returncode == 0
-    assert sorted(p.name for p in repo.iterdir()) == ["README.md", "trtnet_tts", "trtnet_tts_stream"]
+    assert sorted(p.name for p in repo.iterdir()) == [".trtnet-export.json", "README.md", "trtnet_tts",
+                                                      "trtnet_tts_stream"]

@@ -79,8 +79,8 @@ def test_bad_requests_get_errors_and_the_stream_goes_on(served):
     c = StreamClient(f"127.0.0.1:{server.ports.grpc}", timeout_s=60)
     try:
         for text, kw, fragment in [("", {}, "TEXT: the line is empty"),
-                                   ("Hello.", {"chunk_frames": 0}, "CHUNK_FRAMES must be in 1..4096, got 0"),
-                                   ("Hello.", {"gate_threshold": 1.5}, "GATE_THRESHOLD must be in (0, 1), got 1.5")]:
+                                   ("Hello.", {"chunk_frames": 0}, "CHUNK_FRAMES must be a whole number >= 1 and <= 4096, got 0"),
+                                   ("Hello.", {"gate_threshold": 1.5}, "GATE_THRESHOLD must be a finite number > 0 and < 1, got 1.5")]:
             with pytest.raises(TritonRequestError) as info:
                 list(c.stream(text, **kw))
             assert fragment in str(info.value), str(info.value)
@@ -113,7 +113,8 @@ def test_cli_streams_wavs_and_benches_ttfa(served, tmp_path, capsys):
                  "--warmup", "0", "--chunk-frames", "8", "--text", "Hello world."]) == 0
     text = capsys.readouterr().out
     assert "TTFA avg" in text.splitlines()[0]
-    row = next(r.split() for r in text.splitlines() if r.split()[:1] == ["1"])
+    row = next(r for r in ([c.strip() for c in line.strip("|").split("|")] for line in text.splitlines())
+               if r[:1] == ["1"])
     assert row[1:3] == ["1", "0"] and 0 < float(row[9]) <= float(row[3])   # TTFA ≤ latency
 
 
@@ -131,14 +132,18 @@ def test_abandoned_request_does_not_disturb_the_next(served):
 
 def test_no_stream_export_leaves_the_model_out(tmp_path):
     from trtnet.serve.export import BackendFacts, ExportOptions, write_repository
-    facts = BackendFacts("engine", 4, 128, 22050, 256, "TensorRT engines in /e")
-    write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions())
-    assert (tmp_path / "trtnet_tts_stream" / "1" / "model.py").is_file()
+    facts = BackendFacts("eager", 4, 128, 22050, 256, "eager")
+    for name in ("t2.h5", "wg.h5"):
+        (tmp_path / name).write_bytes(b"weights")
+    spec = {"tacotron2": str(tmp_path / "t2.h5"), "waveglow": str(tmp_path / "wg.h5")}
+    repo = tmp_path / "repo"
+    write_repository(repo, spec, facts, ExportOptions())
+    assert (repo / "trtnet_tts_stream" / "1" / "model.py").is_file()
     with pytest.raises(FileExistsError, match="pass --overwrite"):
-        write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions())
-    write_repository(tmp_path, {"engine_dir": "/e"}, facts, ExportOptions(stream=False), overwrite=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "trtnet_tts"]
-    assert "not exported (--no-stream)" in (tmp_path / "README.md").read_text()
+        write_repository(repo, spec, facts, ExportOptions())
+    write_repository(repo, spec, facts, ExportOptions(stream=False), overwrite=True)
+    assert sorted(p.name for p in repo.iterdir()) == [".trtnet-export.json", "README.md", "trtnet_tts"]
+    assert "not exported (--no-stream)" in (repo / "README.md").read_text()
 
 
 def test_shutdown_leaves_no_process(served):

@@ -4,8 +4,9 @@ and the message states the valid range (argparse turns the ValueError text into 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Callable
+
+from trtnet.runtime import ranges
 
 
 def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
@@ -15,65 +16,42 @@ def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
 def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
          high_open: bool = False) -> Callable[[str], float]:
     """A finite float in the range [low, high] (either end open or absent)."""
-    lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
-    hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
-    want = "a finite number" + (f" {lo}" if lo else "") + (" and" if lo and hi else "") + (f" {hi}" if hi else "")
-
-    def parse(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise _fail(text, want) from None
-        if not math.isfinite(v):
-            raise _fail(text, want)
-        if low is not None and (v < low or low_open and v == low):
-            raise _fail(text, want)
-        if high is not None and (v > high or high_open and v == high):
-            raise _fail(text, want)
-        return v
-    parse.__name__ = "number"   # argparse names the type in its own messages
-    return parse
+    return of_range(ranges.Range(low, high, low_open, high_open))
 
 
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """A whole number in [low, high]."""
-    want = "a whole number" + (f" >= {low}" if low is not None else "") + (" and" if low is not None and high is not None
-                                                                             else "") + (f" <= {high}" if high is not None else "")
+    return of_range(ranges.Range(low, high, integral=True))
 
-    def parse(text: str) -> int:
+
+def of_range(r: ranges.Range) -> Callable[[str], float]:
+    """The argparse type of a library :class:`trtnet.runtime.ranges.Range` (one definition for the CLI, the
+    server's requests and the engine directory's index)."""
+    want = r.describe()
+
+    def parse(text: str) -> float:
         try:
-            v = int(text)
+            v = int(text) if r.integral else float(text)
         except ValueError:
             raise _fail(text, want) from None
-        if low is not None and v < low or high is not None and v > high:
+        if not r.contains(v):
             raise _fail(text, want)
         return v
-    parse.__name__ = "integer"
+    parse.__name__ = "integer" if r.integral else "number"   # argparse names the type in its own messages
     return parse
 
 
-INT32_MAX, INT64_MAX = 2**31 - 1, 2**63 - 1     # TensorRT shapes and counts are int32; seeds are int64
-
-GATE_THRESHOLD = real(0.0, 1.0, low_open=True, high_open=True)   # sigmoid(gate) > threshold stops
-POSITIVE_INT = integer(1, INT32_MAX)                              # batch, steps, tokens, iterations, MiB
-NON_NEGATIVE_INT = integer(0, INT32_MAX)                          # warm-up iterations, context frames
-SEED = integer(0, INT64_MAX)                                      # seeds of fed randomness and random fills
-PAUSE_MS = real(0.0, 10_000.0)                                   # silence joined between pieces of a line
+GATE_THRESHOLD = of_range(ranges.GATE_THRESHOLD)                  # sigmoid(gate) > threshold stops
+SIGMA = of_range(ranges.SIGMA)                                    # WaveGlow noise scale (README: why the bound)
+DENOISER_STRENGTH = of_range(ranges.DENOISER_STRENGTH)            # bias-spectrum removal, 0 = off
+SEED = of_range(ranges.SEED)                                      # seeds of fed randomness and random fills
+POSITIVE_INT = integer(1, ranges.INT32_MAX)                       # batch, steps, tokens, iterations, MiB
+NON_NEGATIVE_INT = integer(0, ranges.INT32_MAX)                   # warm-up iterations, context frames
+PACE = of_range(ranges.PACE)                                      # FastPitch: durations / pace
+PITCH_SCALE = of_range(ranges.PITCH_SCALE)                        # FastPitch: pitch × scale + shift
+PITCH_SHIFT = of_range(ranges.PITCH_SHIFT)                        # in Hz
+PAUSE_MS = real(0.0, 10_000.0)                                    # silence joined between pieces of a line
 PORT = integer(1, 65535)                                          # a TCP port the server listens on
-
-
-def _settings() -> dict[str, float]:
-    from trtnet.runtime import dir_schema as d
-    return {k: getattr(d, k) for k in ("SIGMA_MAX", "DENOISER_STRENGTH_MAX", "PACE_MIN", "PACE_MAX",
-                                       "PITCH_SCALE_MAX", "PITCH_SHIFT_MAX")}
-
-
-_S = _settings()
-SIGMA = real(0.0, _S["SIGMA_MAX"])                                # WaveGlow noise scale (README: why the bound)
-DENOISER_STRENGTH = real(0.0, _S["DENOISER_STRENGTH_MAX"])        # bias-spectrum removal, 0 = off
-PACE = real(_S["PACE_MIN"], _S["PACE_MAX"])                       # FastPitch: durations / pace
-PITCH_SCALE = real(0.0, _S["PITCH_SCALE_MAX"])                    # FastPitch: pitch * scale + shift
-PITCH_SHIFT = real(-_S["PITCH_SHIFT_MAX"], _S["PITCH_SHIFT_MAX"])  # in Hz
 
 
 def device(text: str) -> str:

@@ -61,8 +61,12 @@ def _bench(backend: str, pipe, text: str, batch: int, args: argparse.Namespace, 
     return bench_pipeline(pipe, text, batch, args.iterations, args.warmup, **kw)
 
 
-def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str):
+def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, text: str, hook=None):
+    """The rows ``backends`` at every batch size; ``hook``: tools.progress's NetworkProgress (phase = the row)."""
+    from trtnet.runtime.progress import observe
     from trtnet.verify.bench import bench_reference, torch_sync
+    phase = hook.set_phase if hook is not None else (lambda _: None)
+    hook = hook if hook is not None and hook.active else None     # quiet: sessions run unobserved
     rows, skipped = [], []
     batches = args.batch_size or [1]
     engine_rows = [b for b in backends if b.startswith("engine")]
@@ -76,15 +80,21 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                 from trtnet.engines.spec import engine_provider
                 from trtnet.runtime.engine_dir import open_engine_dir
                 from .common import spec_from_args
-                with open_engine_dir(args.engine_dir, provider=engine_provider(spec_from_args(args))) as d:
+                with open_engine_dir(args.engine_dir, provider=engine_provider(spec_from_args(args)),
+                                     progress=hook) as d:
                     for b in engine_rows:
-                        pipe = _pipeline(d.sessions, d.t2_config, d.vocoder_config, d.limits, d.defaults, args,
-                                         d.options["dropout"], d.options["noise"], _decoder(b))
-                        rows += [_bench(b, pipe, text, bs, args, framework=f"trtnet {b}{tag}",
-                                        precision=d.options["precision"]) for bs in batches]
+                        pipe = _pipeline(observe(d.sessions, hook), d.t2_config, d.vocoder_config, d.limits,
+                                         d.defaults, args, d.options["dropout"], d.options["noise"], _decoder(b))
+                        for bs in batches:
+                            phase(f"trtnet {b}{tag} bs {bs}")
+                            rows += _done([_bench(b, pipe, text, bs, args, framework=f"trtnet {b}{tag}",
+                                                  precision=d.options["precision"])])
             except (OSError, RuntimeError, ImportError, KeyError) as e:
                 if emulate:      # asked for: an emulator failure is an error, never a skip
                     raise
+                from trtnet.runtime.engine import NoGpuError
+                from .hints import no_gpu
+                e = no_gpu(e) if isinstance(e, NoGpuError) else e
                 skipped += [f"{b}: {type(e).__name__}: {e}" for b in engine_rows]
     eager_rows = [b for b in backends if b.startswith("eager")]
     if eager_rows:
@@ -97,10 +107,12 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
                                     "vocoder-denoiser"), sources=sources, options=opts)
         try:
             for b in eager_rows:
-                pipe = _pipeline(backend.sessions, backend.t2_config, backend.vocoder_config, backend.limits, {},
-                                 args, opts.dropout, opts.noise, _decoder(b))
-                rows += _done([_bench(b, pipe, text, bs, args, framework=f"trtnet {b}", precision=args.precision,
-                                      sync=torch_sync(args.device)) for bs in batches])
+                pipe = _pipeline(observe(backend.sessions, hook), backend.t2_config, backend.vocoder_config,
+                                 backend.limits, {}, args, opts.dropout, opts.noise, _decoder(b))
+                for bs in batches:
+                    phase(f"trtnet {b} bs {bs}")
+                    rows += _done([_bench(b, pipe, text, bs, args, framework=f"trtnet {b}", precision=args.precision,
+                                          sync=torch_sync(args.device))])
         finally:
             backend.close()
     reference_rows = [b for b in backends if b.startswith("pytorch")]
@@ -122,11 +134,13 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
         t2r = Tacotron2Reference.from_checkpoint(sources["tacotron2"].checkpoint)
         voc, vocode, den = timing_reference(sources[arch].checkpoint, voc_cfg, args.sigma)
         if "pytorch" in backends:
+            phase("PyTorch reference")
             rows += _done([bench_reference(t2r, voc, vocode, den, text, bs, args.iterations, args.warmup,
                                            device=args.device, precision=args.precision,
                                            strength=args.denoiser_strength, frontend=text_frontend(args))
                            for bs in batches])
         from .bench_anchor_rows import anchor_rows
-        more, why = anchor_rows(args, [b for b in reference_rows if b != "pytorch"], (t2r, voc, vocode, den), text)
+        more, why = anchor_rows(args, [b for b in reference_rows if b != "pytorch"], (t2r, voc, vocode, den), text,
+                                phase=phase)
         rows, skipped = rows + _done(more), skipped + why
     return rows, skipped, _context(args)

@@ -34,9 +34,9 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                         help="logging verbosity (default: info)")
-    from trtnet.version import __version__
-    p = argparse.ArgumentParser(prog="trtnet", description=__doc__.splitlines()[0])
-    p.add_argument("--version", action="version", version=f"trtnet {__version__}")
+    p = argparse.ArgumentParser(prog="trtnet", description=__doc__.splitlines()[0].replace("``", ""))
+    p.add_argument("--version", action=_StackVersion, help="show trtnet's version and its stack's (TensorRT flavours, "
+                   "cuda-python, torch, numpy, CUDA driver), then exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         sub.add_parser(name, help=help_text, description=help_text, parents=[common])
@@ -46,6 +46,18 @@ def _parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         mod.add_arguments(sub.choices[wanted])
         sub.choices[wanted].set_defaults(_run=mod.run)
     return p
+
+
+class _StackVersion(argparse.Action):
+    """--version: the stack is looked up only when asked (it imports TensorRT)."""
+
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .stack import version_text
+        print(version_text())
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

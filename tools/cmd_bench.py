@@ -29,7 +29,7 @@ BACKENDS = ("engine-loop", "engine-step", "engine-stream", "eager-loop", "eager-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows)")
+    p.add_argument("--engine-dir", default=None, help="engines built by build-engines (enables engine rows; default: none)")
     add_emulate_arg(p)
     p.add_argument("--backends", default=",".join(BACKENDS),
                    help=f"comma list from {','.join(BACKENDS)} (default: all; rows that cannot run say why)")
@@ -84,12 +84,15 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(backends) - set(BACKENDS))
     if unknown:
         raise ValueError(f"unknown backends {unknown}; choose from {BACKENDS}")
-    log.info("bench: rows %s at batch sizes %s, %d measured iterations after %d warm-up; eager/PyTorch rows on %s "
-             "in %s%s; vocoder %s", ",".join(backends), ",".join(map(str, args.batch_size or [1])), args.iterations,
+    log.info("bench: rows %s; batch size(s) %s; per row and batch size: %d measured iteration(s) after %d warm-up; "
+             "eager/PyTorch rows on %s in %s%s; vocoder %s", ",".join(backends),
+             " and ".join(map(str, args.batch_size or [1])), args.iterations,
              args.warmup, args.device, args.precision, f"; engines in {args.engine_dir}" if args.engine_dir else "",
              vocoder_arch(args))
     sources = resolve_sources(args)
-    rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT)
+    from .progress import network_progress
+    with network_progress("bench") as hook:
+        rows, skipped, context = collect_rows(args, backends, sources, args.text or DEFAULT_TEXT, hook)
     print(format_table(rows) if rows else "(no rows ran)")
     for reason in skipped:
         print(f"skipped: {reason}")

@@ -25,6 +25,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"profile max tokens per line (default {d.max_text_len})")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None,
                    help="decoder step cap = profile max mel frames (default: the model's, DLE 2000)")
+    p.add_argument("--opt-batch", type=POSITIVE_INT, default=None,
+                   help=f"profile opt batch, as trtexec's --optShapes: the size TensorRT tunes kernels for "
+                        f"(default {d.opt_batch}; 1..--max-batch)")
+    p.add_argument("--opt-text-len", type=POSITIVE_INT, default=None,
+                   help=f"profile opt tokens per line (default {d.opt_text_len}, or --max-text-len if smaller; "
+                        "1..--max-text-len)")
+    p.add_argument("--opt-decoder-steps", type=POSITIVE_INT, default=None,
+                   help=f"profile opt decoder steps / mel frames (default {d.opt_decoder_steps}, or the step cap if "
+                        "smaller; 1..the step cap)")
     add_runtime_args(p)
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=d.dropout,
                    help=f"prenet dropout: in-engine random (DLE behaviour), masks fed as an input, or off "
@@ -36,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"comma list from {','.join(NETWORKS)} (default: encoder, decoder-loop, decoder-step, postnet "
                         f"(--fastpitch: fastpitch) and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
-                   help="TensorRT flavour (auto: tensorrt if importable, else tensorrt_rtx)")
+                   help="TensorRT flavour (default auto: tensorrt if importable, else tensorrt_rtx)")
     p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only; default none)")
     p.add_argument("--compute-capability", action="append", default=[], metavar="SMxx",
                    help="TensorRT-RTX target (repeatable; default SM80 SM86 SM89 SM120)")
@@ -50,7 +59,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "names when loaded; same flavour support as --refittable (default off)")
     p.add_argument("--emulate-engines", action="store_true",
                    help="with --refittable / --strip-weights where the flavour cannot build them here (TensorRT-RTX "
-                        "without a GPU): build plans without the flags, marked for the emulated runtime only")
+                        "without a GPU): build plans without the flags, marked for the emulated runtime only "
+                        "(default off)")
     p.add_argument("--force", action="store_true", help="rebuild even when a cached engine matches (default: reuse it)")
 
 
@@ -85,18 +95,57 @@ def run(args: argparse.Namespace) -> int:
     need = {_arch(e) for e in engines}
     opts = NetworkOptions(precision=args.precision, max_batch=args.max_batch, max_text_len=args.max_text_len,
                           max_decoder_steps=args.max_decoder_steps, dropout=args.dropout,
-                          noise=args.noise, alignments=args.alignments)
+                          noise=args.noise, alignments=args.alignments, **opt_shapes(args))
     with locked_dir(args.output, "trtnet build-engines"):
         sources = resolve_sources(args, need=need)
+        check_opt_steps(args, opts, sources)
         summary = build_engine_set(args.output, sources, engines, opts, config, flavor=flavor, force=args.force,
                                    runtime_defaults=runtime_defaults(args, sources))
-    for name, e in summary["engines"].items():
-        state = "cached" if e["cached"] else f"built in {e['build_seconds']:.1f} s"
-        print(f"{name:14s} {e['plan']:22s} {e['plan_bytes'] / 1e6:8.1f} MB  {state}")
+    for line in engine_lines(summary["engines"]):
+        print(line)
     targets = ", ".join(f"{k.replace('_', ' ')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                         for k, v in summary["targets"].items())
     print(f"{summary['flavor']} {summary['trt_version']} ({targets}); index: {Path(args.output) / 'build_config.json'}")
     return 0
+
+
+def engine_lines(engines: dict) -> list[str]:
+    """One line per engine of build_config.json's ``engines``: name, plan, size, build time; columns as wide as
+    the longest name and plan (hifigan-denoiser included)."""
+    from trtnet.runtime.measures import fmt_duration
+    name_w = max(map(len, engines), default=0)
+    plan_w = max((len(e["plan"]) for e in engines.values()), default=0)
+    return [f"{name:{name_w}s}  {e['plan']:{plan_w}s} {e['plan_bytes'] / 1e6:8.1f} MB  "
+            + ("cached" if e["cached"] else f"built in {fmt_duration(e['build_seconds'])}")
+            for name, e in engines.items()]
+
+
+def opt_shapes(args: argparse.Namespace) -> dict:
+    """The --opt-* flags given, each checked within 1..its max flag (the defaults are clamped, not refused)."""
+    given = {}
+    for opt, limit in (("opt_batch", "max_batch"), ("opt_text_len", "max_text_len"),
+                       ("opt_decoder_steps", "max_decoder_steps")):
+        value, most = getattr(args, opt), getattr(args, limit)
+        if value is None:
+            continue
+        if most is not None and value > most:
+            flag = "--" + opt.replace("_", "-")
+            raise ValueError(f"{flag} {value}: the profile needs 1 <= opt <= max, and --{limit.replace('_', '-')} "
+                             f"is {most}")
+        given[opt] = value
+    return given
+
+
+def check_opt_steps(args: argparse.Namespace, opts, sources: dict) -> None:
+    """--opt-decoder-steps within the model's step cap when --max-decoder-steps is not given."""
+    if args.opt_decoder_steps is None or args.max_decoder_steps is not None or "tacotron2" not in sources:
+        return
+    from trtnet.weights.store import WeightStore
+    with WeightStore.open(sources["tacotron2"].h5_path, "tacotron2") as store:
+        cap = opts.steps_cap(store.config)
+    if args.opt_decoder_steps > cap:
+        raise ValueError(f"--opt-decoder-steps {args.opt_decoder_steps}: above the step cap {cap} (the model's "
+                         "max_decoder_steps; raise it with --max-decoder-steps)")
 
 
 def _arch(engine: str) -> str:

@@ -43,7 +43,7 @@ def export_options(args: argparse.Namespace):
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="model repository directory to write")
     add_export_args(p)
-    p.add_argument("--overwrite", action="store_true", help="replace a trtnet_tts model already in --output")
+    p.add_argument("--overwrite", action="store_true", help="replace a trtnet_tts model already in --output (default: refuse)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,5 +54,14 @@ def run(args: argparse.Namespace) -> int:
           f"{args.audio_dtype} audio")
     if args.stream:
         print(f"{out / STREAM_MODEL}: decoupled, one response per audio chunk (gRPC streaming)")
-    print(f"serve it: tritonserver --model-repository {out.resolve()}   (or: trtnet serve ...)")
+    print(serve_hint(out.resolve()))
     return 0
+
+
+def serve_hint(repo) -> str:
+    """How to serve ``repo``: tritonserver when it is on PATH, else how to get it or let ``trtnet serve`` run it."""
+    import shutil
+    from .hints import TRITONSERVER
+    if shutil.which("tritonserver"):
+        return f"serve it: tritonserver --model-repository {repo}   (or: trtnet serve with the same flags)"
+    return f"serve it: trtnet serve with the same flags; or tritonserver --model-repository {repo} ({TRITONSERVER})"

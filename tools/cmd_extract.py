@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "ema_state_dict (when saved) instead of 'state_dict' (default off)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
-                        "build-engines/synthesize still refuses it)")
+                        "build-engines/synthesize still refuses it; default: refuse)")
     p.add_argument("--waveglow-variant", choices=WAVEGLOW_VARIANTS, default=None,
                    help="waveglow only: the inference semantics of the code that saved the model (README "
                         "'Checkpoint formats'); a full-model pickle states it by its class and a contradicting "

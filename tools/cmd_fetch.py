@@ -9,7 +9,7 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="*", metavar="NAME_OR_URL",
                    help="published checkpoint names (see --list) or http(s) URLs")
-    p.add_argument("--list", action="store_true", help="print the published checkpoints and exit")
+    p.add_argument("--list", action="store_true", help="print the published checkpoints and exit (default off)")
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="weights cache (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
 

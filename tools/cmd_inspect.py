@@ -20,8 +20,8 @@ from .argtypes import POSITIVE_INT
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("plan", help="a .plan file written by trtnet, or a weights file (.h5) from extract-weights")
     p.add_argument("--depth", type=POSITIVE_INT, default=2, help="scope levels to group layers by (default 2)")
-    p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU)")
-    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables")
+    p.add_argument("--engine-info", action="store_true", help="also print TensorRT's engine inspector (needs a GPU; default off)")
+    p.add_argument("--json", action="store_true", help="print one JSON document instead of tables (default: tables)")
 
 
 def group_layers(rows: list[dict], depth: int) -> dict[str, Counter]:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
                           "engine_info": info, "engine_info_unavailable": why_not}, indent=2, default=str))
         return 0
     print(f"{plan}: network {side.network}, {side.flavor} {side.trt_version}, trtnet {side.trtnet_version}, "
-          f"{plan.stat().st_size / 1e6:.1f} MB, built in {side.build_seconds} s")
+          f"{plan.stat().st_size / 1e6:.1f} MB, built in {_duration(side.build_seconds)}")
     print(f"targets: {side.targets}; weights sha256: {side.weights_sha256}")
     for kind, specs in (("input", side.io.inputs), ("output", side.io.outputs)):
         for s in specs:
@@ -90,3 +90,8 @@ def _engine_info(plan: Path) -> tuple[dict | None, str | None]:
             return json.loads(insp.get_engine_information(trt.LayerInformationFormat.JSON)), None
     except EngineLoadError as e:
         return None, str(e)
+
+
+def _duration(seconds: float | None) -> str:
+    from trtnet.runtime.measures import fmt_duration
+    return "an unrecorded time" if seconds is None else fmt_duration(seconds)

@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache for extraction (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
-                   help="TensorRT flavour (auto: tensorrt if importable, else tensorrt_rtx)")
+                   help="TensorRT flavour (default auto: tensorrt if importable, else tensorrt_rtx)")
     add_emulate_arg(p)
 
 

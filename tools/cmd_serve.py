@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import tempfile
 import threading
 from pathlib import Path
 
@@ -27,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metrics-port", type=PORT, default=8002, help="Prometheus metrics port (default 8002)")
     p.add_argument("--model-repository", default=None,
                    help="export into (and keep) this directory (default: a temporary one, removed on exit)")
+    p.add_argument("--repository", default=None,
+                   help="serve this exported model repository as it is (trtnet export-triton -o DIR), no export; "
+                        "the backend flags are then unused (default: export one from them)")
     p.add_argument("--triton-home", default=None,
                    help="where nvidia-pytriton is installed apart with numpy<2 (default $TRTNET_TRITON_HOME, else "
                         "~/.cache/trtnet/triton-server); unused when tritonserver is on PATH")
@@ -35,31 +37,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from trtnet.serve.export import MODEL, STREAM_MODEL, backend_spec, write_repository
-    from trtnet.serve.server import Ports, ServerError, start_server
+    from trtnet.serve.server import Ports, ServerError, check_ports_free, start_server
+    from trtnet.serve.workdir import keep_log, remove_leftovers, served_models, work_dir
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    ports = Ports(args.host, args.http_port, args.grpc_port, args.metrics_port)
     try:
-        with tempfile.TemporaryDirectory(prefix="trtnet-serve-") as tmp:
-            repo = Path(args.model_repository) if args.model_repository else Path(tmp) / "model_repository"
-            spec, facts = backend_spec(spec_from_args(args))
-            write_repository(repo, spec, facts, export_options(args), overwrite=True)
-            ports = Ports(args.host, args.http_port, args.grpc_port, args.metrics_port)
-            server = start_server(repo, ports, Path(tmp) / "server", home=args.triton_home)
+        for gone in remove_leftovers():
+            log.info("removed %s, left by a trtnet serve that was killed", gone)
+        check_ports_free(ports)
+        with work_dir() as tmp:
+            if args.repository:
+                repo = Path(args.repository)
+                description = served_models(repo)
+            else:
+                repo = Path(args.model_repository) if args.model_repository else tmp / "model_repository"
+                spec, facts = backend_spec(spec_from_args(args))
+                write_repository(repo, spec, facts, export_options(args), overwrite=True)
+                streams = f", and {STREAM_MODEL} (decoupled, gRPC streaming)" if args.stream else ""
+                description = f"model {MODEL} ({facts.description}, max batch {facts.max_batch}){streams}"
+            server = start_server(repo, ports, tmp / "server", home=args.triton_home)
             try:
                 log.info("tritonserver (%s) starting over %s (log: %s)", server.install.origin, repo, server.log_path)
-                if not server.wait_ready(args.ready_timeout, stop.is_set):
-                    log.info("interrupted while starting: stopping tritonserver")
-                    return 0
+                try:
+                    if not server.wait_ready(args.ready_timeout, stop.is_set):
+                        log.info("interrupted while starting: stopping tritonserver")
+                        return 0
+                except ServerError as e:
+                    raise ServerError(str(e).replace(str(server.log_path), str(keep_log(server.log_path)))) from None
                 urls = ports.urls()
-                streams = f", and {STREAM_MODEL} (decoupled, gRPC streaming)" if args.stream else ""
-                print(f"ready: model {MODEL} ({facts.description}, max batch {facts.max_batch}){streams}\n"
+                print(f"ready: {description}\n"
                       f"  HTTP     {urls['http']}\n  gRPC     {urls['grpc']}\n  metrics  {urls['metrics']}\n"
                       f"try: trtnet synthesize --triton-url {urls['http']} -i lines.txt -o wavs   (Ctrl-C stops)",
                       flush=True)
                 while not stop.wait(0.5):
                     if server.process.poll() is not None:
-                        raise ServerError(f"tritonserver exited with status {server.process.returncode}; its log "
-                                          f"ends:\n{server.log_tail()}")
+                        kept = keep_log(server.log_path)
+                        raise ServerError(f"tritonserver exited with status {server.process.returncode}"
+                                          f"{server.reason()}; its log ({kept}) ends:\n{server.log_tail()}")
                 log.info("stopping tritonserver")
             finally:
                 server.stop()

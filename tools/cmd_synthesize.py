@@ -14,7 +14,7 @@ from .flag_checks import refuse_model_flags_with_engines
 from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
                      text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
-from .progress import progress
+from .progress import network_progress, progress
 from .synth_files import _earlier_outputs, _lines, _save, output_dir
 from .synth_stream import add_stream_arguments, check_stream_args, decoder_name, run_stream
 from .triton_client import add_triton_args, synthesize_remote
@@ -36,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=POSITIVE_INT, default=1, help="lines per batch (default 1; ragged is fine)")
     p.add_argument("--seed", type=SEED, default=0,
                    help="seed of fed dropout masks / noise (per line) and eager random fills (default 0)")
-    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy")
+    p.add_argument("--save-mel", action="store_true", help="also write the post-net mel [n_mel, frames] as .mel.npy (default off)")
     p.add_argument("--sample-format", choices=["pcm16", "float32"], default="pcm16",
                    help="WAV sample format (default pcm16)")
     p.add_argument("--normalize", choices=["peak", "none"], default=None,
@@ -44,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "or write raw")
     p.add_argument("--plot", action="store_true",
                    help="also write audio_<n>.png: mel, alignment (eager, or engines built with --alignments) and "
-                        "stop gate (needs the [plot] extra)")
+                        "stop gate (needs the [plot] extra; default off)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print, per line, what was dropped or rewritten by the text front end and the text "
-                        "actually spoken")
+                        "actually spoken (default off)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the audio_* files of an earlier run in --output (default: refuse to touch them)")
     add_longform_arguments(p)
@@ -94,8 +94,7 @@ def report_text(results, verbose: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from trtnet.runtime.pipeline import Pipeline, check_batch_size, prepare_lines
-    from trtnet.runtime.text import sequence_to_text
+    from trtnet.runtime.pipeline import check_batch_size, prepare_lines
     if args.normalize is None:
         args.normalize = "none" if args.stream else "peak"
     if args.triton_url:
@@ -119,14 +118,22 @@ def run(args: argparse.Namespace) -> int:
     to_stdout = args.stream and args.output == "-"
     if not to_stdout:
         _earlier_outputs(out, args.overwrite)        # refused before any model is loaded
-    backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()))
+    with network_progress("synthesize") as hook:
+        return _synthesize(args, lines, out, to_stdout, hook)
+
+
+def _synthesize(args: argparse.Namespace, lines: list[str], out: Path, to_stdout: bool, hook) -> int:
+    from trtnet.runtime.measures import fmt_seconds
+    from trtnet.runtime.pipeline import Pipeline
+    from trtnet.runtime.text import sequence_to_text
+    backend = open_backend(args, PIPELINE + ((decoder_name(args),) if args.stream else ()), progress=hook)
     try:
         settings = settings_from(args, backend)
         pipe = Pipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
                         limits=backend.limits, settings=settings)
         lf = longform(args, pipe)
         if to_stdout:
-            return run_stream(args, lf, lines, None)
+            return run_stream(args, lf, lines, None, hook)
         utterances = lf.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
         from trtnet.runtime.acoustic import settings_summary
         log.info("synthesize: %d line(s) in batches of ≤ %d %s → %s; backend: %s; %s", len(lines), args.batch_size,
@@ -135,9 +142,10 @@ def run(args: argparse.Namespace) -> int:
                  settings_summary(settings, pipe.acoustic, pipe.vocoder.settings))
         with output_dir(out, args.overwrite):          # one run per output directory; none left if refused
             if args.stream:
-                return run_stream(args, lf, lines, out)
+                return run_stream(args, lf, lines, out, hook)
             rate = backend.vocoder_config.sampling_rate
             with progress(len(lines), "lines") as bar:
+                hook.set_phase(f"line 1/{len(lines)}")
                 for u in utterances:                       # each line's files are written as soon as it is done
                     wav = _save(out, u, rate, args)
                     if args.plot:
@@ -145,12 +153,15 @@ def run(args: argparse.Namespace) -> int:
                     pieces = getattr(u, "pieces", [u])
                     capped = sum(p.hit_cap for p in pieces)
                     spoken = " | ".join(repr(sequence_to_text(p.ids)) for p in pieces)
-                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  {u.audio.size / rate:6.2f} s"
+                    bar.write(f"{wav}  {len(u.ids):4d} tokens  {u.mel_length:5d} mels  "
+                              f"{fmt_seconds(u.audio.size / rate):>6s} s"
                               + (f"  {len(pieces)} pieces" if len(pieces) > 1 else "")
                               + (f"  ({capped} piece(s) hit the step cap: may end in noise)"
                                  if len(pieces) > 1 and capped else "  (hit the step cap)" if capped else "")
                               + (f"\n    spoken: {spoken}" if args.verbose else ""))
                     bar.update(1)
+                    if u.index + 1 < len(lines):
+                        hook.set_phase(f"line {u.index + 2}/{len(lines)}")
     finally:
         backend.close()
     return 0

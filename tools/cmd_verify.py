@@ -20,16 +20,16 @@ from .verify_interpret import add_interpret_args, engine_checks, interpret_check
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
-    p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin")
+    p.add_argument("--engine-dir", default=None, help="also compare these engines with the eager twin (default: none)")
     add_emulate_arg(p)
     p.add_argument("--text", default=None, help="text to synthesize (default: DLE's benchmark sentence)")
     add_text_args(p)
-    p.add_argument("--seed", type=SEED, default=0, help="seed of the fed dropout masks and noise")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the fed dropout masks and noise (default 0)")
     p.add_argument("--max-decoder-steps", type=POSITIVE_INT, default=None, help="step cap (default: the model's)")
     p.add_argument("--sigma", type=SIGMA, default=0.6, help="WaveGlow sigma (default 0.6, DLE test_infer)")
     p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=0.01,
                    help="denoiser strength (default 0.01; 0 = off)")
-    p.add_argument("--json", default=None, help="write the checks to this JSON file")
+    p.add_argument("--json", default=None, help="write the checks to this JSON file (default: none)")
     p.add_argument("--plot", default=None, metavar="PNG",
                    help="also write the eager decode of the verified line as a PNG: mel, alignment, stop gate "
                         "(needs the [plot] extra; default: none)")

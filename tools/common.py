@@ -14,25 +14,43 @@ from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, PACE, PITCH_SCALE, PITC
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tacotron2", metavar="SOURCE", default=None,
-                   help="DLE Tacotron 2 checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+                   help="DLE Tacotron 2 checkpoint or extracted .h5, an http(s) URL, or a published name "
+                        "(trtnet fetch --list) (default: built-in demo weights)")
     p.add_argument("--waveglow", metavar="SOURCE", default=None,
-                   help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list) (default: built-in demo weights)")
+                   help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name "
+                        "(trtnet fetch --list) (default: built-in demo weights)")
     p.add_argument("--fastpitch", metavar="SOURCE", default=None,
                    help="DLE FastPitch checkpoint or extracted .h5, as the acoustic model instead of Tacotron 2 "
-                        "(pair it with --hifigan or --waveglow)")
+                        "(pair it with --hifigan or --waveglow) (default: none)")
     p.add_argument("--acoustic", choices=["tacotron2", "fastpitch"], default=None,
                    help="acoustic model when its weights are not given: the demo one (default tacotron2; "
                         "--fastpitch implies fastpitch)")
     p.add_argument("--hifigan", metavar="SOURCE", default=None,
-                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name (trtnet fetch --list), as the vocoder instead of WaveGlow")
+                   help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name "
+                        "(trtnet fetch --list), as the vocoder instead of WaveGlow (default: none)")
     p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full",
                    help="size of the demo models used when no checkpoint is given (default full)")
-    p.add_argument("--cache-dir", "--work-dir", dest="cache_dir", default=None, metavar="DIR",
+    p.add_argument("--cache-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
+    p.add_argument("--work-dir", dest="cache_dir", action=_DeprecatedAlias, alias_of="--cache-dir",
+                   help=argparse.SUPPRESS)
+
+
+class _DeprecatedAlias(argparse.Action):
+    """A hidden old spelling of a flag: stores into the new one's dest and says so on stderr."""
+
+    def __init__(self, option_strings, dest, alias_of: str, **kw):
+        self.alias_of = alias_of
+        super().__init__(option_strings, dest, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import sys
+        sys.stderr.write(f"{parser.prog}: warning: {option_string} is deprecated; use {self.alias_of}\n")
+        setattr(namespace, self.dest, values)
 
 
 def add_text_args(p: argparse.ArgumentParser) -> None:
@@ -58,12 +76,12 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
 def add_emulate_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emulate-engines", action="store_true",
                    help="with --engine-dir: run the engine path (sessions, buffers, shape inputs) on the TensorRT "
-                        "emulator instead of TensorRT, where engines cannot execute (no speed figures)")
+                        "emulator instead of TensorRT, where engines cannot execute (no speed figures; default off)")
 
 
 def add_backend_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory")
+    g.add_argument("--engine-dir", default=None, help="run the TensorRT engines of this directory (default: none, the eager twin)")
     g.add_argument("--backend", choices=["eager"], default=None,
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
@@ -73,7 +91,7 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="eager backend precision (default fp32; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
                    help="eager: prenet dropout mode (default in-engine); engines: must match their build")
-    p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z")
+    p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z (default in-engine)")
 
 
 def spec_from_args(args: argparse.Namespace) -> BackendSpec:
@@ -122,10 +140,17 @@ def text_limits(args: argparse.Namespace) -> tuple[int, int]:
     return lib.text_limits(spec_from_args(args))
 
 
-def open_backend(args: argparse.Namespace, names: tuple[str, ...]) -> OpenBackend:
-    """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo."""
+def open_backend(args: argparse.Namespace, names: tuple[str, ...], progress=None) -> OpenBackend:
+    """The sessions named ``names`` from --engine-dir, or eager networks from --tacotron2/--waveglow/demo; engines
+    this machine cannot run are an error that names --emulate-engines.  ``progress``: see tools/progress.py;
+    downloads show their own byte bars."""
+    from trtnet.runtime.engine import NoGpuError
+    from .hints import no_gpu
     from .progress import byte_progress
-    return lib.open_backend(spec_from_args(args), names, progress=byte_progress)
+    try:
+        return lib.open_backend(spec_from_args(args), names, progress=progress, downloads=byte_progress)
+    except NoGpuError as e:
+        raise no_gpu(e) from e
 
 
 def settings_from(args: argparse.Namespace, backend: OpenBackend):

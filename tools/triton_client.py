@@ -58,12 +58,14 @@ def synthesize_remote(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.serve.client import TTSClient
     from trtnet.runtime.longform import DEFAULT_CLAUSE_PAUSE_MS, DEFAULT_SENTENCE_PAUSE_MS
     from .synth_files import _earlier_outputs, _lines, _save, output_dir
     from .flag_checks import refuse_unused
     refused = [f for f, on in (("--save-mel", args.save_mel), ("--plot", args.plot), ("--engine-dir", args.engine_dir),
                                ("--backend", args.backend), ("--batch-size", args.batch_size != 1),
+                               ("--limiter", getattr(args, "limiter", "off") != "off"),
                                ("--split none", args.split != "sentence"),
                                ("--max-piece-tokens", args.max_piece_tokens is not None),
                                ("--sentence-pause-ms", args.sentence_pause_ms != DEFAULT_SENTENCE_PAUSE_MS),
@@ -91,7 +93,7 @@ def synthesize_remote(args: argparse.Namespace) -> int:
                 if audio.dtype == np.int16:
                     audio = audio.astype(np.float32) / 32767.0
                 wav = _save(out, SimpleNamespace(index=i, audio=audio), rate, args)
-                print(f"{wav}  {mel_length:5d} mels  {audio.size / rate:6.2f} s  (via {args.triton_url})")
+                print(f"{wav}  {mel_length:5d} mels  {fmt_seconds(audio.size / rate):>6s} s  (via {args.triton_url})")
     finally:
         client.close()
     return 0
@@ -102,6 +104,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
     import sys
     import time
 
+    from trtnet.runtime.measures import fmt_seconds
     from trtnet.runtime.wav_stream import WavStream
     from trtnet.serve.stream_client import StreamClient
     from trtnet.files import StreamedFile
@@ -113,7 +116,7 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
         _earlier_outputs(out, args.overwrite)         # refused before connecting
     client = StreamClient(args.triton_url)
     try:
-        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
+        rate = int(_stream_parameters(client, args.triton_url)["sampling_rate"])
         with contextlib.nullcontext() if raw else output_dir(out, args.overwrite):
             for i, line in enumerate(lines):
                 t0, first = time.perf_counter(), None
@@ -136,12 +139,25 @@ def _synthesize_stream(args: argparse.Namespace) -> int:
                 else:
                     sys.stdout.buffer.flush()
                 where = "stdout" if raw else out / f"audio_{i}.wav"
-                print(f"{where}  line {i}  {writer.samples / rate:6.2f} s  first audio after "
+                print(f"{where}  line {i}  {fmt_seconds(writer.samples / rate):>6s} s  first audio after "
                       f"{1e3 * (first or 0):.0f} ms, done after {1e3 * (time.perf_counter() - t0):.0f} ms  "
                       f"(streamed via {args.triton_url})", file=sys.stderr if raw else sys.stdout, flush=True)
     finally:
         client.close()
     return 0
+
+
+def _stream_parameters(client, url: str) -> dict[str, str]:
+    """The streaming model's parameters (:func:`server_parameters`); a gRPC stream that cannot connect gets the
+    gRPC-port hint (the usual cause: the HTTP port given for a gRPC stream)."""
+    from trtnet.serve.client import TritonRequestError
+    from .hints import stream_unreachable
+    try:
+        return server_parameters(client, url)
+    except TritonRequestError as e:
+        if any(m in str(e) for m in ("UNAVAILABLE", "Socket closed", "failed to connect")):
+            raise stream_unreachable(e, url) from e
+        raise
 
 
 def concurrency_list(text: str) -> list[int]:
@@ -164,16 +180,15 @@ def bench_remote(args: argparse.Namespace) -> int:
     args.triton_protocol = protocol(args)
     client = TTSClient(args.triton_url, args.triton_protocol, model=STREAM_MODEL if args.stream else "trtnet_tts")
     try:
-        rate = int(server_parameters(client, args.triton_url)["sampling_rate"])
+        rate = int((_stream_parameters if args.stream else server_parameters)(client, args.triton_url)
+                   ["sampling_rate"])
     finally:
         client.close()
     text = args.text or DEFAULT_TEXT
-    head = f"{'concurrency':>11} {'requests':>8} {'errors':>6} {'avg ms':>9} {'p50 ms':>9} {'p90 ms':>9} " \
-           f"{'p99 ms':>9} {'req/s':>7} {'audio s/s':>9}"
-    if args.stream:
-        head += f" {'TTFA avg':>9} {'TTFA p50':>9} {'TTFA p90':>9} {'TTFA/lat':>8}"
-    print(head)
-    rows = []
+    from trtnet.runtime.stats import markdown_table
+    header = ["concurrency", "requests", "errors", "avg ms", "p50 ms", "p90 ms", "p99 ms", "req/s", "audio s/s"]
+    header += ["TTFA avg ms", "TTFA p50 ms", "TTFA p90 ms", "TTFA / total"] if args.stream else []
+    rows, cells = [], []
     settings = {"sigma": args.sigma, "denoiser_strength": args.denoiser_strength}
     for c in levels:
         if args.stream:
@@ -183,12 +198,14 @@ def bench_remote(args: argparse.Namespace) -> int:
             r = run_load(args.triton_url, args.triton_protocol, [text], c, args.iterations, warmup=args.warmup,
                          sampling_rate=rate, **settings).row()
         rows.append(r)
-        line = f"{c:>11} {r['requests']:>8} {r['errors']:>6} {r['avg_ms']:>9.1f} {r['p50_ms']:>9.1f} " \
-               f"{r['p90_ms']:>9.1f} {r['p99_ms']:>9.1f} {r['req_per_s']:>7.2f} {r['audio_s_per_s']:>9.3f}"
+        cells.append([str(c), str(r["requests"]), str(r["errors"]), *(f"{r[k]:.1f}" for k in
+                      ("avg_ms", "p50_ms", "p90_ms", "p99_ms")), f"{r['req_per_s']:.2f}", f"{r['audio_s_per_s']:.3f}"])
         if args.stream:
-            line += f" {r['ttfa_avg_ms']:>9.1f} {r['ttfa_p50_ms']:>9.1f} {r['ttfa_p90_ms']:>9.1f} " \
-                    f"{r['ttfa_fraction']:>8.3f}"
-        print(line, flush=True)
+            cells[-1] += [*(f"{r[k]:.1f}" for k in ("ttfa_avg_ms", "ttfa_p50_ms", "ttfa_p90_ms")),
+                          f"{r['ttfa_fraction']:.3f}"]
+        log.info("row: concurrency %d: %d request(s), %d error(s), %.1f ms avg", c, r["requests"], r["errors"],
+                 r["avg_ms"])
+    print(markdown_table(header, cells), flush=True)
     model = f"{STREAM_MODEL}, {args.chunk_frames} frames per chunk" if args.stream else "trtnet_tts"
     print(f"context: triton {args.triton_url} ({args.triton_protocol}, {model}), {args.iterations} request(s) per "
           f"client after {args.warmup} warm-up, text {len(text)} characters, sigma {args.sigma}, denoiser "

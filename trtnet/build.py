@@ -25,6 +25,7 @@ from .interrupt import interruptible
 from .iospec import DimRange
 from .files import atomic_write_bytes
 from .sidecar import Sidecar, sidecar_path
+from trtnet.runtime.measures import fmt_duration
 from .version import __version__
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ def build(graph: Graph, plan_path: str | Path, config: BuildConfig = BuildConfig
     atomic_write_bytes(plan_path, data)
     sidecar.write(sidecar_path(plan_path))
     atomic_write_bytes(layers_path(plan_path), json.dumps(layer_table(graph.network), indent=1).encode())
-    log.info("built %s in %.1f s (%.1f MB) -> %s", graph.name, seconds, len(data) / 1e6, plan_path)
+    log.info("built %s in %s (%.1f MB) -> %s", graph.name, fmt_duration(sidecar.build_seconds), len(data) / 1e6,
+             plan_path)
     return BuildResult(plan_path, sidecar_path(plan_path), sidecar, seconds, len(data))
 
 

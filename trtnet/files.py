@@ -122,7 +122,7 @@ def remove_stale_temp_files(root: Path) -> list[Path]:
     gone = []
     for p in root.iterdir():
         m = _TEMP.match(p.name)
-        if not m or _alive(int(m.group(1))):
+        if not m or pid_alive(int(m.group(1))):
             continue
         with contextlib.suppress(FileNotFoundError):
             if p.is_dir() and not p.is_symlink():
@@ -135,7 +135,8 @@ def remove_stale_temp_files(root: Path) -> list[Path]:
     return gone
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this one always)."""
     if pid == os.getpid():
         return True
     try:

@@ -52,7 +52,7 @@ class EngineRecord:
     name: str
     plan: Path
     cached: bool
-    seconds: float
+    seconds: float                 # TensorRT build time (the sidecar's build_seconds; cached: the original build's)
     plan_bytes: int
     sidecar: Sidecar
 
@@ -89,7 +89,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
         side = None if force else _cached(plan, key)
         if side is not None:
             log.info("%s: up to date (%s, cache key %s…), not rebuilt", name, plan, key[:12])
-            return EngineRecord(name, plan, True, 0.0, plan.stat().st_size, side)
+            return EngineRecord(name, plan, True, side.build_seconds or 0.0, plan.stat().st_size, side)
         t0 = time.perf_counter()
         g = Graph.trt(name, flavor=flavor)
         networks.define(name, g, store, opts)
@@ -99,7 +99,7 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
         extra = {"cache_key": key, "code_sha256": code_digest(), "architecture": nd.architecture, "config": store.config.to_dict(),
                  "options": opts.to_json(), "weights_file": str(source.h5_path)}
         res = build(g, plan, config, weights_sha256=store.file_sha256, extra=extra)
-    return EngineRecord(name, plan, False, time.perf_counter() - t0, res.plan_bytes, res.sidecar)
+    return EngineRecord(name, plan, False, res.sidecar.build_seconds, res.plan_bytes, res.sidecar)   # the builder's
 
 
 def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], engines: Sequence[str],
@@ -186,7 +186,7 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
             log.warning("%s: left out of %s (built from other weights or options; rebuild it to use it)",
                         plan, BUILD_CONFIG)
             continue
-        keep.append(EngineRecord(name, plan, True, 0.0, plan.stat().st_size, side))
+        keep.append(EngineRecord(name, plan, True, side.build_seconds or 0.0, plan.stat().st_size, side))
     return keep
 
 
@@ -224,7 +224,7 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
         "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name,
                              "sidecar_sha256": file_sha256(sidecar_path(r.plan)), "cached": r.cached,
-                             "build_seconds": round(r.seconds, 2), "plan_bytes": r.plan_bytes,
+                             "build_seconds": r.seconds, "plan_bytes": r.plan_bytes,
                              "inputs": [s.to_json() for s in r.sidecar.io.inputs],
                              "outputs": [s.to_json() for s in r.sidecar.io.outputs]} for r in records},
     }

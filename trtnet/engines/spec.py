@@ -191,20 +191,25 @@ def text_limits(spec: BackendSpec) -> tuple[int, int]:
 
 
 def open_backend(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[str, Any] | None = None,
-                 options: Any = None, progress: Any = None) -> OpenBackend:
+                 options: Any = None, progress: Any = None, downloads: Any = None) -> OpenBackend:
     """Open the sessions named ``names`` (network names, or the roles "vocoder" / "vocoder-denoiser") of the
     engine directory, or eager twins over the spec's weights (``sources``: already resolved ones; ``options``:
-    NetworkOptions other than ``network_options(spec)``; ``progress``: downloads' progress, see
-    :func:`resolve_sources`).  Bad specs raise ValueError naming the field."""
+    NetworkOptions other than ``network_options(spec)``).  Bad specs raise ValueError naming the field.
+    ``progress``: a ``runtime.progress.ProgressHook`` told of each engine load and each network run;
+    ``downloads``: downloads' progress, see :func:`resolve_sources`."""
+    from trtnet.runtime.progress import observe
     if spec.engine_dir:
-        return open_engines(spec, names)
-    return open_eager(spec, names, sources=sources, options=options, progress=progress)
+        b = open_engines(spec, names, progress=progress)
+    else:
+        b = open_eager(spec, names, sources=sources, options=options, downloads=downloads)
+    b.sessions = observe(b.sessions, progress)
+    return b
 
 
-def open_engines(spec: BackendSpec, names: tuple[str, ...] | None = None) -> OpenBackend:
+def open_engines(spec: BackendSpec, names: tuple[str, ...] | None = None, *, progress: Any = None) -> OpenBackend:
     """The engines ``names`` (default: all) of ``spec.engine_dir``; the build's dropout / noise must match."""
     from trtnet.runtime.engine_dir import open_engine_dir
-    d = open_engine_dir(spec.engine_dir, names, provider=engine_provider(spec))
+    d = open_engine_dir(spec.engine_dir, names, provider=engine_provider(spec), progress=progress)
     for flag in ("dropout", "noise"):
         built, asked = d.options[flag], getattr(spec, flag)
         if asked not in (None, built):
@@ -231,15 +236,15 @@ def engine_provider(spec: BackendSpec) -> Any:
 
 
 def open_eager(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[str, Any] | None = None,
-               options: Any = None, progress: Any = None) -> OpenBackend:
+               options: Any = None, downloads: Any = None) -> OpenBackend:
     """Eager twins of ``names`` over the spec's weights (``spec.engine_dir`` is not looked at: bench opens both);
-    ``close`` closes the weight stores."""
+    ``downloads``: downloads' progress (:func:`resolve_sources`); ``close`` closes the weight stores."""
     from trtnet.engines.eager import eager_sessions
     from trtnet.runtime.acoustic import ACOUSTIC
     from trtnet.runtime.pipeline import Limits
     from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
-    sources = resolve_sources(spec, progress=progress) if sources is None else sources
+    sources = resolve_sources(spec, progress=downloads) if sources is None else sources
     opts = network_options(spec) if options is None else options
     voc, acoustic = VOCODERS[spec.vocoder_arch], ACOUSTIC[spec.acoustic_arch]
     names = acoustic.resolve(voc.resolve(names))

@@ -2,13 +2,15 @@
 ``trtnet_tts_stream/...`` (decoupled: audio chunks as they are ready; left out with ``stream=False``) and a README.
 
 The backend spec (engine directory, or eager networks with their weights resolved to .h5 files now, so server
-instances never race to write demo checkpoints) is stored in ``config.pbtxt``'s parameters; ``model.py`` is a
-two-line shim over :mod:`trtnet.serve.triton_model`, imported from the installed trtnet.
+instances never race to write demo checkpoints) is stored in ``config.pbtxt``'s parameters, its files copied into
+the repository and named relative to it (:mod:`.portable`); ``model.py`` is a two-line shim over
+:mod:`trtnet.serve.triton_model`, imported from the installed trtnet.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,24 +163,72 @@ def stream_config_pbtxt(spec: dict[str, Any], facts: BackendFacts, options: Expo
     return "\n".join(lines + _tail(spec, facts, options)) + "\n"
 
 
+MANIFEST = ".trtnet-export.json"     # what the export wrote at the repository's top level (what --overwrite replaces)
+
+
+def _written_before(out: Path) -> set[str]:
+    try:
+        return set(json.loads((out / MANIFEST).read_text())["written"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _check_target(out: Path, names: list[str], overwrite: bool) -> set[str]:
+    """The entries of an earlier export that may be replaced; FileExistsError for a non-empty ``out`` without
+    ``overwrite``, or for any entry to write that an earlier export did not write (never touched).  Called under
+    ``out``'s lock, whose file does not count."""
+    from trtnet.files import LOCK_NAME
+    present = sorted(p.name for p in out.iterdir() if p.name != LOCK_NAME)
+    if present and not overwrite:
+        raise FileExistsError(f"{out} is not empty (holds {', '.join(present[:4])}{', ...' if len(present) > 4 else ''}"
+                              "); pass --overwrite to replace what an earlier export wrote there, or choose another -o")
+    ours = _written_before(out)
+    foreign = [n for n in names if n in present and n not in ours]
+    if foreign:
+        raise FileExistsError(f"{out / foreign[0]} was not written by trtnet export-triton, so it is left alone; "
+                              "move it away or choose another -o")
+    return ours & set(present)
+
+
 def write_repository(out: str | Path, spec: dict[str, Any], facts: BackendFacts, options: ExportOptions, *,
                      overwrite: bool = False) -> Path:
-    """``out/trtnet_tts/{config.pbtxt, 1/model.py}``, ``out/trtnet_tts_stream/...`` (unless ``options.stream`` is
-    off: then an earlier one is removed), ``out/README.md``; returns ``out``."""
-    from trtnet.files import atomic_write_bytes, locked_dir, remove_all_or_none
+    """A self-contained repository in ``out``: ``trtnet_tts/{config.pbtxt, 1/model.py}`` with the engines or
+    weights inside it (:mod:`.portable`), ``trtnet_tts_stream/...`` (unless ``options.stream`` is off: then an
+    earlier one is removed), ``README.md`` and the export's manifest; returns ``out``.
 
+    One writer at a time (``out``'s directory lock, taken before anything is checked).  A non-empty ``out`` needs
+    ``overwrite``, which replaces only what an earlier export wrote (its manifest), never other files.  Everything
+    is built in a temp directory inside ``out`` (``.staging.tmp-<pid>``, removed by the next locked writer if this
+    process dies), then the earlier export's entries are removed all or none and the new ones renamed in."""
+    from trtnet.files import locked_dir, remove_all_or_none, temp_path
+    from .portable import PATH_KEYS, pack_engines, pack_weights
     from .repo_readme import repository_readme
     out = Path(out)
-    models = {MODEL: (config_pbtxt(spec, facts, options), MODEL_PY)}
-    if options.stream:
-        models[STREAM_MODEL] = (stream_config_pbtxt(spec, facts, options), STREAM_MODEL_PY)
-    present = [out / m for m in (MODEL, STREAM_MODEL) if (out / m).exists()]
-    if present and not overwrite:
-        raise FileExistsError(f"{present[0]} already exists; pass --overwrite to replace it, or choose another -o")
-    with locked_dir(out, "trtnet export-triton"):       # one writer; the earlier models replaced all or none
-        remove_all_or_none(out, present, directories=True)
-        for name, (config, code) in models.items():
-            atomic_write_bytes(out / name / "config.pbtxt", config.encode())
-            atomic_write_bytes(out / name / "1" / "model.py", code.encode())
-        atomic_write_bytes(out / "README.md", repository_readme(facts, options).encode())
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a directory; choose another -o")
+    names = [MANIFEST, MODEL] + ([STREAM_MODEL] if options.stream else []) + ["README.md"]   # manifest first
+    with locked_dir(out, "trtnet export-triton"):
+        replace = _check_target(out, names, overwrite)
+        stage = temp_path(out / "staging")
+        stage.mkdir()
+        try:
+            portable = {k: v for k, v in spec.items() if k != "cache_dir"}
+            if spec.get("engine_dir"):
+                portable["engine_dir"] = pack_engines(spec["engine_dir"], stage)
+            else:
+                portable.update(pack_weights({k: spec[k] for k in PATH_KEYS[1:] if spec.get(k)}, stage))
+            models = {MODEL: (config_pbtxt(portable, facts, options), MODEL_PY)}
+            if options.stream:
+                models[STREAM_MODEL] = (stream_config_pbtxt(portable, facts, options), STREAM_MODEL_PY)
+            for name, (config, code) in models.items():
+                (stage / name / "1").mkdir(parents=True, exist_ok=True)
+                (stage / name / "config.pbtxt").write_text(config)
+                (stage / name / "1" / "model.py").write_text(code)
+            (stage / "README.md").write_text(repository_readme(facts, options))
+            (stage / MANIFEST).write_text(json.dumps({"written": names}, indent=1) + "\n")
+            remove_all_or_none(out, [out / n for n in sorted(replace)], directories=True)
+            for name in names:
+                (stage / name).rename(out / name)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return out

@@ -70,11 +70,23 @@ def _numpy_major(site: Path | None) -> int | None:
     return int(found[-1].name.split("-")[1].split(".")[0]) if found else None
 
 
+def _stub_pth(stub_site: Path | None) -> str:
+    """The stand-in environment's .pth: ``stub_site`` first (numpy < 2), then this process's own site
+    directories, processed as site directories (their .pth files run, editable installs included), so the stub
+    imports the trtnet that is running here, not another one installed in the base interpreter."""
+    import site
+    dirs = [d for d in site.getsitepackages() + ([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])
+            if Path(d).is_dir()]
+    lines = [str(stub_site)] if stub_site is not None else []
+    lines.append("import site; " + "; ".join(f"site.addsitedir({d!r})" for d in dirs))
+    return "\n".join(lines) + "\n"
+
+
 def _assemble(site: Path, work_dir: Path, stub_site: Path | None, origin: str) -> TritonInstall:
-    """A backend directory holding the Python backend and this interpreter's stub; with ``stub_site``, a
-    stand-in virtual environment whose ``bin/python3`` is first on the server's PATH, so the stub (which finds
-    its prefix through PATH) reads ``stub_site`` (numpy < 2, which the stub is compiled against) before this
-    environment's site-packages (trtnet and its dependencies)."""
+    """A backend directory holding the Python backend and this interpreter's stub, and a stand-in virtual
+    environment whose ``bin/python3`` is first on the server's PATH, so the stub (which finds its prefix through
+    PATH) reads ``stub_site`` (numpy < 2, which the stub is compiled against) and then this process's
+    site-packages (trtnet and its dependencies, see ``_stub_pth``)."""
     parts = _wheel_parts(site)
     missing = [f"{k} ({v})" for k, v in parts.items() if not v.is_file()]
     if missing:
@@ -83,16 +95,14 @@ def _assemble(site: Path, work_dir: Path, stub_site: Path | None, origin: str) -
     backend.mkdir(parents=True, exist_ok=True)
     for name in ("libtriton_python.so", "triton_python_backend_utils.py", "triton_python_backend_stub"):
         shutil.copy2(parts[name], backend / name)
-    path_dirs: tuple[Path, ...] = ()
-    if stub_site is not None:
-        import venv
-        env = work_dir / "stub-env"
-        if not (env / "pyvenv.cfg").exists():
-            venv.create(env, system_site_packages=True, with_pip=False, symlinks=True)
-        pure = Path(sysconfig.get_path("purelib", vars={"base": str(env)}))
-        pure.mkdir(parents=True, exist_ok=True)
-        (pure / "trtnet-triton-server.pth").write_text(f"{stub_site}\n")
-        path_dirs = (env / "bin",)
+    import venv
+    env = work_dir / "stub-env"
+    if not (env / "pyvenv.cfg").exists():
+        venv.create(env, system_site_packages=True, with_pip=False, symlinks=True)
+    pure = Path(sysconfig.get_path("purelib", vars={"base": str(env)}))
+    pure.mkdir(parents=True, exist_ok=True)
+    (pure / "trtnet-triton-server.pth").write_text(_stub_pth(stub_site))
+    path_dirs = (env / "bin",)
     libs = (Path(sysconfig.get_config_var("LIBDIR") or Path(sys.base_prefix) / "lib"), site / "nvidia_pytriton.libs")
     return TritonInstall(parts["tritonserver"], work_dir / "backends", libs, path_dirs, origin)
 
@@ -160,6 +170,15 @@ class TritonServer:
     log_path: Path
     install: TritonInstall
 
+    def reason(self) -> str:
+        """Triton's own error lines from its log (``E<date> ...``), as ': line; line', or ''."""
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        errors = [ln.split("] ", 1)[-1].strip() for ln in lines if ln[:1] == "E" and ln[1:5].isdigit()]
+        return (": " + "; ".join(errors[-3:])) if errors else ""
+
     def log_tail(self, n: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
@@ -167,6 +186,9 @@ class TritonServer:
             return "(no log)"
 
     def ready(self) -> bool:
+        """Ready, and the HTTP port is this server's own listening socket (not an orphan's, nor anyone's)."""
+        if not _listens(self.process.pid, self.ports.http):
+            return False
         url = f"http://{self.ports.host}:{self.ports.http}/v2/health/ready"
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
@@ -181,8 +203,8 @@ class TritonServer:
             if cancelled():
                 return False
             if self.process.poll() is not None:
-                raise ServerError(f"tritonserver exited with status {self.process.returncode} before it was ready; "
-                                  f"its log ({self.log_path}) ends:\n{self.log_tail()}")
+                raise ServerError(f"tritonserver exited with status {self.process.returncode} before it was ready"
+                                  f"{self.reason()}; its log ({self.log_path}) ends:\n{self.log_tail()}")
             if self.ready():
                 return True
             time.sleep(0.25)
@@ -239,12 +261,73 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on TCP ``port`` (any address, IPv4 or IPv6), from /proc/net/tcp{,6}."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            f = row.split()
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:
+                out.add(f[9])
+    return out
+
+
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` itself holds the socket listening on ``port`` (Linux /proc; True where /proc
+    cannot tell)."""
+    if not Path("/proc/net/tcp").exists():
+        return True
+    inodes = _listening_inodes(port)
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink(fd)
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
+def check_ports_free(ports: Ports) -> None:
+    """ServerError naming the first of the ports that something already listens on (checked by binding it, as
+    the server would)."""
+    import socket
+    for what, port in (("HTTP", ports.http), ("gRPC", ports.grpc), ("metrics", ports.metrics)):
+        family = socket.AF_INET6 if ":" in ports.host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((ports.host, port))
+            except OSError as e:
+                raise ServerError(f"{what} port {port} on {ports.host} is in use ({e.strerror}); stop what holds it "
+                                  f"or choose another --{what.lower()}-port") from None
+
+
+def _die_with_parent() -> None:
+    """preexec_fn: the child gets SIGKILL when the process that started it dies, however it dies (Linux
+    prctl PR_SET_PDEATHSIG); elsewhere nothing."""
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)            # PR_SET_PDEATHSIG = 1
+
+
 def start_server(repository: str | Path, ports: Ports, work_dir: str | Path, *, log_verbose: int = 0,
                  home: str | Path | None = None, exit_timeout_s: int = 10) -> TritonServer:
     """Start tritonserver over ``repository`` (not yet ready: call ``wait_ready``); its log goes to
     ``work_dir/tritonserver.log``."""
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    check_ports_free(ports)
     install = find_tritonserver(work_dir, home)
     cmd = [str(install.binary), f"--model-repository={Path(repository).resolve()}",
            f"--http-address={ports.host}", f"--http-port={ports.http}",
@@ -262,7 +345,7 @@ def start_server(repository: str | Path, ports: Ports, work_dir: str | Path, *, 
     log = open(log_path, "wb")
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+                                preexec_fn=_die_with_parent)
     except OSError as e:
         raise ServerError(f"cannot start {install.binary}: {e}") from None
     finally:

@@ -19,24 +19,42 @@ import dataclasses
 import json
 import math
 import os
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from trtnet.runtime import ranges
 from trtnet.runtime.fed import piece_key, split_key
 from trtnet.runtime.longform import LongForm
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
 from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.streaming import to_int16
 
+from .portable import localize
+
 TEXT = "TEXT"
 SETTINGS = {"GATE_THRESHOLD": "gate_threshold", "SIGMA": "sigma", "DENOISER_STRENGTH": "denoiser_strength"}
 SEED = "SEED"
 INPUT_DTYPES = {TEXT: np.object_, **{k: np.float32 for k in SETTINGS}, SEED: np.int64}
+RANGES = {"GATE_THRESHOLD": ranges.GATE_THRESHOLD, "SIGMA": ranges.SIGMA, "DENOISER_STRENGTH": ranges.DENOISER_STRENGTH,
+          SEED: ranges.SEED, "CHUNK_FRAMES": ranges.CHUNK_FRAMES}
 
 
 class RequestError(ValueError):
-    """A request this model refuses; its message goes back in the error response."""
+    """A request this model refuses; its message goes back in the error response (Triton INVALID_ARG: HTTP 400,
+    gRPC INVALID_ARGUMENT)."""
+
+
+class Cancelled(Exception):
+    """Every request of the work in progress was cancelled by its client (Triton's request cancellation)."""
+
+
+def check_audio(audio: np.ndarray) -> None:
+    """Audio about to be sent must be finite: non-finite samples are an error, never a success."""
+    bad = int(np.size(audio) - np.count_nonzero(np.isfinite(audio)))
+    if bad:
+        raise FloatingPointError(f"the synthesized audio holds {bad} non-finite sample(s) of {np.size(audio)}; "
+                                 "nothing is sent (check SIGMA / DENOISER_STRENGTH and the model weights)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +71,16 @@ def _scalar(name: str, value: np.ndarray) -> float | int:
         raise RequestError(f"{name} must hold one value per request, got shape {list(arr.shape)}")
     v = arr.reshape(-1)[0].item()
     if isinstance(v, float) and not math.isfinite(v):
-        raise RequestError(f"{name} must be finite, got {v}")
+        raise RequestError(f"{name} must be {RANGES[name].describe()}, got {v}")
     return v
+
+
+def _in_range(name: str, v: float | int) -> float | int:
+    """``v`` if inside the shared range of ``name`` (:mod:`trtnet.runtime.ranges`); RequestError naming both."""
+    try:
+        return RANGES[name].check(name, v)
+    except ranges.RangeError as e:
+        raise RequestError(str(e)) from None
 
 
 def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *,
@@ -85,49 +111,87 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     for i, (name, _) in enumerate(SETTINGS.items()):
         if name in inputs:
             values[i] = float(_scalar(name, inputs[name]))
+    for name, v in zip(SETTINGS, values):
+        _in_range(name, v)
     gate, sigma, strength = values
-    if not 0.0 < gate < 1.0:
-        raise RequestError(f"GATE_THRESHOLD must be in (0, 1), got {gate}")
-    if sigma < 0 or strength < 0:
-        raise RequestError(f"SIGMA and DENOISER_STRENGTH must be ≥ 0, got {sigma} and {strength}")
-    seed = int(_scalar(SEED, inputs[SEED])) if SEED in inputs else 0
-    if seed < 0:
-        raise RequestError(f"SEED must be ≥ 0, got {seed}")
+    seed = int(_in_range(SEED, _scalar(SEED, inputs[SEED]))) if SEED in inputs else 0
     return ParsedRequest(text.strip("\n"), ids, (gate, sigma, strength), seed)
 
 
 class SeededPipeline(Pipeline):
     """Utterance n's fed randomness keyed by its request's seed ``seeds[n]`` and line 0 (piece k of it: by
-    ``fed.piece_key(0, k)``)."""
+    ``fed.piece_key(0, k)``), so it is the same whichever requests share the batch.  ``lines``: the requests
+    (indices into ``seeds``) of the batch in progress."""
 
     seeds: Sequence[int] = ()
+    lines: Sequence[int] = ()
 
     def utterance_rng(self, index: int, stream: str) -> np.random.Generator:
         line, part = split_key(index)
         return item_rng(self.seeds[line], piece_key(0, part), stream)
 
+    def synthesize_batch(self, texts: Sequence[str], ids: Sequence[Sequence[int]], first_index: int = 0, *,
+                         indices: Sequence[int] | None = None, labels: Sequence[str] | None = None) -> Any:
+        keys = range(first_index, first_index + len(ids)) if indices is None else indices
+        self.lines = sorted({split_key(k)[0] for k in keys})
+        return super().synthesize_batch(texts, ids, first_index, indices=indices, labels=labels)
 
-def request_longform(backend: Any, settings: Any, seeds: Sequence[int]) -> LongForm:
-    """The long-form synthesis of requests with these ``seeds`` (one "line" each) under ``settings``."""
-    pipe = SeededPipeline(backend.sessions, t2_config=backend.t2_config, vocoder_config=backend.vocoder_config,
-                          limits=backend.limits, settings=settings)
-    pipe.seeds = list(seeds)
+
+class _Guarded:
+    """A session that asks ``cancelled()`` before each run (every stage, every streamed decoder chunk) and raises
+    :class:`Cancelled` once it is true; everything else is the session's own."""
+
+    def __init__(self, session: Any, cancelled: Callable[[], bool]):
+        self._session, self._cancelled = session, cancelled
+
+    def run(self, feeds: Any) -> Any:
+        if self._cancelled():
+            raise Cancelled()
+        return self._session.run(feeds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
+
+
+def guarded(sessions: Mapping[str, Any], cancelled: Callable[[], bool]) -> dict[str, Any]:
+    return {name: _Guarded(s, cancelled) for name, s in sessions.items()}
+
+
+def request_longform(backend: Any, settings: Any, seeds: Sequence[int],
+                     cancelled: Callable[[Sequence[int]], bool] = lambda lines: False) -> LongForm:
+    """The long-form synthesis of requests with these ``seeds`` (one "line" each) under ``settings``.
+    ``cancelled(lines)``: true when every request of ``lines`` (indices into ``seeds``) was cancelled; the next
+    network run of a batch of only such requests raises :class:`Cancelled`."""
+    pipe = SeededPipeline(guarded(backend.sessions, lambda: cancelled(pipe.lines)), t2_config=backend.t2_config,
+                          vocoder_config=backend.vocoder_config, limits=backend.limits, settings=settings)
+    pipe.seeds, pipe.lines = list(seeds), list(range(len(seeds)))
     return LongForm(pipe, name=lambda n: f"request {n + 1} of {len(seeds)} in this batch")
 
 
-def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest]) -> list[tuple[np.ndarray, int]]:
+def synthesize(backend: Any, base_settings: Any, requests: Sequence[ParsedRequest],
+               cancelled: Callable[[Sequence[int]], bool] = lambda rows: False) -> list[tuple[np.ndarray, int] | None]:
     """(audio float32, mel_length) per request, in order: the pieces of the requests of each distinct settings
-    in ragged batches."""
+    in ragged batches.  ``cancelled(rows)``: true when every request of ``rows`` (indices into ``requests``) was
+    cancelled; a batch of pieces of only such requests stops at its next network run, they get None, and the
+    other requests of their settings are synthesized again from the start (their fed randomness is keyed by their
+    seeds, so the audio is the same)."""
     out: list[tuple[np.ndarray, int] | None] = [None] * len(requests)
     groups: dict[tuple[float, float, float], list[int]] = {}
     for i, r in enumerate(requests):
         groups.setdefault(r.settings, []).append(i)
     for (gate, sigma, strength), rows in groups.items():
         settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-        lf = request_longform(backend, settings, [requests[i].seed for i in rows])
-        for u in lf.synthesize([requests[i].text for i in rows], backend.limits.max_batch):
-            out[rows[u.index]] = (u.audio, u.mel_length)
-    return out  # type: ignore[return-value]
+        pending = list(rows)
+        while pending:
+            lf = request_longform(backend, settings, [requests[i].seed for i in pending],
+                                  lambda lines, p=pending: cancelled([p[n] for n in lines]))
+            try:
+                for u in lf.synthesize([requests[i].text for i in pending], backend.limits.max_batch):
+                    out[pending[u.index]] = (u.audio, u.mel_length)
+                pending = []
+            except Cancelled:
+                pending = [i for i in pending if out[i] is None and not cancelled([i])]
+    return out
 
 
 def to_dtype(audio: np.ndarray, dtype: str) -> np.ndarray:
@@ -150,7 +214,7 @@ def make_model(pb_utils: Any) -> type:
         def initialize(self, args: dict[str, str]) -> None:
             config = json.loads(args["model_config"])
             params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-            spec = json.loads(params["trtnet_backend"])
+            spec = localize(json.loads(params["trtnet_backend"]), args["model_repository"])
             self.audio_dtype = params.get("audio_dtype", "float32")
             if args.get("model_instance_kind") == "GPU":          # engines: one instance per GPU
                 _set_cuda_device(int(args["model_instance_device_id"]))
@@ -163,9 +227,11 @@ def make_model(pb_utils: Any) -> type:
 
         def execute(self, requests: list) -> list:
             parsed: list[ParsedRequest | None] = []
-            errors: list[str | None] = []
+            errors: list[tuple[str, str] | None] = []          # (message, TritonError code name)
             for request in requests:
                 try:
+                    if is_cancelled(request):
+                        raise Cancelled()
                     inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
@@ -173,20 +239,33 @@ def make_model(pb_utils: Any) -> type:
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)
-                    errors.append(str(e))
+                    errors.append((str(e), "INVALID_ARG"))
+                except Cancelled:
+                    parsed.append(None)
+                    errors.append(CANCELLED)
             valid = [i for i, p in enumerate(parsed) if p is not None]
-            results: dict[int, tuple[np.ndarray, int]] = {}
+            results: dict[int, tuple[np.ndarray, int] | None] = {}
             try:
-                results = dict(zip(valid, synthesize(self.backend, self.settings, [parsed[i] for i in valid])))
+                results = dict(zip(valid, synthesize(self.backend, self.settings, [parsed[i] for i in valid],
+                                                     lambda rows: all(is_cancelled(requests[valid[r]])
+                                                                      for r in rows))))
             except Exception as e:  # noqa: BLE001 - every request of the batch learns why
                 for i in valid:
-                    errors[i] = f"synthesis failed: {type(e).__name__}: {e}"
+                    errors[i] = (f"synthesis failed: {type(e).__name__}: {e}", "INTERNAL")
             responses = []
             for i in range(len(requests)):
+                if errors[i] is None and results.get(i) is None:
+                    errors[i] = CANCELLED
+                if errors[i] is None:
+                    audio, mel_length = results[i]
+                    try:
+                        check_audio(audio)
+                    except FloatingPointError as e:
+                        errors[i] = (str(e), "INTERNAL")
                 if errors[i] is not None:
-                    responses.append(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(errors[i])))
+                    responses.append(pb_utils.InferenceResponse(output_tensors=[],
+                                                                error=triton_error(pb_utils, *errors[i])))
                     continue
-                audio, mel_length = results[i]
                 responses.append(pb_utils.InferenceResponse(output_tensors=[
                     pb_utils.Tensor("AUDIO", to_dtype(audio, self.audio_dtype)[None, :]),
                     pb_utils.Tensor("MEL_LENGTH", np.array([[mel_length]], np.int32))]))
@@ -196,6 +275,23 @@ def make_model(pb_utils: Any) -> type:
             self.backend.close()
 
     return TritonPythonModel
+
+
+CANCELLED = ("cancelled by the client", "CANCELLED")
+
+
+def triton_error(pb_utils: Any, message: str, code: str) -> Any:
+    """``pb_utils.TritonError(message, code)``: INVALID_ARG (HTTP 400, gRPC INVALID_ARGUMENT), CANCELLED or
+    INTERNAL (HTTP 500); a stub without error codes gets the message alone."""
+    value = getattr(pb_utils.TritonError, code, None)
+    return pb_utils.TritonError(message) if value is None else pb_utils.TritonError(message, value)
+
+
+def is_cancelled(request: Any) -> bool:
+    """Whether the client of ``request`` (or its response sender) has gone away; False where the stub's Triton
+    predates request cancellation."""
+    probe = getattr(request, "is_cancelled", None)
+    return bool(probe()) if probe is not None else False
 
 
 def _input(pb_utils: Any, request: Any, name: str) -> np.ndarray | None:

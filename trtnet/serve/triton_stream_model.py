@@ -15,36 +15,36 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
-from .triton_model import (INPUT_DTYPES, ParsedRequest, RequestError, _input, _scalar, _set_cuda_device,
-                           _torch_threads, open_from_spec, parse_request, request_longform)
+from .portable import localize
+from .triton_model import (CANCELLED, INPUT_DTYPES, Cancelled, ParsedRequest, RequestError, _in_range, _input,
+                           _scalar, _set_cuda_device, _torch_threads, check_audio, is_cancelled, open_from_spec,
+                           parse_request, request_longform, triton_error)
 
 CHUNK_FRAMES = "CHUNK_FRAMES"
-MAX_CHUNK_FRAMES = 4096
 
 
 def chunk_frames_of(inputs: Mapping[str, np.ndarray]) -> int:
     """The request's CHUNK_FRAMES (default DEFAULT_CHUNK_FRAMES); RequestError when out of range."""
     if CHUNK_FRAMES not in inputs:
         return DEFAULT_CHUNK_FRAMES
-    n = int(_scalar(CHUNK_FRAMES, inputs[CHUNK_FRAMES]))
-    if not 1 <= n <= MAX_CHUNK_FRAMES:
-        raise RequestError(f"{CHUNK_FRAMES} must be in 1..{MAX_CHUNK_FRAMES}, got {n}")
-    return n
+    return int(_in_range(CHUNK_FRAMES, _scalar(CHUNK_FRAMES, inputs[CHUNK_FRAMES])))
 
 
-def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str):
+def stream_request(backend: Any, base_settings: Any, request: ParsedRequest, chunk_frames: int, dtype: str,
+                   cancelled: Callable[[], bool] = lambda: False):
     """The request's audio chunks in order (``runtime.longform.LongForm.stream``: a long TEXT's pieces one after
-    another, pauses included; its fed randomness keyed by its seed)."""
+    another, pauses included; its fed randomness keyed by its seed); iterating raises :class:`Cancelled` before
+    the next network run once ``cancelled()``."""
     gate, sigma, strength = request.settings
     settings = dataclasses.replace(base_settings, gate_threshold=gate, sigma=sigma, denoiser_strength=strength)
-    return request_longform(backend, settings, [request.seed]).stream([request.text], 1, chunk_frames=chunk_frames,
-                                                                      dtype=dtype)
+    lf = request_longform(backend, settings, [request.seed], lambda lines: cancelled())
+    return lf.stream([request.text], 1, chunk_frames=chunk_frames, dtype=dtype)
 
 
 def make_stream_model(pb_utils: Any) -> type:
@@ -58,7 +58,7 @@ def make_stream_model(pb_utils: Any) -> type:
                 raise pb_utils.TritonModelException("trtnet_tts_stream needs model_transaction_policy "
                                                     "{ decoupled: true } in its config.pbtxt")
             params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-            spec = json.loads(params["trtnet_backend"])
+            spec = localize(json.loads(params["trtnet_backend"]), args["model_repository"])
             self.audio_dtype = params.get("audio_dtype", "float32")
             if args.get("model_instance_kind") == "GPU":
                 _set_cuda_device(int(args["model_instance_device_id"]))
@@ -76,6 +76,12 @@ def make_stream_model(pb_utils: Any) -> type:
             return None
 
         def _serve(self, request: Any, sender: Any) -> None:
+            def fail(message: str, code: str) -> None:
+                sender.send(pb_utils.InferenceResponse(output_tensors=[], error=triton_error(pb_utils, message, code)),
+                            flags=final_flag)
+
+            if is_cancelled(request):
+                return fail(*CANCELLED)
             try:
                 inputs = {name: _input(pb_utils, request, name) for name in (*INPUT_DTYPES, CHUNK_FRAMES)}
                 inputs = {k: v for k, v in inputs.items() if v is not None}
@@ -83,26 +89,25 @@ def make_stream_model(pb_utils: Any) -> type:
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
                                        json.loads(request.parameters() or "{}"), defaults=self.defaults,
                                        frontend=self.settings.text_frontend)
-                stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype)
+                stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype,
+                                        lambda: is_cancelled(request))
             except RequestError as e:
-                sender.send(pb_utils.InferenceResponse(output_tensors=[], error=pb_utils.TritonError(str(e))),
-                            flags=final_flag)
-                return
+                return fail(str(e), "INVALID_ARG")
             index = 0
             try:
                 for chunk in stream:
                     if not chunk.audio.size and not chunk.final:
                         continue
+                    check_audio(chunk.audio)
                     sender.send(pb_utils.InferenceResponse(output_tensors=[
                         pb_utils.Tensor("AUDIO", np.ascontiguousarray(chunk.audio)[None, :]),
                         pb_utils.Tensor("CHUNK_INDEX", np.array([[index]], np.int32)),
                         pb_utils.Tensor("FINAL", np.array([[chunk.final]], np.bool_))]))
                     index += 1
+            except Cancelled:
+                return fail(f"cancelled by the client after {index} chunk(s)", "CANCELLED")
             except Exception as e:  # noqa: BLE001 - the client learns why its stream ended
-                sender.send(pb_utils.InferenceResponse(
-                    output_tensors=[], error=pb_utils.TritonError(f"synthesis failed after {index} chunk(s): "
-                                                                  f"{type(e).__name__}: {e}")), flags=final_flag)
-                return
+                return fail(f"synthesis failed after {index} chunk(s): {type(e).__name__}: {e}", "INTERNAL")
             sender.send(flags=final_flag)
 
         def finalize(self) -> None:

@@ -125,14 +125,16 @@ class Anchor:
 
     @torch.no_grad()
     def infer(self, tokens: torch.Tensor, lengths: torch.Tensor) -> dict[str, Any]:
-        """DLE ``Tacotron2.infer`` on the anchor: mel_postnet [B, n_mel, T], n_steps."""
+        """DLE ``Tacotron2.infer`` on the anchor: mel_postnet [B, n_mel, T], mel_lengths [B] (stop frame not
+        counted, as the reference's), n_steps."""
         memory, processed = self.t2.encode(tokens, lengths)
         mask = self.t2.padding_mask(lengths.to(memory.device), memory.shape[1])
         dec, step = self._decoder(memory.shape[0], memory.shape[1], memory.dtype, memory.device)
         dec.reset(memory, processed, mask)
         n_steps, run = dec.run(step, self.readback_every)
         self.overrun_steps = run - n_steps
-        return {"mel_postnet": self.postnet(dec.mel(n_steps).contiguous()), "n_steps": n_steps}
+        return {"mel_postnet": self.postnet(dec.mel(n_steps).contiguous()), "mel_lengths": dec.mel_lengths.clone(),
+                "n_steps": n_steps}
 
     @torch.no_grad()
     def prepare(self, tokens: torch.Tensor, lengths: torch.Tensor) -> float:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from trtnet.runtime.measures import mels_of
 from trtnet.runtime.pipeline import Pipeline, encode_lines
 from trtnet.runtime.text import DEFAULT_FRONTEND
 from trtnet.runtime.stats import BenchRow, summarize
@@ -35,7 +36,7 @@ def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmu
         res = pipe.synthesize_batch([text] * batch, ids)
         sync()
         lat.append(time.perf_counter() - t0)
-        mels.append(res.n_steps)
+        mels.append(mels_of(u.mel_length for u in res.utterances))
         acoustic_s = res.seconds.get("tacotron2_decode", res.seconds.get("fastpitch", 0.0))   # FastPitch: per frame
         extra["decoder_ms_per_step"].append(1e3 * acoustic_s / max(res.n_steps, 1))
         extra["vocoder_ms"].append(1e3 * res.seconds["vocoder"])
@@ -64,7 +65,7 @@ def bench_stream(pipe: Pipeline, text: str, batch: int, iterations: int, warmup:
                 margin = min(margin, c.audio.size / rate / max(c.seconds, 1e-9))
         sync()
         lat.append(time.perf_counter() - t0)
-        mels.append(max(sum(m.shape[-1] for m in item.mel) for item in stream.items))
+        mels.append(mels_of(item.emitted // item.hop for item in stream.items))   # WAV samples = mels · hop
         extra["ttfa_ms"].append(1e3 * (first if first is not None else lat[-1]))
         extra["ttfa_fraction"].append(extra["ttfa_ms"][-1] / 1e3 / lat[-1])
         extra["rt_margin_min"].append(margin if margin != float("inf") else 0.0)
@@ -104,7 +105,7 @@ def _time_reference(infer: Callable[[Any, Any], dict], vocode: Callable[[Any], A
             _sync(device)
             t3 = time.perf_counter()
             lat.append(t3 - t0)
-            mels.append(int(out["n_steps"]))
+            mels.append(mels_of(out["mel_lengths"].tolist()))
             extra["decoder_ms_per_step"].append(1e3 * (t1 - t0) / max(int(out["n_steps"]), 1))
             extra["vocoder_ms"].append(1e3 * (t2_ - t1))
             extra["denoiser_ms"].append(1e3 * (t3 - t2_))
