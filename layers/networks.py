@@ -20,7 +20,7 @@ from .options import NetworkOptions
 @dataclass(frozen=True)
 class NetworkDef:
     name: str
-    architecture: str            # the weights it needs: "tacotron2", "waveglow" or "hifigan"
+    architecture: str            # the weights it needs: "tacotron2", "waveglow", "hifigan" or "fastpitch"
     target: str                  # "module:function"
     prefixes: tuple[str, ...]    # weight keys it reads (for the unused-weight check)
     description: str
@@ -37,6 +37,7 @@ _DECODER = tuple(f"decoder.{m}" for m in ("prenet", "attention_rnn", "attention_
                                           "linear_projection", "gate_layer"))
 _WG = "trtnet.layers.waveglow.networks"
 _HG = "trtnet.layers.hifigan.networks"
+_FP = "trtnet.layers.fastpitch.networks"
 NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
     NetworkDef("encoder", "tacotron2", f"{_T2}:define_encoder", ("embedding", "encoder",
                "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
@@ -55,6 +56,9 @@ NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
                "mel → audio (HiFi-GAN generator)"),
     NetworkDef("hifigan-denoiser", "hifigan", f"{_HG}:define_denoiser", ("denoiser",),
                "audio → denoised audio (HiFi-GAN bias spectrum)"),
+    NetworkDef("fastpitch", "fastpitch", f"{_FP}:define_fastpitch",
+               ("encoder", "decoder", "duration_predictor", "pitch_predictor", "pitch_emb", "pitch_std",
+                "energy_predictor", "energy_emb", "proj"), "tokens → mel, mel_lengths, durations, pitch (no loop)"),
 )}
 
 

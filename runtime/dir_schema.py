@@ -60,7 +60,8 @@ def _option_checks() -> dict[str, Callable[[Any], str | None]]:
 def default_checks() -> dict[str, Callable[[Any], str | None]]:
     """Run-time defaults (and the CLI flags that override them): their one range each."""
     return {"gate_threshold": _in(ranges.GATE_THRESHOLD), "max_decoder_steps": _int(1),
-            "sigma": _in(ranges.SIGMA), "denoiser_strength": _in(ranges.DENOISER_STRENGTH)}
+            "sigma": _in(ranges.SIGMA), "denoiser_strength": _in(ranges.DENOISER_STRENGTH),
+            "pace": _in(ranges.PACE), "pitch_scale": _in(ranges.PITCH_SCALE), "pitch_shift": _in(ranges.PITCH_SHIFT)}
 
 
 def _check_map(f: Path, where: str, values: Any, checks: Mapping[str, Callable[[Any], str | None]],

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from ..sidecar import Sidecar, sidecar_path
-from ..weights.config import CONFIG_CLASSES, Tacotron2Config
+from ..weights.config import CONFIG_CLASSES
+from .acoustic import ACOUSTIC, acoustic_architecture
 from .vocoder import VOCODERS, vocoder_architecture
 from .dir_schema import check_finite, check_index, check_sidecars
 from .engine import Engine, EngineLoadError, EngineProvider
@@ -27,7 +28,7 @@ class EngineDir:
     path: Path
     sessions: dict[str, Any]
     sidecars: dict[str, Sidecar]
-    t2_config: Tacotron2Config
+    t2_config: Any                # the acoustic model's config (Tacotron 2 or FastPitch: its architecture names it)
     vocoder_config: Any           # the vocoder's model config (its architecture names the vocoder)
     options: dict[str, Any]
     defaults: dict[str, Any]
@@ -87,9 +88,10 @@ def resolve_names(cfg: dict[str, Any], names: tuple[str, ...], root: Path | None
     vocoder networks (the denoiser only when it was built)."""
     try:
         voc = VOCODERS[vocoder_architecture(cfg["hparams"], str(root or "the engine directory"))]
+        acoustic = ACOUSTIC[acoustic_architecture(cfg["hparams"])]
     except ValueError as e:
         raise EngineLoadError(str(e)) from None
-    out = voc.resolve(names)
+    out = acoustic.resolve(voc.resolve(names))
     return tuple(n for n in out if n != voc.denoiser or n in cfg["engines"] or "vocoder-denoiser" not in names)
 
 
@@ -128,8 +130,10 @@ def open_engine_dir(path: str | Path, names: tuple[str, ...] | None = None, *, c
         stack.close()
         raise
     opts = cfg["options"]
-    t2 = Tacotron2Config.from_dict(cfg["hparams"]["tacotron2"])
-    steps = int(opts.get("max_decoder_steps") or t2.max_decoder_steps)
+    acoustic = acoustic_architecture(cfg["hparams"])
+    t2 = CONFIG_CLASSES[acoustic].from_dict(cfg["hparams"][acoustic])
+    frames = next((s.io.dims["max_frames"].max for s in sidecars.values() if "max_frames" in s.io.dims), None)
+    steps = int(opts.get("max_decoder_steps") or getattr(t2, "max_decoder_steps", None) or frames)
     limits = Limits(max_batch=int(opts["max_batch"]), max_text_len=int(opts["max_text_len"]), max_decoder_steps=steps)
     arch = vocoder_architecture(cfg["hparams"], str(root))
     return EngineDir(root, sessions, sidecars, t2, CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch]), opts,

@@ -181,7 +181,7 @@ class LongForm:
         return self._stream(lines, batch_size, stream_args)
 
     def _stream(self, lines: Sequence[str], batch_size: int, stream_args: dict) -> Iterator[LineChunk]:
-        from .streaming import SynthesisStream
+        SynthesisStream = self.pipe.stream_class()     # noqa: N806 (the acoustic model's stream class)
         dtype = np.int16 if stream_args.get("dtype") == "int16" else np.float32
         it = self.pieces(lines)
         while batch := list(islice(it, batch_size)):

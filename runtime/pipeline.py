@@ -24,6 +24,7 @@ import numpy as np
 from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
+from .acoustic import acoustic_for, check_pair, valid_frames  # noqa: F401 (valid_frames: re-exported)
 from .vocoder import VocoderRun, vocoder_for
 from .text import DEFAULT_FRONTEND, TextResult, prepare_text
 
@@ -46,6 +47,9 @@ class Settings:
     noise: str = "in-engine"          # how WaveGlow was built: in-engine | input
     seed: int = 0                     # for fed dropout masks and fed noise
     text_frontend: str = DEFAULT_FRONTEND   # runtime.text.prepare_text's front end: default | dle | nemo
+    pace: float = 1.0                 # FastPitch: durations / pace (DLE --pace)
+    pitch_scale: float = 1.0          # FastPitch: pitch · scale + shift (DLE's amplify / shift transforms)
+    pitch_shift: float = 0.0          # FastPitch: in Hz
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,6 @@ def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAUL
     return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend)]
 
 
-def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
-    """int32 [B] frames each item generated, stop frame included: min(mel_lengths + 1, n_steps) (an item that
-    hit the step cap has mel_lengths = n_steps)."""
-    return np.minimum(mel_lengths.astype(np.int64) + 1, n_steps).astype(np.int32)
-
-
 class Pipeline:
     def __init__(self, sessions: Mapping[str, SessionLike], *, t2_config: Any, vocoder_config: Any, limits: Limits,
                  settings: Settings, decoder: str = "loop"):
@@ -112,8 +110,11 @@ class Pipeline:
         if decoder not in ("loop", "step"):
             raise ValueError(f"decoder must be 'loop' or 'step', got {decoder!r}")
         self.decoder = decoder
+        self.acoustic = acoustic_for(t2_config)
+        check_pair(t2_config, vocoder_config)
         self.vocoder, self.vocoder_config = vocoder_for(vocoder_config), vocoder_config
-        missing = [n for n in ("encoder", f"decoder-{decoder}", "postnet", self.vocoder.network) if n not in sessions]
+        need = self.acoustic.resolve(("encoder", f"decoder-{decoder}", "postnet"))
+        missing = [n for n in (*need, self.vocoder.network) if n not in sessions]
         if missing:
             raise ValueError(f"the pipeline needs sessions for {missing}; have {sorted(sessions)}")
         if settings.max_decoder_steps > limits.max_decoder_steps:
@@ -179,16 +180,9 @@ class Pipeline:
         indices = range(first_index, first_index + len(ids)) if indices is None else list(indices)
         labels = [f"item {i}" for i in indices] if labels is None else labels
         hop = self.vocoder_config.upsample_stride
-        t = time.perf_counter()
-        dec = self.decode(tokens, lengths, indices)
-        clock["tacotron2_decode"] = time.perf_counter() - t
-        n_steps = int(dec["n_steps"])
-        mel_lengths = dec["mel_lengths"].astype(np.int64)
-        frames = valid_frames(mel_lengths, n_steps)
-        mel = dec["mel"][..., :n_steps]          # both decoders already zero each row after its stop frame
-        t = time.perf_counter()
-        post = run(self.sessions["postnet"], {"mel": mel, "frames": frames})["mel_postnet"]
-        clock["postnet"] = time.perf_counter() - t
+        acoustic = self.acoustic.generate(self, tokens, lengths, indices)
+        clock.update(acoustic.seconds)
+        n_steps, mel_lengths, frames, post = acoustic.n_steps, acoustic.mel_lengths, acoustic.frames, acoustic.mel
         t = time.perf_counter()
         audio = self.vocode(post, frames, indices)
         clock["vocoder"] = time.perf_counter() - t
@@ -198,15 +192,22 @@ class Pipeline:
         out = []
         for i, (text, seq) in enumerate(zip(texts, ids)):
             n = int(mel_lengths[i])
-            hit = n >= self.settings.max_decoder_steps
+            cap = self.settings.max_decoder_steps     # Tacotron 2: decoder steps; FastPitch: the mel frame bound
+            hit = n >= cap
             if hit:
-                warn_step_cap(labels[i], self.settings.max_decoder_steps, text)
+                if self.acoustic.architecture == "tacotron2":
+                    warn_step_cap(labels[i], cap, text)
+                else:
+                    log.warning("%s reached the mel frame cap (%d) before %s: %r", labels[i], cap,
+                                self.acoustic.stop_rule, text[:60])
             if n == 0:
-                log.warning("%s: the gate fired on the first step; its audio is empty", labels[i])
+                log.warning("%s: no frames (%s ended it at once); its audio is empty", labels[i],
+                            self.acoustic.stop_rule)
             f = int(frames[i])
-            align = dec.get("alignments")
+            gate, align = acoustic.gate, acoustic.alignments
             out.append(Utterance(indices[i], text, list(seq), n, hit, post[i, :, :n].astype(np.float32),
-                                 audio[i, :n * hop].astype(np.float32), np.asarray(dec["gate"][i, :f], np.float32),
+                                 audio[i, :n * hop].astype(np.float32),
+                                 None if gate is None else np.asarray(gate[i, :f], np.float32),
                                  None if align is None else np.asarray(align[i, :f, :len(seq)], np.float32)))
         return BatchResult(out, n_steps, clock)
 
@@ -215,12 +216,19 @@ class Pipeline:
         """Streaming synthesis (``runtime.streaming.SynthesisStream``): iterate for audio chunks as they are ready, each
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
-        from .streaming import SynthesisStream
         lines = [text] if isinstance(text, str) else list(text)
         ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
         check_batch_size(len(ids), self.limits.max_batch)
-        return SynthesisStream(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
-                      dtype=dtype)
+        return self.stream_class()(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
+                                   dtype=dtype)
+
+    def stream_class(self) -> Any:
+        """The streaming synthesis of this pipeline's acoustic model: Tacotron 2 decodes in chunks
+        (``streaming.SynthesisStream``); FastPitch makes its mel at once, then vocodes it in chunks
+        (``streaming_fastpitch.MelStream``)."""
+        from .streaming import SynthesisStream
+        from .streaming_fastpitch import MelStream
+        return SynthesisStream if self.acoustic.architecture == "tacotron2" else MelStream
 
     def synthesize(self, lines: Sequence[str], batch_size: int = 1) -> Iterator[BatchResult]:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,

@@ -57,3 +57,11 @@ SIGMA = Range(0.0, 2.0)                                            # WaveGlow z 
 DENOISER_STRENGTH = Range(0.0, 1.0)                                # × the bias spectrum subtracted
 SEED = Range(0, INT64_MAX, integral=True)                          # int64 request input, --seed
 CHUNK_FRAMES = Range(1, 4096, integral=True)                       # decoder steps per streamed chunk
+# FastPitch's pace divides the predicted durations (each at most max_duration frames): from 0.1 the repeat counts
+# and their running sum (an FP32 matmul) stay exact integers; beyond 10 DLE's typical 3-10 frame durations round to
+# no frame at all
+PACE = Range(0.1, 10.0)
+# the affine pitch transform pitch × scale + shift_Hz / pitch_std (DLE --pitch-transform-amplify, typically 1-3, and
+# --pitch-transform-shift): scale 0 flattens the contour to the speaker's mean; a shift past 1000 Hz leaves every voice
+PITCH_SCALE = Range(0.0, 10.0)
+PITCH_SHIFT = Range(-1000.0, 1000.0)                               # in Hz

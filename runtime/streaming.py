@@ -200,6 +200,14 @@ def contexts(t2_config: Any, vocoder: Any, vocoder_config: Any, vocoder_context:
     return Contexts(post, voc, den)
 
 
+def check_stream_args(dtype: str, chunk_frames: int) -> None:
+    """ValueError for an audio dtype other than float32 / int16 or a chunk of fewer than one frame."""
+    if dtype not in ("float32", "int16"):
+        raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
+    if chunk_frames < 1:
+        raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+
+
 def to_int16(audio: np.ndarray) -> np.ndarray:
     """float audio → int16 as the WAV writer does: clip to [-1, 1], ×32767, round."""
     return np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
@@ -209,7 +217,8 @@ class ItemStream:
     """One utterance's postnet → vocoder → denoiser stages; :meth:`push` takes its decoded frames.  ``mel`` /
     ``mel_postnet``: the pieces given and emitted (concatenated: the unchunked run's frames)."""
 
-    def __init__(self, pipe: Any, index: int, ctx: Contexts, noise_frames: int):
+    def __init__(self, pipe: Any, index: int, ctx: Contexts, noise_frames: int, with_postnet: bool = True):
+        """``with_postnet``: run the post-net stage (Tacotron 2); without it the frames pushed are the final mel."""
         self.pipe, self.index = pipe, index
         voc, cfg, s = pipe.vocoder, pipe.vocoder_config, pipe.settings
         self.hop = cfg.upsample_stride
@@ -222,7 +231,8 @@ class ItemStream:
             feeds = voc.feeds(self.run_, mel, np.array([w], np.int32), [index], start=a)
             return run(pipe.sessions[voc.network], feeds)[voc.output]
 
-        self.stages = [ContextStage(postnet, ctx.postnet, 1, 1), ContextStage(vocode, ctx.vocoder, 1, self.hop)]
+        self.post_stage = ContextStage(postnet, ctx.postnet, 1, 1) if with_postnet else None
+        self.stages = [st for st in (self.post_stage, ContextStage(vocode, ctx.vocoder, 1, self.hop)) if st]
         if s.denoiser_strength > 0 and voc.denoiser in pipe.sessions:
             stft_hop = cfg.stft_hop_length
 
@@ -241,9 +251,9 @@ class ItemStream:
         ``final``)."""
         self.mel.append(mel)
         x: np.ndarray | None = mel
-        for i, st in enumerate(self.stages):
+        for st in self.stages:
             x = st.push(x, final)
-            if i == 0 and x is not None:
+            if st is self.post_stage and x is not None:
                 self.mel_postnet.append(x)
         audio = np.zeros(0, np.float32) if x is None else x[0]
         if final:
@@ -263,10 +273,7 @@ class SynthesisStream:
     def __init__(self, pipe: Any, ids: Sequence[Sequence[int]], first_index: int = 0, *,
                  chunk_frames: int = DEFAULT_CHUNK_FRAMES, vocoder_context: int | None = None,
                  dtype: str = "float32", indices: Sequence[int] | None = None):
-        if dtype not in ("float32", "int16"):
-            raise ValueError(f"dtype must be 'float32' or 'int16', got {dtype!r}")
-        if chunk_frames < 1:
-            raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
+        check_stream_args(dtype, chunk_frames)
         self.per_step = "decoder-chunk" not in pipe.sessions
         if self.per_step and "decoder-step" not in pipe.sessions:
             raise ValueError("streaming needs a decoder-chunk session (or decoder-step); have "

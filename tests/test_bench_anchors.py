@@ -134,3 +134,14 @@ def test_anchor_plumbing_equals_the_reference_with_graphs_replaced_by_calls(t2, 
             torch.testing.assert_close(anchor.vocode(got["mel_postnet"]), audio, rtol=0, atol=1e-5)
             torch.testing.assert_close(anchor.denoise(audio), den(audio, 0.02), rtol=0, atol=1e-6)
     assert sorted(anchor.decoders) == [(1, tokens.shape[1]), (3, tokens.shape[1])]
+
+
+def test_bench_lists_every_reference_row_as_skipped_for_fastpitch(tmp_path, capsys):
+    """The PyTorch reference rows time Tacotron 2: with FastPitch each is listed as skipped, none runs."""
+    assert main(["bench", "--acoustic", "fastpitch", "--vocoder", "hifigan", "--demo-size", "small", "--cache-dir",
+                 str(tmp_path / "cache"), "--device", "cpu", "--backends", "pytorch,pytorch-graph,pytorch-compile",
+                 "--iterations", "1", "--warmup", "0", "--text", "Hi."]) == 0
+    printed = capsys.readouterr().out
+    for row in ("pytorch", "pytorch-graph", "pytorch-compile"):
+        assert f"skipped: {row}: the PyTorch reference rows time Tacotron 2 only" in printed
+    assert "(no rows ran)" in printed

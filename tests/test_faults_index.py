@@ -63,6 +63,8 @@ def nan(c):
                                                                    "whole number in [1, 2147483647], found -3"),
     (lambda c: c["runtime_defaults"].update(denoiser_strength="x"), "runtime_defaults.denoiser_strength must be a "
                                                                     "finite number >= 0"),
+    (lambda c: c["runtime_defaults"].update(pace=0.0), "runtime_defaults.pace must be a finite number >= 0.1 and "
+                                                       "<= 10, found 0.0"),
     (lambda c: c["options"].update(max_batch=2**40), "options.max_batch must be a whole number in [1, 2147483647]"),
     (lambda c: c["engines"]["encoder"].update(plan="../other/encoder.plan"), "engines.encoder.plan must be a file "
                                                                              "name in the engine directory"),
@@ -134,6 +136,9 @@ def test_inspect_of_a_directory_or_a_text_file_says_what_it_takes(built, tmp_pat
     ("synthesize", "--max-decoder-steps", "99999999999", "<= 2147483647"),
     ("synthesize", "--seed", str(2**64), "<= 9223372036854775807"),
     ("synthesize", "--sigma", "1e300", "<= 2"), ("synthesize", "--denoiser-strength", "1e30", "<= 1"),
+    ("synthesize", "--pace", "0", ">= 0.1"), ("synthesize", "--pace", "1e9", "<= 10"),
+    ("build-engines", "--pitch-scale", "-1", ">= 0"), ("synthesize", "--pitch-shift", "-5000", ">= -1000"),
+    ("synthesize", "--pitch-shift", "nan", "finite"),
     ("synthesize", "--batch-size", str(2**31), "<= 2147483647"), ("build-engines", "--max-batch", str(2**31), "<="),
     ("serve", "--http-port", "0", ">= 1"),
     ("synthesize", "--device", "tpu", "use cpu, cuda or cuda:N"), ("bench", "--device", "tpu", "use cpu"),
@@ -165,6 +170,8 @@ def test_cuda_without_a_gpu_is_refused_saying_what_to_use(tmp_path, capsys):
     (["--context-frames", "4"], "--context-frames only acts with --stream"),
     (["--tacotron2", "other.h5"], "--tacotron2 other.h5: the engines in"),
     (["--vocoder", "hifigan"], "--vocoder hifigan: the engines in"),
+    (["--fastpitch", "other.h5"], "--fastpitch other.h5: the engines in"),
+    (["--acoustic", "fastpitch"], "--acoustic fastpitch: the engines in"),
     (["--demo-size", "small"], "--demo-size small: not with --engine-dir"),
 ])
 def test_synthesize_flags_that_would_be_ignored_are_refused(built, tmp_path, capsys, extra, message):

@@ -16,6 +16,7 @@ from collections import Counter
 
 import pytest
 
+from fixtures_fastpitch import fp_full  # noqa: F401 (fixture)
 from fixtures_hifigan import hg_full  # noqa: F401 (fixture)
 from fixtures_tacotron2 import t2_full
 from fixtures_waveglow import wg_full  # noqa: F401 (fixture)
@@ -40,6 +41,7 @@ BUDGET = {
     "waveglow": {"TOTAL": 2500, "SHAPE": 20, "SHUFFLE": 40, "CONCATENATION": 20},
     "denoiser": {"SHAPE": 3},
     "hifigan": {"SHAPE": 20},
+    "fastpitch": {"SHAPE": 5, "GATHER": 6, "CONCATENATION": 3, "NONCONST": 941},
 }
 # the fed-masks build with alignments: ceilings that differ from BUDGET's
 FED_MASKS_BUDGET = {"decoder-loop": {"NONCONST": 131}}
@@ -102,3 +104,10 @@ def test_waveglow_has_no_per_layer_shape_plumbing(wg_full):
 def test_hifigan_stays_within_the_budget(hg_full):
     total, _ = _counts(hg_full.store, "hifigan")
     assert not _over(total, BUDGET["hifigan"]), f"hifigan: {_over(total, BUDGET['hifigan'])}; all: {dict(total)}"
+
+
+def test_fastpitch_stays_within_the_budget(fp_full):
+    """No loop: one pass of 12 FFT layers, 3 predictors and the regulator's single expansion matmul."""
+    total, _ = _counts(fp_full.store, "fastpitch")
+    assert not _over(total, BUDGET["fastpitch"]), f"fastpitch: {_over(total, BUDGET['fastpitch'])}; all: {dict(total)}"
+    assert total["MATRIX_MULTIPLY"] == 53 and total["LOOP"] == 0, dict(total)

@@ -102,6 +102,31 @@ def test_refit_hifigan_keeps_tacotron2(tmp_path, ckpt_b):
     assert_same(synthesize(a, tmp_path / "syn_a"), synthesize(b, tmp_path / "syn_b"), "fp32")
 
 
+def test_refit_fastpitch_equals_built_from_b_and_keeps_the_vocoder(tmp_path, capsys):
+    from trtnet.weights.demo import write_demo_checkpoints
+    fp_b = write_demo_checkpoints(tmp_path / "ckpt_b", "small", seed=1, kinds=("fastpitch",))["fastpitch"]
+    engines, vocoder = "fastpitch,hifigan", ("--vocoder", "hifigan")
+    a = build(tmp_path / "a", "fp32", engines, "--acoustic", "fastpitch", *vocoder, "--refittable", "--emulate-engines")
+    b = build(tmp_path / "b", "fp32", engines, "--fastpitch", str(fp_b), *vocoder)
+    vocoder_plan = (a / "hifigan.plan").read_bytes()
+    before = synthesize(a, tmp_path / "syn_a0")
+    capsys.readouterr()
+    assert main(["refit", str(a), "--fastpitch", str(fp_b), "--emulate-engines", "--log-level", "warning"]) == 0
+    assert "\nfastpitch " in capsys.readouterr().out and not (a / "fastpitch.plan").exists()
+    assert (a / "hifigan.plan").read_bytes() == vocoder_plan
+    after, want = synthesize(a, tmp_path / "syn_a"), synthesize(b, tmp_path / "syn_b")
+    assert before[0][0].shape != want[0][0].shape or not np.allclose(before[0][0], want[0][0]), "A and B must differ"
+    assert_same(after, want, "fp32")
+
+
+def test_refit_with_two_acoustic_models_is_refused(refittable_dir, ckpt_b, capsys):
+    before = snapshot(refittable_dir)
+    assert main(["refit", str(refittable_dir), "--tacotron2", str(ckpt_b["tacotron2"]), "--fastpitch", "fp.pt",
+                 "--emulate-engines"]) == 2
+    assert "an engine directory holds one acoustic model" in capsys.readouterr().err
+    assert snapshot(refittable_dir) == before
+
+
 @pytest.fixture(scope="module")
 def refittable_dir(tmp_path_factory):
     return build(tmp_path_factory.mktemp("refittable") / "e", "fp32", f"{T2},waveglow,denoiser", "--refittable",

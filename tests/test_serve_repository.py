@@ -37,6 +37,16 @@ def test_export_refuses_a_non_empty_directory_and_leaves_foreign_files_alone(tmp
     assert not [p for p in [*tmp_path.iterdir(), *out.iterdir()] if "staging" in p.name or p.name == ".trtnet.lock"]
 
 
+def test_export_packs_the_fastpitch_weights_into_the_repository(tmp_path):
+    """An eager FastPitch + HiFi-GAN export names its weights by paths inside the repository, as Tacotron 2's."""
+    out = tmp_path / "R"
+    assert main(["export-triton", "-o", str(out), *EAGER, "--acoustic", "fastpitch", "--vocoder", "hifigan",
+                 "--cache-dir", str(tmp_path / "cache"), "--no-stream"]) == 0
+    assert sorted(p.name for p in (out / "trtnet_tts" / "weights").iterdir()) == ["fastpitch.h5", "hifigan.h5"]
+    config = (out / "trtnet_tts" / "config.pbtxt").read_text()
+    assert "trtnet_tts/weights/fastpitch.h5" in config and str(tmp_path / "cache") not in config
+
+
 def test_export_copies_verified_engines_in_and_refuses_a_truncated_plan(engine_dirs, tmp_path, capsys):  # noqa: F811
     import shutil
     src = tmp_path / "engines"

@@ -47,6 +47,9 @@ DENOISER_STRENGTH = of_range(ranges.DENOISER_STRENGTH)            # bias-spectru
 SEED = of_range(ranges.SEED)                                      # seeds of fed randomness and random fills
 POSITIVE_INT = integer(1, ranges.INT32_MAX)                       # batch, steps, tokens, iterations, MiB
 NON_NEGATIVE_INT = integer(0, ranges.INT32_MAX)                   # warm-up iterations, context frames
+PACE = of_range(ranges.PACE)                                      # FastPitch: durations / pace
+PITCH_SCALE = of_range(ranges.PITCH_SCALE)                        # FastPitch: pitch × scale + shift
+PITCH_SHIFT = of_range(ranges.PITCH_SHIFT)                        # in Hz
 PAUSE_MS = real(0.0, 10_000.0)                                    # silence joined between pieces of a line
 PORT = integer(1, 65535)                                          # a TCP port the server listens on
 

@@ -31,10 +31,13 @@ def _context(args: argparse.Namespace) -> dict[str, Any]:
 
 def _pipeline(sessions, t2, wg, limits, defaults, args, dropout, noise, decoder):
     from trtnet.runtime.pipeline import Pipeline, Settings
-    settings = Settings(max_decoder_steps=int(defaults.get("max_decoder_steps", t2.max_decoder_steps)),
-                        gate_threshold=float(defaults.get("gate_threshold", t2.gate_threshold)), sigma=args.sigma,
-                        denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
-                        text_frontend=text_frontend(args))
+    fastpitch = {f: float(getattr(args, f, None) or defaults.get(f, getattr(Settings, f)))
+                 for f in ("pace", "pitch_scale", "pitch_shift")}     # FastPitch's run-time inputs
+    steps = defaults.get("max_decoder_steps", getattr(t2, "max_decoder_steps", None)) or limits.max_decoder_steps
+    settings = Settings(max_decoder_steps=int(steps),
+                        gate_threshold=float(defaults.get("gate_threshold", getattr(t2, "gate_threshold", 0.0))),
+                        sigma=args.sigma, denoiser_strength=args.denoiser_strength, dropout=dropout, noise=noise,
+                        text_frontend=text_frontend(args), **fastpitch)
     return Pipeline(sessions, t2_config=t2, vocoder_config=wg, limits=limits, settings=settings, decoder=decoder)
 
 
@@ -113,7 +116,12 @@ def collect_rows(args: argparse.Namespace, backends: list[str], sources: dict, t
         finally:
             backend.close()
     reference_rows = [b for b in backends if b.startswith("pytorch")]
-    if reference_rows and any(s.checkpoint is None for s in sources.values()):
+    if reference_rows:
+        from .common import spec_from_args
+        acoustic = spec_from_args(args).acoustic_arch
+    if reference_rows and acoustic != "tacotron2":
+        skipped += [f"{b}: the PyTorch reference rows time Tacotron 2 only" for b in reference_rows]
+    elif reference_rows and any(s.checkpoint is None for s in sources.values()):
         skipped += [f"{b}: the reference loads DLE checkpoints; an .h5 was given" for b in reference_rows]
     elif reference_rows:
         from trtnet.verify.references import timing_reference

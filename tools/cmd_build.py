@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from .argtypes import POSITIVE_INT
-from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults, vocoder_arch
+from .common import add_model_args, add_runtime_args, resolve_sources, runtime_defaults, spec_from_args, vocoder_arch
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alignments", action="store_true", help="decoder loop also outputs alignments (default off)")
     p.add_argument("--engines", default=None,
                    help=f"comma list from {','.join(NETWORKS)} (default: encoder, decoder-loop, decoder-step, postnet "
-                        f"and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
+                        f"(--fastpitch: fastpitch) and the vocoder's {' / '.join(','.join(v) for v in VOCODER_ENGINES.values())})")
     p.add_argument("--flavor", choices=["auto", "tensorrt", "rtx"], default="auto",
                    help="TensorRT flavour (default auto: tensorrt if importable, else tensorrt_rtx)")
     p.add_argument("--timing-cache", default=None, help="timing cache file (TensorRT only; default none)")
@@ -71,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     from trtnet.engines.engine_set import build_engine_set
     from trtnet.layers.options import NetworkOptions
     from trtnet.engines.engine_set import VOCODER_ENGINES, default_engines
-    vocoder = vocoder_arch(args)
-    engines = [e.strip() for e in (args.engines or ",".join(default_engines(vocoder))).split(",") if e.strip()]
+    vocoder, acoustic = vocoder_arch(args), spec_from_args(args).acoustic_arch
+    engines = [e.strip() for e in (args.engines or ",".join(default_engines(vocoder, acoustic))).split(",")
+               if e.strip()]
     other = [e for e in engines if any(e in names for a, names in VOCODER_ENGINES.items() if a != vocoder)]
     if other:
         raise ValueError(f"--engines {','.join(other)}: this build's vocoder is {vocoder} (--{vocoder} / --vocoder); "

@@ -38,19 +38,20 @@ def _setting(cls: type, name: str) -> Callable[[str], Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow or a HiFi-GAN generator: the formats in "
-                                      "the README's 'Checkpoint formats' table; or an http(s) URL or a published "
-                                      "name (trtnet fetch --list), downloaded into the weights cache")
+    p.add_argument("checkpoint", help="checkpoint (.pt) of Tacotron 2, WaveGlow, FastPitch or a HiFi-GAN generator: "
+                                      "the formats in the README's 'Checkpoint formats' table; or an http(s) URL or a "
+                                      "published name (trtnet fetch --list), downloaded into the weights cache")
     p.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="weights cache for downloads (default: $TRTNET_CACHE, else ~/.cache/trtnet)")
     p.add_argument("-o", "--output", required=True,
                    help="HDF5 file to write (atomically); must not be the checkpoint itself")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --output file (default: refuse to overwrite it)")
-    p.add_argument("--model", choices=("auto", "tacotron2", "waveglow", "hifigan"), default="auto",
+    p.add_argument("--model", choices=("auto", "tacotron2", "waveglow", "hifigan", "fastpitch"), default="auto",
                    help="expected architecture (default: detect from the keys)")
     p.add_argument("--ema", action="store_true",
-                   help="HiFi-GAN: extract the generator's EMA weights (gen_ema) instead of 'generator' (default off)")
+                   help="extract the EMA weights: HiFi-GAN's gen_ema instead of 'generator', FastPitch's "
+                        "ema_state_dict (when saved) instead of 'state_dict' (default off)")
     p.add_argument("--allow-nonfinite", action="store_true",
                    help="extract even if weights contain NaN/Inf (for inspection: opening the file for "
                         "build-engines/synthesize still refuses it; default: refuse)")

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 
+REFIT_MODELS = {"tacotron2": "Tacotron 2", "fastpitch": "FastPitch", "waveglow": "WaveGlow", "hifigan": "HiFi-GAN"}
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .common import add_emulate_arg
     p.add_argument("engine_dir", metavar="ENGINE_DIR", help="directory written by build-engines --refittable or "
                    "--strip-weights")
-    for arch, what in (("tacotron2", "Tacotron 2"), ("waveglow", "WaveGlow"), ("hifigan", "HiFi-GAN")):
+    for arch, what in REFIT_MODELS.items():
         p.add_argument(f"--{arch}", metavar="SOURCE", default=None,
                        help=f"new {what} weights: DLE checkpoint or .h5, URL or published name (default: keep)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full", help=argparse.SUPPRESS)
@@ -26,9 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from trtnet.engines.refit_set import refit_engine_dir
     from .common import resolve_sources
-    need = [a for a in ("tacotron2", "waveglow", "hifigan") if getattr(args, a)]
+    need = [a for a in REFIT_MODELS if getattr(args, a)]
     if not need:
-        raise ValueError("give new weights: --tacotron2 and/or --waveglow / --hifigan")
+        raise ValueError("give new weights: --tacotron2 / --fastpitch and/or --waveglow / --hifigan")
+    if "tacotron2" in need and "fastpitch" in need:
+        raise ValueError("--tacotron2 and --fastpitch: an engine directory holds one acoustic model")
     if "waveglow" in need and "hifigan" in need:
         raise ValueError("--waveglow and --hifigan: an engine directory holds one vocoder")
     sources = resolve_sources(args, need=need)

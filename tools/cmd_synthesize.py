@@ -135,11 +135,11 @@ def _synthesize(args: argparse.Namespace, lines: list[str], out: Path, to_stdout
         if to_stdout:
             return run_stream(args, lf, lines, None, hook)
         utterances = lf.synthesize(lines, args.batch_size)  # checks every line before synthesizing any
-        log.info("synthesize: %d line(s) in batches of ≤ %d %s → %s; backend: %s; gate threshold %g, sigma %g, "
-                 "denoiser strength %g, step cap %d", len(lines), args.batch_size,
+        from trtnet.runtime.acoustic import settings_summary
+        log.info("synthesize: %d line(s) in batches of ≤ %d %s → %s; backend: %s; %s", len(lines), args.batch_size,
                  "lines" if args.split == "none" else f"pieces (≤ {lf.max_tokens} tokens each; pauses "
                  f"{args.sentence_pause_ms:g} / {args.clause_pause_ms:g} ms)", out, backend.description,
-                 settings.gate_threshold, settings.sigma, settings.denoiser_strength, settings.max_decoder_steps)
+                 settings_summary(settings, pipe.acoustic, pipe.vocoder.settings))
         with output_dir(out, args.overwrite):          # one run per output directory; none left if refused
             if args.stream:
                 return run_stream(args, lf, lines, out, hook)

@@ -99,9 +99,13 @@ def run(args: argparse.Namespace) -> int:
     for arch, src in sources.items():
         if src.checkpoint is None:
             raise ValueError(f"verify needs the {arch} DLE checkpoint (the reference loads it), not only {src.h5_path}")
-    voc = vocoder_arch(args)
-    with WeightStore.open(sources["tacotron2"].h5_path) as t2, WeightStore.open(sources[voc].h5_path) as wg:
-        checks, detail = eager_vs_reference(sources["tacotron2"].checkpoint, sources[voc].checkpoint, t2, wg,
+    voc, acoustic = vocoder_arch(args), spec_from_args(args).acoustic_arch
+    if acoustic == "fastpitch":
+        from trtnet.verify.parity_fastpitch import fastpitch_vs_reference as eager_vs_reference  # noqa: F811
+        if args.plot:
+            raise ValueError("--plot draws Tacotron 2's alignment and gate; FastPitch has neither")
+    with WeightStore.open(sources[acoustic].h5_path) as t2, WeightStore.open(sources[voc].h5_path) as wg:
+        checks, detail = eager_vs_reference(sources[acoustic].checkpoint, sources[voc].checkpoint, t2, wg,
                                             text=args.text or DEFAULT_TEXT, seed=args.seed,
                                             steps=args.max_decoder_steps, sigma=args.sigma,
                                             strength=args.denoiser_strength, frontend=text_frontend(args))

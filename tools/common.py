@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from trtnet.engines import spec as lib
 from trtnet.engines.spec import BackendSpec, OpenBackend
 
-from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, SIGMA, device
+from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, PACE, PITCH_SCALE, PITCH_SHIFT, SIGMA, device
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -19,6 +19,12 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--waveglow", metavar="SOURCE", default=None,
                    help="DLE WaveGlow checkpoint or extracted .h5, an http(s) URL, or a published name "
                         "(trtnet fetch --list) (default: built-in demo weights)")
+    p.add_argument("--fastpitch", metavar="SOURCE", default=None,
+                   help="DLE FastPitch checkpoint or extracted .h5, as the acoustic model instead of Tacotron 2 "
+                        "(pair it with --hifigan or --waveglow) (default: none)")
+    p.add_argument("--acoustic", choices=["tacotron2", "fastpitch"], default=None,
+                   help="acoustic model when its weights are not given: the demo one (default tacotron2; "
+                        "--fastpitch implies fastpitch)")
     p.add_argument("--hifigan", metavar="SOURCE", default=None,
                    help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name "
                         "(trtnet fetch --list), as the vocoder instead of WaveGlow (default: none)")
@@ -59,6 +65,12 @@ def add_runtime_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gate-threshold", type=GATE_THRESHOLD, default=None, help="stop when sigmoid(gate) > this (default: the engines' or the model's, DLE 0.5)")
     p.add_argument("--sigma", type=SIGMA, default=None, help="WaveGlow noise scale (default: the engines' or the model's, DLE inference.py 0.9)")
     p.add_argument("--denoiser-strength", type=DENOISER_STRENGTH, default=None, help="denoiser strength, 0 = off (default: the engines' or the model's: DLE WaveGlow 0.01, HiFi-GAN 0)")
+    p.add_argument("--pace", type=PACE, default=None,
+                   help="FastPitch: speaking rate, durations / pace (default: the engines' or 1.0, DLE's)")
+    p.add_argument("--pitch-scale", type=PITCH_SCALE, default=None,
+                   help="FastPitch: predicted pitch × this (DLE --pitch-transform-amplify; default 1.0)")
+    p.add_argument("--pitch-shift", type=PITCH_SHIFT, default=None,
+                   help="FastPitch: pitch + this many Hz (DLE --pitch-transform-shift; default 0)")
 
 
 def add_emulate_arg(p: argparse.ArgumentParser) -> None:

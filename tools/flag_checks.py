@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-MODEL_FLAGS = ("tacotron2", "waveglow", "hifigan")
+MODEL_FLAGS = ("tacotron2", "fastpitch", "waveglow", "hifigan")
 
 
 def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:
-    """With --engine-dir the engines' own weights run: a checkpoint flag would be ignored, and --vocoder must name
-    the directory's vocoder."""
+    """With --engine-dir the engines' own weights run: a checkpoint flag would be ignored, and --acoustic /
+    --vocoder must name the directory's models."""
+    from trtnet.runtime.acoustic import acoustic_architecture
     from trtnet.runtime.vocoder import vocoder_architecture
     given = [f for f in MODEL_FLAGS if getattr(args, f, None)]
     if given:
@@ -22,6 +23,11 @@ def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any
         if getattr(args, flag, default) != default:
             raise ValueError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: not with --engine-dir ({why}; it "
                              "selects the eager backend's)")
+    chosen = getattr(args, "acoustic", None)
+    if chosen and chosen != acoustic_architecture(cfg["hparams"]):
+        raise ValueError(f"--acoustic {chosen}: the engines in {args.engine_dir} hold a "
+                         f"{acoustic_architecture(cfg['hparams'])} acoustic model; drop --acoustic or choose another "
+                         "--engine-dir")
     chosen = getattr(args, "vocoder", None)
     if chosen and chosen != vocoder_architecture(cfg["hparams"], str(args.engine_dir)):
         built = vocoder_architecture(cfg["hparams"])

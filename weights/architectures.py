@@ -20,6 +20,7 @@ class Architecture:
     not_inferred: tuple[str, ...]          # config fields no tensor shape tells (checkpoint config or overrides)
     infer: str                             # (state_dict, *, ckpt_config, overrides, source) -> config
     layout: str                            # (config, folded: bool) -> {key: shape}; folded: the HDF5 layout
+    overshadows: tuple[str, ...] = ()      # architectures whose prefixes this one's state_dict also matches
 
     def function(self, which: str) -> Callable[..., Any]:
         module, fn = getattr(self, which).split(":")
@@ -39,6 +40,11 @@ ARCHITECTURES: dict[str, Architecture] = {a.name: a for a in (
                  ("upsample_rates", "resblock_dilation_sizes", "sampling_rate", "stft_filter_length",
                   "stft_hop_length", "stft_win_length", "mel_fmin", "mel_fmax", "denoiser_bias_frames"),
                  ".hifigan:infer_hifigan_config", ".hifigan:hifigan_shapes"),
+    # shapes tell the heads only as H·d_head; the text front end is DLE's train_setup (symbol_set, text_cleaners)
+    Architecture("fastpitch", ("duration_predictor.", "pitch_predictor.", "pitch_emb."),
+                 ("padding_idx", "speaker_emb_weight", "symbol_set", "text_cleaners", "fallback_pitch_std"),
+                 ".fastpitch:infer_fastpitch_config", ".fastpitch:fastpitch_shapes",
+                 overshadows=("tacotron2",)),
 )}
 
 

@@ -27,6 +27,7 @@ import torch
 
 from . import hifigan, legacy, pickles
 from .errors import CheckpointError, UnsafeCheckpointError
+from .fastpitch import pick_state_dict
 from ..files import file_sha256
 from .layouts import upgrade_waveglow
 from .pickled_config import pickled_waveglow_config
@@ -145,9 +146,11 @@ def _pick_state_dict(obj: Any, path: str, use_ema: bool = False) -> tuple[Mappin
     meta: dict[str, Any] = {k: obj[k] for k in META_KEYS if k in obj}
     meta["top_level_keys"] = [str(k) for k in obj]
     if "state_dict" in obj:
-        sd = obj["state_dict"]
+        key, extra = pick_state_dict(obj, use_ema)  # FastPitch: ema_state_dict, train_setup's text settings
+        meta.update(extra)
+        sd = obj[key]
         if not isinstance(sd, Mapping):
-            raise CheckpointError(path, f"'state_dict' is {_describe(sd)}, expected a dict of tensors")
+            raise CheckpointError(path, f"{key!r} is {_describe(sd)}, expected a dict of tensors")
         trainer = "iteration" in obj and "config" not in obj and "epoch" not in obj
         meta["source_format"] = NVIDIA_TACOTRON2 if trainer else DLE
         return sd, meta

@@ -19,7 +19,9 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from ..files import forget_digests
-from .config import Tacotron2Config, _ConfigBase
+from .config import FastPitchConfig, Tacotron2Config, _ConfigBase
+
+DLE_SYMBOL_SET = "english_basic"  # FastPitch's symbol set whose ids are runtime.text's table
 from .errors import SymbolTableError
 
 CONTENT_ATTR = "content_sha256"
@@ -78,10 +80,15 @@ def nonfinite_counts(arrays: Mapping[str, np.ndarray] | Iterable[tuple[str, np.n
 
 
 def check_symbol_table(config: _ConfigBase, source: str) -> None:
-    """A Tacotron 2 embedding must have one row per symbol of ``runtime.text`` (token ids index it)."""
+    """A Tacotron 2 or FastPitch embedding must have one row per symbol of ``runtime.text`` (token ids index it);
+    FastPitch's ``english_basic`` is that same table."""
     from ..runtime.text.symbols import SYMBOLS   # the text front end's table (imported only when checking)
     if isinstance(config, Tacotron2Config) and config.n_symbols != len(SYMBOLS):
         raise SymbolTableError(source, config.n_symbols, len(SYMBOLS))
+    fastpitch = isinstance(config, FastPitchConfig)
+    if fastpitch and (config.symbol_set != DLE_SYMBOL_SET or config.n_symbols != len(SYMBOLS)):
+        raise SymbolTableError(source, config.n_symbols, len(SYMBOLS), key="encoder.word_emb.weight",
+                               model=f"FastPitch (symbol_set {config.symbol_set}; supported: {DLE_SYMBOL_SET})")
 
 
 def remembered(state: tuple) -> dict[str, int] | None:

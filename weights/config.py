@@ -164,10 +164,12 @@ class WaveGlowConfig(_ConfigBase):
         return cls(**base)
 
 
+from .fastpitch_config import FastPitchConfig  # noqa: E402 (registered below)
 from .hifigan_config import HiFiGANConfig  # noqa: E402 (registered below)
 
 CONFIG_CLASSES: dict[str, type[_ConfigBase]] = {
     Tacotron2Config.architecture: Tacotron2Config,
     WaveGlowConfig.architecture: WaveGlowConfig,
     HiFiGANConfig.architecture: HiFiGANConfig,
+    FastPitchConfig.architecture: FastPitchConfig,
 }

@@ -35,6 +35,7 @@ from .demo_cache import (DEMO_FORMAT, PAIR, SIZES, content_key, demo_config, dem
 from .errors import OutputPathError
 from .hdf5 import check_writable_dir
 from .reference import Tacotron2Reference, WaveGlowReference
+from .demo_fastpitch import fastpitch_checkpoint
 from .demo_hifigan import hifigan_checkpoint
 from .reference.waveglow import WeightNormConv1d
 
@@ -299,7 +300,8 @@ def save_reproducibly(obj: Any, path: Path) -> None:
 
 def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed: int = 0,
                            kinds: tuple[str, ...] = PAIR) -> dict[str, Path]:
-    """Write ``<kind>_demo_{size}.pt`` for each of ``kinds`` (default Tacotron 2 and WaveGlow; "hifigan" too)
+    """Write ``<kind>_demo_{size}.pt`` for each of ``kinds`` (default Tacotron 2 and WaveGlow; "hifigan" and
+    "fastpitch" too)
     atomically into ``out_dir``.
 
     A file whose ``.key`` record matches (same content key, sha256 of the file's bytes) is reused, not rebuilt.
@@ -311,7 +313,8 @@ def write_demo_checkpoints(out_dir: str | os.PathLike, size: str = "full", seed:
     except OSError as e:
         raise OutputPathError(str(out), f"cannot create the directory ({e.strerror or e}); choose another") from None
     check_writable_dir(out, demo_path(out, "tacotron2", size).name)  # before minutes of generation
-    builders = {"tacotron2": tacotron2_checkpoint, "waveglow": waveglow_checkpoint, "hifigan": hifigan_checkpoint}
+    builders = {"tacotron2": tacotron2_checkpoint, "waveglow": waveglow_checkpoint, "hifigan": hifigan_checkpoint,
+                "fastpitch": fastpitch_checkpoint}
     jobs = {kind: (demo_config(kind, size), builders[kind]) for kind in kinds}
     paths: dict[str, Path] = {}
     for kind, (cfg, build) in jobs.items():

@@ -13,7 +13,7 @@ from .config import CONFIG_CLASSES, Tacotron2Config, WaveGlowConfig
 
 DEMO_FORMAT = 2  # bump whenever the generated weights change (part of the cache key)
 SIZES = ("full", "small")
-KINDS = ("tacotron2", "waveglow", "hifigan")
+KINDS = ("tacotron2", "waveglow", "hifigan", "fastpitch")
 PAIR = ("tacotron2", "waveglow")          # what a demo run needs unless a vocoder is named
 
 

@@ -115,10 +115,11 @@ class WrongArchitectureError(WeightsFormatError):
 class SymbolTableError(WeightsError):
     """The embedding's row count differs from the text front end's symbol table (token ids would overflow)."""
 
-    def __init__(self, source: str, rows: int, symbols: int):
+    def __init__(self, source: str, rows: int, symbols: int, *, key: str = "embedding.weight",
+                 model: str = "Tacotron 2"):
         self.source, self.rows, self.symbols = source, rows, symbols
-        super().__init__(f"{source}: embedding.weight has {rows} rows but the text front end has {symbols} "
-                         f"symbols; this Tacotron 2 was trained with another symbol set, which trtnet does not "
+        super().__init__(f"{source}: {key} has {rows} rows but the text front end has {symbols} "
+                         f"symbols; this {model} was trained with another symbol set, which trtnet does not "
                          f"support")
 
 

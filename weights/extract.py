@@ -27,7 +27,7 @@ import numpy as np
 
 from .checkpoint import Checkpoint, load_checkpoint, source_description
 from .checks import check_symbol_table, nonfinite_counts
-from .config import ConfigError, HiFiGANConfig, WaveGlowConfig, _ConfigBase
+from .config import ConfigError, FastPitchConfig, HiFiGANConfig, WaveGlowConfig, _ConfigBase
 from .errors import NonFiniteWeightError, SingularWeightError, WeightKeysError
 from .hdf5 import check_output_path, write_weights
 from .hparams import infer_config
@@ -36,7 +36,7 @@ from .transforms import first_frame_magnitude, fold_weight_norm
 
 log = logging.getLogger(__name__)
 
-MODELS = ("auto", "tacotron2", "waveglow", "hifigan")
+MODELS = ("auto", "tacotron2", "waveglow", "hifigan", "fastpitch")
 _SHARED_COND = re.compile(r"^WN\.(\d+)\.cond_layer\.(weight_g|weight_v|bias)$")
 
 
@@ -169,7 +169,8 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
             overwrite: bool = False, use_ema: bool = False) -> ExtractReport:
     """Convert a DLE checkpoint to ``out_path`` (HDF5).  Nothing is written unless every check passes; an
     existing ``out_path`` is replaced only with ``overwrite``, and never when it is the checkpoint itself.
-    ``use_ema``: a HiFi-GAN checkpoint's ``gen_ema`` weights instead of ``generator``."""
+    ``use_ema``: a HiFi-GAN checkpoint's ``gen_ema`` weights instead of ``generator``, a FastPitch checkpoint's
+    ``ema_state_dict`` (when it has one) instead of ``state_dict``."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     start = time.perf_counter()
@@ -200,6 +201,9 @@ def extract(checkpoint: str | os.PathLike | Checkpoint, out_path: str | os.PathL
         arrays = hifigan_hdf5_arrays(sd, config)
         _check_finite({k: v for k, v in arrays.items() if k.endswith((".weight", "bias_spec"))},
                       f"{source} (derived tensors)", allow_nonfinite)
+    elif isinstance(config, FastPitchConfig):
+        from .fastpitch import fastpitch_hdf5_arrays
+        arrays = fastpitch_hdf5_arrays(sd, config)
     else:
         arrays = sd
     path = write_weights(out_path, config, arrays, source, sha, overwrite=overwrite,

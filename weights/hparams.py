@@ -26,14 +26,15 @@ DLE_WN_CONFIG = {"n_layers": "wn_n_layers", "n_channels": "wn_n_channels", "kern
 
 
 def detect_architecture(state_dict: Mapping[str, Any], source: str = "<state_dict>") -> str:
-    """``"tacotron2"``, ``"waveglow"`` or ``"hifigan"`` from the key prefixes; ArchitectureError if none or
-    several."""
+    """``"tacotron2"``, ``"waveglow"``, ``"hifigan"`` or ``"fastpitch"`` from the key prefixes (an architecture
+    another one found overshadows is dropped); ArchitectureError if none or several."""
     found = [arch for arch, prefixes in ARCHITECTURE_PREFIXES.items()
              if any(k.startswith(prefixes) for k in state_dict)]
+    found = [arch for arch in found if not any(arch in ARCHITECTURES[f].overshadows for f in found)]
     if len(found) == 1:
         return found[0]
     sample = sorted(state_dict)[:6]
-    what = f"keys of several models {found}" if found else "neither Tacotron 2, WaveGlow nor HiFi-GAN keys"
+    what = f"keys of several models {found}" if found else "neither Tacotron 2, WaveGlow, HiFi-GAN nor FastPitch keys"
     raise ArchitectureError(source, f"the state_dict has {what} (first keys: {sample})")
 
 

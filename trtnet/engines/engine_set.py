@@ -22,6 +22,7 @@ from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes, file_sha256
+from trtnet.runtime.acoustic import ACOUSTIC
 from trtnet.runtime.vocoder import VOCODERS
 from trtnet.sidecar import INDEX_FORMAT, Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__, code_digest
@@ -33,15 +34,16 @@ from trtnet.layers.options import NetworkOptions
 
 log = logging.getLogger(__name__)
 
-TACOTRON2_ENGINES = ("encoder", "decoder-loop", "decoder-step", "postnet")
+TACOTRON2_ENGINES = ACOUSTIC["tacotron2"].engines
 VOCODER_ENGINES = {a: (v.network, v.denoiser) for a, v in VOCODERS.items()}   # from the runtime's vocoder roles
+ACOUSTIC_ENGINES = {a: m.engines for a, m in ACOUSTIC.items()}                 # from the runtime's acoustic seam
 DEFAULT_ENGINES = TACOTRON2_ENGINES + VOCODER_ENGINES["waveglow"]
 
 
-def default_engines(vocoder: str) -> tuple[str, ...]:
-    """What ``build-engines`` builds by default with ``vocoder``: the Tacotron 2 networks, the vocoder and its
-    denoiser."""
-    return TACOTRON2_ENGINES + VOCODER_ENGINES[vocoder]
+def default_engines(vocoder: str, acoustic: str = "tacotron2") -> tuple[str, ...]:
+    """What ``build-engines`` builds by default with ``vocoder``: the acoustic model's networks (Tacotron 2:
+    encoder, decoder-loop, decoder-step, postnet; FastPitch: fastpitch), the vocoder and its denoiser."""
+    return ACOUSTIC_ENGINES[acoustic] + VOCODER_ENGINES[vocoder]
 BUILD_CONFIG = "build_config.json"
 
 
@@ -115,6 +117,7 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     unknown = [e for e in engines if e not in networks.NETWORKS]
     if unknown:
         raise ValueError(f"unknown engines {unknown}; choose from {sorted(networks.NETWORKS)}")
+    _check_pairs(sources)
     with locked_dir(out, "trtnet build-engines"):
         t_all = time.perf_counter()
         records = []
@@ -130,6 +133,16 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
              time.perf_counter() - t_all, out / BUILD_CONFIG)
     return summary
+
+
+def _check_pairs(sources: Mapping[str, WeightSource]) -> None:
+    """Before any build: the acoustic model's mels fit the vocoder (``runtime.acoustic.check_pair``)."""
+    from trtnet.runtime.acoustic import check_pair
+    acoustic = [a for a in sources if a in ACOUSTIC_ENGINES]
+    vocoder = [a for a in sources if a in VOCODER_ENGINES]
+    if acoustic and vocoder:
+        with WeightStore.open(sources[acoustic[0]].h5_path) as a, WeightStore.open(sources[vocoder[0]].h5_path) as v:
+            check_pair(a.config, v.config)
 
 
 def _previous_index(out: Path) -> dict[str, Any]:
@@ -162,9 +175,10 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
         plan = out / f"{name}.plan"
         if name in built or not plan.exists():
             continue
-        if nd.architecture in VOCODER_ENGINES and any(a in VOCODER_ENGINES and a != nd.architecture for a in sources):
-            log.warning("%s: left out of %s (an engine directory holds one vocoder; this build's is %s)", plan,
-                        BUILD_CONFIG, next(a for a in sources if a in VOCODER_ENGINES))
+        other = _other_model(nd.architecture, sources)
+        if other:
+            log.warning("%s: left out of %s (an engine directory holds one %s; this build's is %s)", plan,
+                        BUILD_CONFIG, *other)
             continue
         sha = _weights_sha(nd.architecture, sources, previous)
         side = _cached(plan, cache_key(name, sha, opts, config, fl)) if sha else None
@@ -174,6 +188,16 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
             continue
         keep.append(EngineRecord(name, plan, True, side.build_seconds or 0.0, plan.stat().st_size, side))
     return keep
+
+
+def _other_model(arch: str, sources: Mapping[str, WeightSource]) -> tuple[str, str] | None:
+    """(role, the build's architecture) when ``arch`` is a vocoder or acoustic model other than the one of this
+    build's ``sources`` (an engine directory holds one of each), else None."""
+    for role, archs in (("vocoder", VOCODER_ENGINES), ("acoustic model", ACOUSTIC_ENGINES)):
+        given = [a for a in sources if a in archs]
+        if arch in archs and given and given[0] != arch:
+            return role, given[0]
+    return None
 
 
 def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource], previous: Mapping[str, Any],
@@ -196,6 +220,7 @@ def _summary(records: Sequence[EngineRecord], sources: Mapping[str, WeightSource
         "format": INDEX_FORMAT, "trtnet_version": __version__, "trtnet_code_sha256": code_digest(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "flavor": fl.name, "trt_version": str(fl.version), "targets": dict(targets), "inputs": inputs,
         "hparams": hparams, "vocoder": next((a for a in sorted(hparams) if a in VOCODER_ENGINES), None),
+        "acoustic": next((a for a in sorted(hparams) if a in ACOUSTIC_ENGINES), None),
         "options": opts.to_json(), "build": config.to_json(), "runtime_defaults": dict(defaults),
         "engines": {r.name: {"plan": r.plan.name, "sidecar": sidecar_path(r.plan).name,
                              "sidecar_sha256": file_sha256(sidecar_path(r.plan)), "cached": r.cached,

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 VOCODER_ARCHS = ("waveglow", "hifigan")
+ACOUSTIC_ARCHS = ("tacotron2", "fastpitch")
 PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")   # text to audio (vocoder roles)
 
 
@@ -35,6 +36,8 @@ class BackendSpec:
     engine_dir: str | None = None        # run these TensorRT engines (else the eager twin)
     emulate: bool = False                # engine_dir on the TensorRT emulator (no speed figures)
     tacotron2: str | None = None         # eager: DLE checkpoint or .h5, URL or published name (None: demo)
+    fastpitch: str | None = None         # the acoustic model instead of Tacotron 2 (checkpoint or .h5)
+    acoustic: str | None = None          # "tacotron2" | "fastpitch" when no acoustic weights are given
     waveglow: str | None = None
     hifigan: str | None = None
     vocoder: str | None = None           # "waveglow" | "hifigan" when no vocoder weights are given (default waveglow)
@@ -52,6 +55,9 @@ class BackendSpec:
     seed: int = 0                        # fed randomness per line, eager random fills
     text_frontend: str | None = None     # runtime.text front end: default | dle | nemo (None: the default)
     eager_explicit: bool = False         # the eager twin was asked for (only changes the description)
+    pace: float | None = None            # FastPitch: durations / pace (None: 1.0, DLE's default)
+    pitch_scale: float | None = None     # FastPitch: pitch · scale + shift Hz (None: 1.0 and 0.0)
+    pitch_shift: float | None = None
 
     def __post_init__(self) -> None:
         if self.emulate and not self.engine_dir:
@@ -68,6 +74,16 @@ class BackendSpec:
         if given and self.vocoder and self.vocoder != given[0]:
             raise ValueError(f"--vocoder {self.vocoder} contradicts --{given[0]} {getattr(self, given[0])}")
         return given[0] if given else self.vocoder or "waveglow"
+
+    @property
+    def acoustic_arch(self) -> str:
+        """The acoustic model selected: the one whose weights are given, else ``acoustic``, else Tacotron 2."""
+        given = [a for a in ACOUSTIC_ARCHS if getattr(self, a)]
+        if len(given) > 1:
+            raise ValueError("give one acoustic model: --tacotron2 or --fastpitch, not both")
+        if given and self.acoustic and self.acoustic != given[0]:
+            raise ValueError(f"--acoustic {self.acoustic} contradicts --{given[0]} {getattr(self, given[0])}")
+        return given[0] if given else self.acoustic or "tacotron2"
 
     def weights(self, arch: str) -> str | None:
         return getattr(self, arch)
@@ -125,7 +141,7 @@ def resolve_sources(spec: BackendSpec, need: Iterable[str] | None = None, *, pro
     from trtnet.weights.download import no_progress
     from trtnet.weights.remote import locate
     from trtnet.weights.sources import resolve
-    need = ("tacotron2", spec.vocoder_arch) if need is None else tuple(need)
+    need = (spec.acoustic_arch, spec.vocoder_arch) if need is None else tuple(need)
     cache = cache_dir(spec.cache_dir)
     if any(spec.weights(a) is None or not str(spec.weights(a)).endswith((".h5", ".hdf5")) for a in need):
         logging.getLogger("trtnet").info("weights cache: %s (--cache-dir or $TRTNET_CACHE moves it)", cache)
@@ -144,6 +160,7 @@ def runtime_defaults(spec: BackendSpec, sources: Mapping[str, Any]) -> dict[str,
     from trtnet.weights.store import WeightStore
     out: dict[str, Any] = {}
     fields_of = {"tacotron2": ("gate_threshold", "max_decoder_steps"), **{a: v.settings for a, v in VOCODERS.items()}}
+    out.update({f: getattr(spec, f) for f in ("pace", "pitch_scale", "pitch_shift") if getattr(spec, f) is not None})
     for arch, fields in fields_of.items():
         if arch not in sources:
             continue
@@ -223,15 +240,16 @@ def open_eager(spec: BackendSpec, names: tuple[str, ...], *, sources: Mapping[st
     """Eager twins of ``names`` over the spec's weights (``spec.engine_dir`` is not looked at: bench opens both);
     ``downloads``: downloads' progress (:func:`resolve_sources`); ``close`` closes the weight stores."""
     from trtnet.engines.eager import eager_sessions
+    from trtnet.runtime.acoustic import ACOUSTIC
     from trtnet.runtime.pipeline import Limits
     from trtnet.runtime.vocoder import VOCODERS
     from trtnet.weights.store import WeightStore
     sources = resolve_sources(spec, progress=downloads) if sources is None else sources
     opts = network_options(spec) if options is None else options
-    voc = VOCODERS[spec.vocoder_arch]
-    names = voc.resolve(names)
+    voc, acoustic = VOCODERS[spec.vocoder_arch], ACOUSTIC[spec.acoustic_arch]
+    names = acoustic.resolve(voc.resolve(names))
     stores = {arch: WeightStore.open(src.h5_path, arch) for arch, src in sources.items()}
-    t2, wg = stores["tacotron2"].config, stores[voc.architecture].config
+    t2, wg = stores[acoustic.architecture].config, stores[voc.architecture].config
     limits = Limits(max_batch=opts.max_batch, max_text_len=opts.max_text_len, max_decoder_steps=opts.steps_cap(t2))
     sessions = eager_sessions(stores, opts, names, device=spec.device, seed=spec.seed)
 
@@ -259,8 +277,10 @@ def settings_for(spec: BackendSpec, backend: OpenBackend):
         HiFi-GAN has no sigma)."""
         v = getattr(spec, name)
         return v if v is not None else d.get(name, getattr(model, name, 0.0))
-    return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2)),
+    # FastPitch has no decoder steps: its mel frame bound (max_frames) is the engines' / the profile's cap
+    return Settings(max_decoder_steps=int(pick("max_decoder_steps", t2) or backend.limits.max_decoder_steps),
                     gate_threshold=float(pick("gate_threshold", t2)), sigma=float(pick("sigma", wg)),
                     denoiser_strength=float(pick("denoiser_strength", wg)), dropout=backend.dropout,
                     noise=backend.noise, seed=int(spec.seed or 0),
-                    text_frontend=spec.text_frontend or DEFAULT_FRONTEND)
+                    text_frontend=spec.text_frontend or DEFAULT_FRONTEND,
+                    **{f: float(pick(f, Settings)) for f in ("pace", "pitch_scale", "pitch_shift")})

@@ -64,6 +64,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
     """What the model instances open (a ``BackendSpec.to_dict()``), and the facts the config needs.  Eager
     weights are resolved (demo checkpoints written, checkpoints extracted) now, and the spec names the .h5 files."""
     from trtnet.engines.spec import network_options, resolve_sources
+    from trtnet.runtime.acoustic import ACOUSTIC, acoustic_architecture
     from trtnet.runtime.vocoder import VOCODERS, vocoder_architecture
     if spec.emulate:
         raise ValueError("--emulate-engines is for trying the engine path here; Triton serves real engines")
@@ -73,7 +74,8 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
         root = Path(spec.engine_dir).resolve()
         cfg = read_build_config(root)
         arch = vocoder_architecture(cfg["hparams"], str(root))
-        needed = ("encoder", "decoder-loop", "postnet", VOCODERS[arch].network)
+        acoustic = ACOUSTIC[acoustic_architecture(cfg["hparams"])]
+        needed = (*acoustic.resolve(("encoder", "decoder-loop", "postnet")), VOCODERS[arch].network)
         for name in needed:
             if name not in cfg["engines"]:
                 raise ValueError(f"{root} has no {name} engine (built: {sorted(cfg['engines'])}); the server runs "
@@ -89,12 +91,14 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
     arch = spec.vocoder_arch
     with WeightStore.open(sources[arch].h5_path, arch) as store:
         wg = store.config
-    served = BackendSpec(eager_explicit=True, tacotron2=str(Path(sources["tacotron2"].h5_path).resolve()),
+    acoustic = spec.acoustic_arch
+    served = BackendSpec(eager_explicit=True, **{acoustic: str(Path(sources[acoustic].h5_path).resolve())},
                          **{arch: str(Path(sources[arch].h5_path).resolve())}, vocoder=arch,
                          cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
                          device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
                          gate_threshold=spec.gate_threshold, sigma=spec.sigma,
-                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend)
+                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend,
+                         pace=spec.pace, pitch_scale=spec.pitch_scale, pitch_shift=spec.pitch_shift)
     return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
                                           wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
                                           f"{opts.dropout}, noise {opts.noise})")

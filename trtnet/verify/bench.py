@@ -37,7 +37,8 @@ def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmu
         sync()
         lat.append(time.perf_counter() - t0)
         mels.append(mels_of(u.mel_length for u in res.utterances))
-        extra["decoder_ms_per_step"].append(1e3 * res.seconds["tacotron2_decode"] / max(res.n_steps, 1))
+        acoustic_s = res.seconds.get("tacotron2_decode", res.seconds.get("fastpitch", 0.0))   # FastPitch: per frame
+        extra["decoder_ms_per_step"].append(1e3 * acoustic_s / max(res.n_steps, 1))
         extra["vocoder_ms"].append(1e3 * res.seconds["vocoder"])
         extra["denoiser_ms"].append(1e3 * res.seconds["denoiser"])
     return _row(lat, mels, extra, framework=framework, batch=batch, precision=precision, warmup=warmup,

@@ -35,6 +35,10 @@ SEMANTIC: dict[str, Callable[..., np.ndarray]] = {
     # the decoder state's counters (decoder-step): some items already finished, a few frames counted
     "finished": lambda s, d, dims, cfg, rng: (np.arange(s[0]) % 3 == 2).astype(d).reshape(s),
     "mel_lengths": lambda s, d, dims, cfg, rng: (np.arange(s[0]) * 2 + 1).astype(d).reshape(s),
+    # FastPitch's run-time controls: a pace per item around 1, an affine pitch transform
+    "pace": lambda s, d, dims, cfg, rng: rng.uniform(0.7, 1.4, s).astype(d),
+    "pitch_scale": lambda s, d, dims, cfg, rng: rng.uniform(0.5, 1.5, s).astype(d),
+    "pitch_shift": lambda s, d, dims, cfg, rng: rng.uniform(-30.0, 30.0, s).astype(d),
 }
 
 

@@ -27,7 +27,7 @@ def dims_for(config: Any, steps: int = STEPS) -> dict[str, int]:
     """Sizes of every named dimension (and the step-cap shape input) of the registry networks."""
     stride = getattr(config, "upsample_stride", 1)
     return {"B": BATCH, "T_in": TEXT, "T": 17, "T_mel": FRAMES, "L": FRAMES * stride - 5,
-            "max_decoder_steps": steps, "S": steps, "chunk": min(CHUNK, steps)}
+            "max_decoder_steps": steps, "S": steps, "chunk": min(CHUNK, steps), "max_frames": steps}
 
 
 def options(precision: str, steps: int = STEPS) -> NetworkOptions:

@@ -1,4 +1,5 @@
-"""Independent plain-PyTorch reference of DLE Tacotron 2 + WaveGlow (+ STFT, denoiser) and HiFi-GAN.
+"""Independent plain-PyTorch reference of DLE Tacotron 2 + WaveGlow (+ STFT, denoiser), HiFi-GAN and FastPitch
+(``weights.reference.fastpitch``, functional over a DLE state_dict).
 
 Written from DLE's published model definitions and inference math with ``torch.nn`` only (no trtnet code); it is
 the ground truth for layer tests and the PyTorch baseline for benchmarks.  Everything runs in float64 after ``.double()``.

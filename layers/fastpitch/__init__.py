@@ -1,0 +1,1 @@
+"""FastPitch (DLE) written with trtnet ops: FFT transformer, predictors, length regulator, networks."""
