@@ -7,7 +7,8 @@
 # needs Debian's libb64-0d (apt-get install libb64-0d) and libcudart.so.12, taken from the nvidia-cuda-runtime-cu12
 # wheel (put on LD_LIBRARY_PATH; no GPU is used).  The script exports the small eager demo repository (or what
 # $EXPORT_ARGS selects), serves it with `trtnet serve --repository` on free ports, runs perf_analyzer over gRPC
-# against trtnet_tts at concurrency 1, 4 and 8 with one short line of TEXT, prints its summary lines, and stops the
+# against trtnet_tts at concurrency 1, 4 and 8 with four lines of TEXT in turn (dates, money, symbols, curly
+# quotes, an em dash: the text front end speaks them), prints its summary lines, and stops the
 # server.  The machine this was measured on is shared and noisy, so perf_analyzer's stability check is relaxed
 # (--stability-percentage 999, three 10 s windows per level): the figures are averages over those windows.
 set -euo pipefail
@@ -35,11 +36,14 @@ for _ in $(seq 300); do grep -q '^try:' serve.log && break; kill -0 $serve || { 
 grep -q '^try:' serve.log || { echo "trtnet serve was not ready; serve.log:" >&2; cat serve.log >&2; exit 1; }
 
 cat > input.json <<'JSON'
-{"data": [{"TEXT": {"content": ["Hello world, this is a test."], "shape": [1]}}]}
+{"data": [{"TEXT": {"content": ["Dr. Smith paid $3.50 on 12/05/2024."], "shape": [1]}},
+          {"TEXT": {"content": ["It's 25°C & 80% humid — the #1 day @ the café, at 3:30 pm!"], "shape": [1]}},
+          {"TEXT": {"content": ["€20 or £15? 3 + 4 = 7, and ½ of 1st place… “quoted” text."], "shape": [1]}},
+          {"TEXT": {"content": ["Hello world, this is a test."], "shape": [1]}}]}
 JSON
 for c in 1 4 8; do
   echo "== concurrency $c"
   "$pa" -m trtnet_tts -u "127.0.0.1:$grpc" -i grpc --input-data input.json --concurrency-range "$c" \
     --measurement-interval 10000 --stability-percentage 999 --max-trials 3 2>&1 \
-    | grep -E "Concurrency: |Client: |Request count|Throughput|Avg latency|p50 latency|p90 latency|p99 latency|Inference count|Execution count|Avg request latency" || true
+    | grep -E "Concurrency: |Client: |Request count|Throughput|Avg latency|p50 latency|p90 latency|p99 latency|Inference count|Execution count|Avg request latency|rror|ailed" || true
 done
