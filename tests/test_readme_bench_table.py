@@ -1,4 +1,4 @@
-"""The README's H200 PyTorch table is docs/bench/readme_table.py's output from the committed JSON, unedited."""
+"""The README's GPU PyTorch table is docs/bench/readme_table.py's output from the committed JSON, unedited."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_readme_table_equals_the_script_output_from_the_committed_json():
     text = (ROOT / "README.md").read_text()
     if not list((ROOT / "docs" / "bench").glob(mod.PATTERN)):
         assert mod.BEGIN not in text, "the README has a generated table but no JSON it came from is committed"
-        pytest.skip(f"no docs/bench/{mod.PATTERN} committed yet (docs/bench/h200_pytorch.sh on a GPU makes them)")
+        pytest.skip(f"no docs/bench/{mod.PATTERN} committed yet (docs/bench/gpu_pytorch.sh on a GPU makes them)")
     assert text.count(mod.BEGIN) == 1 and text.count(mod.END) == 1
     block = text.split(mod.BEGIN)[1].split(mod.END)[0].strip("\n")
     assert block == mod.table(), "README table differs: run python3 docs/bench/readme_table.py --write README.md"
