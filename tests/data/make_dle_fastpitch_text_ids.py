@@ -16,17 +16,14 @@ Roman numerals, money with magnitudes (€, ₩, "$5m"), "No. 5", ½, web addres
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
-import subprocess
 import sys
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from make_dle_text_ids import WORDS, number, sentence  # noqa: E402  (the Tacotron 2 fixture's generator)
+from make_dle_text_ids import WORDS, number, sentence, write_fixture  # noqa: E402  (the Tacotron 2 fixture's)
 
 V2 = ("NASA", "FBI", "GPUs", "TV's", "the USA.", "U.S.", "NVIDIA", "CEOs", "an email", "DNA", "iPhone", "McDonald",
       "A4", "3D", "RTX4090", "COVID19", "1990s", "80's", "AK47's", "B2B", "MP3", "4K", "5GB", "2.5 GHz", "10mm",
@@ -68,12 +65,8 @@ def main() -> int:
             items.append([text, tp.encode_text(text)])
         except Exception:             # DLE raises on a few inputs (numbers past inflect's range): left out
             failed += 1
-    commit = subprocess.run(["git", "-C", args.dle, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = {"made_by": "tests/data/make_dle_fastpitch_text_ids.py", "dle_commit": commit or args.dle_commit or "unknown",
-           "inflect": version("inflect"), "symbol_set": "english_basic", "text_cleaners": ["english_cleaners_v2"],
-           "items": items}
-    with gzip.open(args.o, "wt", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+    write_fixture(args, "tests/data/make_dle_fastpitch_text_ids.py", items, inflect=version("inflect"),
+                  symbol_set="english_basic", text_cleaners=["english_cleaners_v2"])
     print(f"{args.o}: {len(items)} sentences ({failed} that DLE raised on left out)")
     return 0
 
