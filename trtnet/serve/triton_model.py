@@ -238,7 +238,7 @@ def make_model(pb_utils: Any) -> type:
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
                                                 defaults=self.defaults, frontend=self.settings.text_frontend,
-                                                cleaners=text_cleaners(self.backend.t2_config)))
+                                                cleaners=text_cleaners(getattr(self.backend, "t2_config", None))))
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)

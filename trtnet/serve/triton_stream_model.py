@@ -90,7 +90,7 @@ def make_stream_model(pb_utils: Any) -> type:
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
                                        json.loads(request.parameters() or "{}"), defaults=self.defaults,
                                        frontend=self.settings.text_frontend,
-                                       cleaners=text_cleaners(self.backend.t2_config))
+                                       cleaners=text_cleaners(getattr(self.backend, "t2_config", None)))
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype,
                                         lambda: is_cancelled(request))
             except RequestError as e:
