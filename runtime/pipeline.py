@@ -81,8 +81,9 @@ class BatchResult:
 
 def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND,
                   cleaners: str = DEFAULT_CLEANERS) -> list[TextResult]:
-    """``prepare_text`` of each line (``cleaners``: the acoustic model's, :func:`~.acoustic.text_cleaners`) (what is spoken, what was dropped or rewritten); a line that is empty, has
-    nothing speakable or is too long is an InputError naming the line (1-based).  No character is refused."""
+    """``prepare_text`` of each line (what is spoken, what was dropped or rewritten; ``cleaners``: the acoustic
+    model's, :func:`~.acoustic.text_cleaners`); a line that is empty, has nothing speakable or is too long is an
+    InputError naming the line (1-based).  No character is refused."""
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
