@@ -116,6 +116,13 @@ def acoustic_for(config: Any) -> Acoustic:
     return ACOUSTIC[arch]
 
 
+def text_cleaners(config: Any) -> str:
+    """The DLE cleaners the model was trained with (``runtime.text.prepare_text``'s ``cleaners``): the config's
+    ``text_cleaners`` (FastPitch's ``train_setup``), else Tacotron 2's ``english_cleaners``."""
+    from .text import DEFAULT_CLEANERS
+    return getattr(config, "text_cleaners", None) or DEFAULT_CLEANERS
+
+
 def acoustic_architecture(hparams: Mapping[str, Any]) -> str:
     """The one acoustic architecture among build_config.json's ``hparams`` keys (an error if none or several)."""
     found = [a for a in hparams if a in ACOUSTIC]

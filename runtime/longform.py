@@ -97,7 +97,7 @@ class LongForm:
                              "limit)")
         self.pipe, self.split, self.pauses, self.name = pipe, split, pauses, name
         self.max_tokens = max_piece_tokens or piece_budget(limit, pipe.settings.max_decoder_steps, pipe.t2)
-        self.frontend = pipe.settings.text_frontend
+        self.frontend, self.cleaners = pipe.settings.text_frontend, pipe.text_cleaners
         self.rate = pipe.vocoder_config.sampling_rate
 
     # ---- text → pieces ---------------------------------------------------------------------------------------
@@ -105,23 +105,23 @@ class LongForm:
         """Every line checked before any work (InputError naming the line): with ``split="none"`` also against
         the text limit."""
         return encode_lines(lines, self.pipe.limits.max_text_len if self.split == "none" else math.inf,
-                            self.frontend)
+                            self.frontend, self.cleaners)
 
     def pieces(self, lines: Sequence[str]) -> Iterator[Piece]:
         """The pieces of every line in order, lazily (split as they are consumed)."""
         for n, line in enumerate(lines):
             if self.split == "none":
-                yield Piece(n, 0, 1, line, encode_lines([line], self.pipe.limits.max_text_len, self.frontend)[0],
+                yield Piece(n, 0, 1, line, encode_lines([line], self.pipe.limits.max_text_len, self.frontend, self.cleaners)[0],
                             0.0, True)
                 continue
-            it = split_line(line, self.max_tokens, self.frontend)
+            it = split_line(line, self.max_tokens, self.frontend, self.cleaners)
             cur, k = next(it), 0
             for nxt in it:
                 pause = self.pauses.sentence_ms if cur.ends_sentence else self.pauses.clause_ms
                 yield Piece(n, k, cur.sentence, cur.text, cur.ids, pause, False)
                 cur, k = nxt, k + 1
             if k == 0 and cur.text == line.strip():          # not split: the line as given (spaces are tokens)
-                cur = dataclasses.replace(cur, text=line, ids=encode_lines([line], math.inf, self.frontend)[0])
+                cur = dataclasses.replace(cur, text=line, ids=encode_lines([line], math.inf, self.frontend, self.cleaners)[0])
             yield Piece(n, k, cur.sentence, cur.text, cur.ids, 0.0, True)
 
     def label(self, p: Piece) -> str:

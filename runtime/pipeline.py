@@ -24,9 +24,9 @@ import numpy as np
 from .batching import pad_batch
 from .fed import item_rng, prenet_keep_masks
 from .sessions import SessionLike, run
-from .acoustic import acoustic_for, check_pair, valid_frames  # noqa: F401 (valid_frames: re-exported)
+from .acoustic import acoustic_for, check_pair, text_cleaners, valid_frames  # noqa: F401 (valid_frames: re-exported)
 from .vocoder import VocoderRun, vocoder_for
-from .text import DEFAULT_FRONTEND, TextResult, prepare_text
+from .text import DEFAULT_CLEANERS, DEFAULT_FRONTEND, TextResult, prepare_text
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,16 @@ class BatchResult:
     seconds: dict[str, float] = field(default_factory=dict)   # per stage
 
 
-def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[TextResult]:
-    """``prepare_text`` of each line (what is spoken, what was dropped or rewritten); a line that is empty, has
-    nothing speakable or is too long is an InputError naming the line (1-based).  No character is refused."""
+def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND,
+                  cleaners: str = DEFAULT_CLEANERS) -> list[TextResult]:
+    """``prepare_text`` of each line (what is spoken, what was dropped or rewritten; ``cleaners``: the acoustic
+    model's, :func:`~.acoustic.text_cleaners`); a line that is empty, has nothing speakable or is too long is an
+    InputError naming the line (1-based).  No character is refused."""
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             raise InputError(f"line {n} is empty; remove it or give text to say")
-        result = prepare_text(line, frontend)
+        result = prepare_text(line, frontend, cleaners)
         if not result.spoken.strip():
             raise InputError(f"line {n} has nothing to say after text normalisation ({result.summary()}): {line!r}")
         if len(result.ids) > max_text_len:
@@ -96,9 +98,10 @@ def prepare_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAU
     return out
 
 
-def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND) -> list[list[int]]:
+def encode_lines(lines: Sequence[str], max_text_len: int, frontend: str = DEFAULT_FRONTEND,
+                 cleaners: str = DEFAULT_CLEANERS) -> list[list[int]]:
     """Token ids per line (:func:`prepare_lines`)."""
-    return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend)]
+    return [list(r.ids) for r in prepare_lines(lines, max_text_len, frontend, cleaners)]
 
 
 class Pipeline:
@@ -111,6 +114,7 @@ class Pipeline:
             raise ValueError(f"decoder must be 'loop' or 'step', got {decoder!r}")
         self.decoder = decoder
         self.acoustic = acoustic_for(t2_config)
+        self.text_cleaners = text_cleaners(t2_config)   # the model's: prepare_text's cleaners
         check_pair(t2_config, vocoder_config)
         self.vocoder, self.vocoder_config = vocoder_for(vocoder_config), vocoder_config
         need = self.acoustic.resolve(("encoder", f"decoder-{decoder}", "postnet"))
@@ -217,7 +221,7 @@ class Pipeline:
         float32 (not peak-normalised) or int16; equal to :meth:`synthesize_batch`'s audio (README "Streaming").
         ``text``: one line, or a batch of lines (chunks carry their item).  Lines are checked now."""
         lines = [text] if isinstance(text, str) else list(text)
-        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend, self.text_cleaners)
         check_batch_size(len(ids), self.limits.max_batch)
         return self.stream_class()(self, ids, first_index, chunk_frames=chunk_frames, vocoder_context=vocoder_context,
                                    dtype=dtype)
@@ -234,7 +238,7 @@ class Pipeline:
         """All lines, ``batch_size`` at a time, in input order: every line and the batch size are checked now,
         before any work; the batches are then synthesized one by one as the iterator is consumed (so a caller
         writes each batch's results while the next one runs)."""
-        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend)
+        ids = encode_lines(lines, self.limits.max_text_len, self.settings.text_frontend, self.text_cleaners)
         check_batch_size(batch_size, self.limits.max_batch)
         return (self.synthesize_batch(lines[start:start + batch_size], ids[start:start + batch_size], start)
                 for start in range(0, len(ids), batch_size))

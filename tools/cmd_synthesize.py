@@ -11,8 +11,8 @@ from trtnet.engines.spec import PIPELINE
 
 from .argtypes import PAUSE_MS, POSITIVE_INT, SEED
 from .flag_checks import refuse_model_flags_with_engines
-from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_frontend,
-                     text_limits, vocoder_arch)
+from .common import (add_backend_args, add_runtime_args, add_text_args, open_backend, settings_from, text_cleaners,
+                     text_frontend, text_limits, vocoder_arch)
 from .plots import plot_utterance, require_matplotlib
 from .progress import network_progress, progress
 from .synth_files import _earlier_outputs, _lines, _save, output_dir
@@ -104,10 +104,13 @@ def run(args: argparse.Namespace) -> int:
     vocoder_arch(args)                                # contradictory vocoder flags: before reading anything
     lines = _lines(args.input)
     max_batch, max_text_len = text_limits(args)       # checked before any model is loaded
+    build_config = None
     if args.engine_dir:
         from trtnet.runtime.engine_dir import read_build_config
-        refuse_model_flags_with_engines(args, read_build_config(Path(args.engine_dir)))
-    results = prepare_lines(lines, max_text_len if args.split == "none" else math.inf, text_frontend(args))
+        build_config = read_build_config(Path(args.engine_dir))
+        refuse_model_flags_with_engines(args, build_config)
+    results = prepare_lines(lines, max_text_len if args.split == "none" else math.inf, text_frontend(args),
+                            text_cleaners(args, build_config))
     report_text(results, args.verbose)
     if args.max_piece_tokens is not None and args.max_piece_tokens > max_text_len:
         raise ValueError(f"--max-piece-tokens {args.max_piece_tokens}: pieces take 1..{max_text_len} tokens (the "

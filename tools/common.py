@@ -157,6 +157,20 @@ def settings_from(args: argparse.Namespace, backend: OpenBackend):
     return backend.settings
 
 
+def text_cleaners(args: argparse.Namespace, build_config: dict | None = None) -> str:
+    """The acoustic model's DLE cleaners before it is loaded (for checking the text first): the engines'
+    FastPitch config (build_config.json ``hparams``), else FastPitch's default with --fastpitch / --acoustic
+    fastpitch, else Tacotron 2's.  The pipeline reads the loaded model's own (``runtime.acoustic.text_cleaners``)."""
+    from trtnet.runtime.acoustic import text_cleaners as of_config
+    from trtnet.weights.config import FastPitchConfig
+    hparams = (build_config or {}).get("hparams", {})
+    if "fastpitch" in hparams:
+        return of_config(FastPitchConfig.from_dict(hparams["fastpitch"]))
+    if build_config is None and (getattr(args, "fastpitch", None) or getattr(args, "acoustic", None) == "fastpitch"):
+        return of_config(FastPitchConfig())
+    return of_config(None)
+
+
 def text_frontend(args: argparse.Namespace) -> str:
     """--text-frontend, else the front end's default (``runtime.text.DEFAULT_FRONTEND``)."""
     from trtnet.runtime.text import DEFAULT_FRONTEND

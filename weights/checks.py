@@ -22,7 +22,7 @@ from ..files import forget_digests
 from .config import FastPitchConfig, Tacotron2Config, _ConfigBase
 
 DLE_SYMBOL_SET = "english_basic"  # FastPitch's symbol set whose ids are runtime.text's table
-from .errors import SymbolTableError
+from .errors import SymbolTableError, WeightsError
 
 CONTENT_ATTR = "content_sha256"
 _DOMAIN = b"trtnet weights content v1\0"
@@ -89,6 +89,10 @@ def check_symbol_table(config: _ConfigBase, source: str) -> None:
     if fastpitch and (config.symbol_set != DLE_SYMBOL_SET or config.n_symbols != len(SYMBOLS)):
         raise SymbolTableError(source, config.n_symbols, len(SYMBOLS), key="encoder.word_emb.weight",
                                model=f"FastPitch (symbol_set {config.symbol_set}; supported: {DLE_SYMBOL_SET})")
+    from ..runtime.text.frontend import CLEANERS
+    if fastpitch and config.text_cleaners not in CLEANERS:
+        raise WeightsError(f"{source}: config text_cleaners {config.text_cleaners!r}: this FastPitch was trained with "
+                           f"cleaners trtnet does not have (expected one of {', '.join(CLEANERS)})")
 
 
 def remembered(state: tuple) -> dict[str, int] | None:

@@ -10,11 +10,12 @@ import codecs
 import logging
 
 from .cleaners import english_cleaners
-from .frontend import DEFAULT_FRONTEND, FRONTENDS, Change, TextError, TextResult, prepare_text
+from .frontend import (CLEANERS, DEFAULT_CLEANERS, DEFAULT_FRONTEND, FRONTENDS, Change, TextError, TextResult,
+                       prepare_text)
 from .symbols import ARPABET, SYMBOL_TO_ID, SYMBOLS, sequence_to_text
 
-__all__ = ["ARPABET", "DEFAULT_FRONTEND", "DEFAULT_TEXT", "FRONTENDS", "SYMBOLS", "SYMBOL_TO_ID", "Change",
-           "TextError", "TextResult", "decode_lines", "english_cleaners", "prepare_text", "sequence_to_text",
+__all__ = ["ARPABET", "CLEANERS", "DEFAULT_CLEANERS", "DEFAULT_FRONTEND", "DEFAULT_TEXT", "FRONTENDS", "SYMBOLS",
+           "SYMBOL_TO_ID", "Change", "TextError", "TextResult", "decode_lines", "english_cleaners", "prepare_text", "sequence_to_text",
            "split_lines", "text_to_sequence"]
 
 #: DLE ``test_infer.py``'s benchmark sentence truncated to its default input length of 128 characters.

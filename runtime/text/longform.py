@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from .frontend import DEFAULT_FRONTEND, TextError, prepare_text
+from .frontend import DEFAULT_CLEANERS, DEFAULT_FRONTEND, TextError, prepare_text
 from .symbols import LETTERS, SYMBOL_TO_ID
 
 #: characters per pysbd window (its cost per window is what bounds the time to the first sentence)
@@ -33,12 +33,12 @@ _CLAUSE = re.compile(r"(?<=[,;:…)\]—–])\s+|(?<=\w[—–])(?=\w)|(?<=\s--)
 _WORD = re.compile(r"\{[^}]*\}\S*|\S+")
 
 
-def encode(text: str, frontend: str = DEFAULT_FRONTEND) -> list[int]:
+def encode(text: str, frontend: str = DEFAULT_FRONTEND, cleaners: str = DEFAULT_CLEANERS) -> list[int]:
     """Token ids of ``text`` as the pipeline encodes a line: the one call into the text front end
     (``prepare_text``).  Each piece is normalised on its own; pieces are cut at spaces, so what the front end
     reads as one unit ("3:30 pm", "12/05/2024") stays in one piece unless a sentence must be cut between its
     words."""
-    return list(prepare_text(text, frontend).ids)
+    return list(prepare_text(text, frontend, cleaners).ids)
 
 
 @dataclass(frozen=True)
@@ -118,44 +118,46 @@ def _attach(parts: list[str]) -> list[str]:
     return out
 
 
-def _cut_word(word: str, max_tokens: int, frontend: str) -> list[str]:
+def _cut_word(word: str, max_tokens: int, frontend: tuple[str, str]) -> list[str]:
     """One word longer than ``max_tokens`` ids, cut inside: the longest prefix that fits, repeatedly."""
     out, rest = [], word.strip()
     while rest:
         k = min(len(rest), max_tokens)
-        while k > 1 and len(encode(rest[:k], frontend)) > max_tokens:   # a character may give several ids
+        while k > 1 and len(encode(rest[:k], *frontend)) > max_tokens:   # a character may give several ids
             k -= 1
         out.append(rest[:k])
         rest = rest[k:]
     return out
 
 
-def _fit(text: str, max_tokens: int, frontend: str, level: int = 0) -> list[str]:
+def _fit(text: str, max_tokens: int, frontend: tuple[str, str], level: int = 0) -> list[str]:
     """``text`` cut into pieces of at most ``max_tokens`` ids each: between clauses (level 0), else between
     words (level 1), else inside the one word."""
-    if len(encode(text, frontend)) <= max_tokens:
+    if len(encode(text, *frontend)) <= max_tokens:
         return [text.strip()]
     parts = _attach([p.strip() for p in (_cut(text, _CLAUSE) if level == 0 else _WORD.findall(text))])
     if len(parts) < 2:
         return _fit(text, max_tokens, frontend, 1) if level == 0 else _cut_word(text, max_tokens, frontend)
-    packed = _pack(parts, [len(encode(p, frontend)) for p in parts], max_tokens)
+    packed = _pack(parts, [len(encode(p, *frontend)) for p in parts], max_tokens)
     if len(packed) == 1:                  # the estimate fit, the joined text did not (the front end joined
         mid = len(parts) // 2             # across a space): halve
         packed = [" ".join(parts[:mid]), " ".join(parts[mid:])]
     return [q for p in packed for q in _fit(p, max_tokens, frontend, level)]
 
 
-def split_line(line: str, max_tokens: int, frontend: str = DEFAULT_FRONTEND) -> Iterator[TextPiece]:
-    """The pieces of ``line`` (module docstring), lazily: the first comes after one pysbd window.  ``frontend``:
+def split_line(line: str, max_tokens: int, frontend: str = DEFAULT_FRONTEND,
+               cleaners: str = DEFAULT_CLEANERS) -> Iterator[TextPiece]:
+    """The pieces of ``line`` (module docstring), lazily: the first comes after one pysbd window.  ``frontend``,
+    ``cleaners``:
     ``prepare_text``'s."""
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
     emitted = False
     held: TextPiece | None = None        # a piece with nothing to say, kept in case the line has nothing else
     for s, sentence in enumerate(sentences(line), 1):
-        texts = _fit(sentence, max_tokens, frontend) if sentence.strip() else []
+        texts = _fit(sentence, max_tokens, (frontend, cleaners)) if sentence.strip() else []
         for k, text in enumerate(texts):
-            piece = TextPiece(text, encode(text, frontend), s, k == len(texts) - 1)
+            piece = TextPiece(text, encode(text, frontend, cleaners), s, k == len(texts) - 1)
             if speakable(piece.ids):
                 emitted = True
                 yield piece

@@ -1,7 +1,10 @@
-"""The front ends behind :func:`~.frontend.prepare_text`: ``dle``, ``default`` (DLE + :mod:`.spoken`) and ``nemo``.
+"""The front ends behind :func:`~.frontend.prepare_text`: ``dle``, ``default`` (DLE + :mod:`.spoken`) and ``nemo``,
+each for one of DLE's cleaner pipelines.
 
-All three share DLE's pipeline after their own first step: ARPAbet in braces (DLE's reading), then
-lower-case → numbers → abbreviations → collapse whitespace, then the symbol table.
+``english_cleaners`` (Tacotron 2): ARPAbet in braces (DLE's reading), the plain segments lower-case → numbers
+→ abbreviations → collapse whitespace, then the symbol table.  ``english_cleaners_v2`` (FastPitch): the whole
+line through :func:`~.cleaners_v2.encode_v2`, then the same brace reading and table.  ``default`` and ``nemo``
+run their own first step (:func:`~.spoken.speak`, NeMo) before either.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import re
 
 from .cleaners import collapse_whitespace, expand_abbreviations, to_ascii
+from .cleaners_v2 import encode_v2
 from .result import Change, TextResult
 from .numbers import normalize_numbers
 from .spoken import speak
@@ -58,10 +62,29 @@ def _changes(pairs: list) -> tuple[Change, ...]:
     return tuple(Change(o, s) for o, s in dict.fromkeys(pairs))
 
 
-def prepare(line: str, frontend: str) -> TextResult:
+def _as_is(text: str, changes: list) -> str:
+    return text
+
+
+def _speak_first(line: str, changes: list) -> str:
+    """:func:`~.spoken.speak` on the text outside brace groups (ARPAbet stays as written)."""
+    parts = re.split(r"(\{.+?\})", line)
+    return "".join(p if i % 2 else speak(p, changes) if p else p for i, p in enumerate(parts))
+
+
+def _v2(line: str, changes: list, keep_pad: bool) -> list[int]:
+    """``english_cleaners_v2`` + DLE's lookup (characters with no ASCII spelling are listed as dropped)."""
+    dropped: list = []
+    text = encode_v2(line, dropped)
+    changes.extend((c, "") for c in dropped)
+    return _sequence(text, _as_is, changes, keep_pad)
+
+
+def prepare(line: str, frontend: str, cleaners: str = "english_cleaners") -> TextResult:
     pairs: list = []
     if frontend == "dle":
-        ids = _sequence(line, _dle_plain, pairs, keep_pad=True)
+        ids = (_v2(line, pairs, keep_pad=True) if cleaners == "english_cleaners_v2"
+               else _sequence(line, _dle_plain, pairs, keep_pad=True))
     else:
         if frontend == "nemo":
             from .nemo import nemo_normalize
@@ -70,5 +93,8 @@ def prepare(line: str, frontend: str) -> TextResult:
                 pairs.append((line, normalized))
             line = normalized
         line = "".join(" " if c.isspace() else c for c in line)   # whitespace-like characters: spaces
-        ids = _sequence(line, _default_plain, pairs, keep_pad=False)
+        if cleaners == "english_cleaners_v2":
+            ids = _v2(_speak_first(line, pairs), pairs, keep_pad=False)
+        else:
+            ids = _sequence(line, _default_plain, pairs, keep_pad=False)
     return TextResult(tuple(ids), sequence_to_text(ids), _changes(pairs))

@@ -123,13 +123,17 @@ def main() -> int:
     for i in range(args.n):
         text = sentence(rng, i)
         items.append([text, text_to_sequence(text, ["english_cleaners"])])
-    commit = subprocess.run(["git", "-C", args.dle, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = {"made_by": "tests/data/make_dle_text_ids.py", "dle_commit": commit or args.dle_commit or "unknown",
-           "items": items}
-    with gzip.open(args.o, "wt", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
+    write_fixture(args, "tests/data/make_dle_text_ids.py", items)
     print(f"{args.o}: {len(items)} sentences")
     return 0
+
+
+def write_fixture(args: argparse.Namespace, made_by: str, items: list, **extra) -> None:
+    """``args.o``: gzipped JSON of ``items`` with the DLE checkout's commit (``--dle-commit`` outside a git tree)."""
+    commit = subprocess.run(["git", "-C", args.dle, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    doc = {"made_by": made_by, "dle_commit": commit or args.dle_commit or "unknown", **extra, "items": items}
+    with gzip.open(args.o, "wt", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from trtnet.runtime import ranges
 from trtnet.runtime.fed import piece_key, split_key
 from trtnet.runtime.longform import LongForm
 from trtnet.runtime.pipeline import InputError, Pipeline, encode_lines, item_rng
-from trtnet.runtime.text import DEFAULT_FRONTEND
+from trtnet.runtime.acoustic import text_cleaners
+from trtnet.runtime.text import DEFAULT_CLEANERS, DEFAULT_FRONTEND
 from trtnet.runtime.streaming import to_int16
 
 from .portable import localize
@@ -85,9 +86,10 @@ def _in_range(name: str, v: float | int) -> float | int:
 
 def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any], *,
                   defaults: tuple[float, float, float], frontend: str = DEFAULT_FRONTEND,
-                  max_text_len: float = math.inf) -> ParsedRequest:
+                  max_text_len: float = math.inf, cleaners: str = DEFAULT_CLEANERS) -> ParsedRequest:
     """Check one request's tensors and parameters; RequestError names what is wrong, expected vs actual.
-    ``max_text_len``: the most tokens of TEXT (default: any, it is split into pieces)."""
+    ``max_text_len``: the most tokens of TEXT (default: any, it is split into pieces); ``cleaners``: the
+    acoustic model's (``runtime.acoustic.text_cleaners``)."""
     if parameters:
         raise RequestError(f"unknown request parameter(s) {sorted(parameters)}; settings are the inputs "
                            f"{', '.join([*SETTINGS, SEED])}")
@@ -104,7 +106,7 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
     if "\n" in text.strip("\n"):
         raise RequestError(f"{TEXT} must be one line, got {text.count(chr(10)) + 1}")
     try:
-        ids = encode_lines([text.strip("\n")], max_text_len, frontend)[0]
+        ids = encode_lines([text.strip("\n")], max_text_len, frontend, cleaners)[0]
     except InputError as e:
         raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
     values = list(defaults)
@@ -235,7 +237,8 @@ def make_model(pb_utils: Any) -> type:
                     inputs = {name: _input(pb_utils, request, name) for name in INPUT_DTYPES}
                     inputs = {k: v for k, v in inputs.items() if v is not None}
                     parsed.append(parse_request(inputs, json.loads(request.parameters() or "{}"),
-                                                defaults=self.defaults, frontend=self.settings.text_frontend))
+                                                defaults=self.defaults, frontend=self.settings.text_frontend,
+                                                cleaners=text_cleaners(getattr(self.backend, "t2_config", None))))
                     errors.append(None)
                 except RequestError as e:
                     parsed.append(None)

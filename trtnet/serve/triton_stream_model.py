@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from trtnet.runtime.acoustic import text_cleaners
 from trtnet.runtime.streaming import DEFAULT_CHUNK_FRAMES
 
 from .portable import localize
@@ -88,7 +89,8 @@ def make_stream_model(pb_utils: Any) -> type:
                 frames = chunk_frames_of(inputs)
                 parsed = parse_request({k: v for k, v in inputs.items() if k != CHUNK_FRAMES},
                                        json.loads(request.parameters() or "{}"), defaults=self.defaults,
-                                       frontend=self.settings.text_frontend)
+                                       frontend=self.settings.text_frontend,
+                                       cleaners=text_cleaners(getattr(self.backend, "t2_config", None)))
                 stream = stream_request(self.backend, self.settings, parsed, frames, self.audio_dtype,
                                         lambda: is_cancelled(request))
             except RequestError as e:

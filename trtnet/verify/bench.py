@@ -28,7 +28,7 @@ def _row(lat, mels, extra, *, framework: str, batch: int, precision: str, warmup
 def bench_pipeline(pipe: Pipeline, text: str, batch: int, iterations: int, warmup: int, *, framework: str,
                    precision: str, sync: Callable[[], None] = lambda: None) -> BenchRow:
     """Time ``pipe`` on ``batch`` copies of ``text`` (engine or eager sessions; loop or per-step decoder)."""
-    ids = encode_lines([text], pipe.limits.max_text_len, pipe.settings.text_frontend) * batch
+    ids = encode_lines([text], pipe.limits.max_text_len, pipe.settings.text_frontend, pipe.text_cleaners) * batch
     lat, mels, extra = [], [], {"decoder_ms_per_step": [], "vocoder_ms": [], "denoiser_ms": []}
     for _ in range(warmup + iterations):
         sync()

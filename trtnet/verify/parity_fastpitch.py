@@ -13,7 +13,7 @@ import torch
 
 from trtnet.engines.eager import EagerNetwork
 from trtnet.layers.options import NetworkOptions
-from trtnet.runtime.acoustic import fastpitch_feeds
+from trtnet.runtime.acoustic import fastpitch_feeds, text_cleaners
 from trtnet.runtime.text import DEFAULT_FRONTEND, prepare_text
 from trtnet.runtime.vocoder import vocoder_for
 from trtnet.weights.checkpoint import load_checkpoint
@@ -35,7 +35,7 @@ def fastpitch_vs_reference(fp_ckpt: Any, voc_ckpt: Any, fp_store: WeightStore, v
     every vocoder network on the reference's mel."""
     cfg, voc_cfg = fp_store.config, voc_store.config
     vocoder = vocoder_for(voc_cfg)
-    ids = np.array([prepare_text(text, frontend).ids], np.int32)
+    ids = np.array([prepare_text(text, frontend, text_cleaners(cfg)).ids], np.int32)
     case = Case(ids, np.array([ids.shape[1]], np.int32), np.zeros((0,), np.float32), seed)
     params = ref.tensors(load_checkpoint(fp_ckpt).state_dict)
     want = ref.infer(params, cfg, torch.from_numpy(ids).long(), pace=pace, pitch_scale=pitch_scale,
