@@ -94,7 +94,7 @@ def _edit_file(path, fn):
     (lambda f: f.attrs.__setitem__("format_version", 2), WeightsFormatError,
      r"format_version 2 is not supported: this trtnet \(.*\) reads format_version \[1\]"),
     (lambda f: f.attrs.__delitem__("source_sha256"), WeightsFormatError, r"\['source_sha256'\] missing"),
-    (lambda f: f.attrs.__setitem__("architecture", "fastpitch"), WeightsFormatError, "architecture 'fastpitch'"),
+    (lambda f: f.attrs.__setitem__("architecture", "melgan"), WeightsFormatError, "architecture 'melgan'"),
     (lambda f: f.attrs.__setitem__("config", '{"n_flows": 3}'), WeightsFormatError, "bad 'config' attribute"),
     (lambda f: f.__delitem__("embedding.weight"), WeightKeysError, "missing keys.*embedding.weight"),
     (lambda f: f.create_dataset("extra.weight", data=np.zeros(2)), WeightKeysError, "unexpected keys"),

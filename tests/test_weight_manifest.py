@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 
+from fixtures_fastpitch import fp_small  # noqa: F401 (fixture)
 from fixtures_hifigan import hg_small  # noqa: F401 (fixture)
 from fixtures_tacotron2 import t2_small  # noqa: F401 (fixture)
 from fixtures_waveglow import wg_small  # noqa: F401 (fixture)
@@ -46,7 +47,7 @@ def constant_values(g: Graph) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("name", list(networks.NETWORKS))
 def test_every_constant_is_a_manifest_entry_or_a_literal(name, request):
     model = request.getfixturevalue({"tacotron2": "t2_small", "waveglow": "wg_small",
-                                     "hifigan": "hg_small"}[networks.NETWORKS[name].architecture])
+                                     "hifigan": "hg_small", "fastpitch": "fp_small"}[networks.NETWORKS[name].architecture])
     with WeightStore.open(model.store.name) as store:   # a fresh store: its read record is this network's
         g = Graph.trt(name)
         networks.define(name, g, store, NetworkOptions(precision="fp16"))

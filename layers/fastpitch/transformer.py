@@ -47,14 +47,17 @@ def conv_time_major(g: Graph, w: WeightStore, x: Tensor, shape: tuple[int, int, 
     return ops.transpose(ops.squeeze(y, 3), 1, 2)
 
 
-def inverse_frequencies(d: int) -> np.ndarray:
-    """ω_j = 10000^(−2j/D), j < D/2 [1, D/2] (float64)."""
-    return (1.0 / (10000.0 ** (np.arange(0, d, 2, dtype=np.float64) / d)))[None, :]
+def inverse_frequencies(g: Graph, d: int) -> Tensor:
+    """ω_j = 10000^(−2j/D) = exp(j·(−2·ln 10000 / D)), j < D/2: float32 [1, D/2], computed in the graph (a fill
+    and one scale, so no array constant that the weights do not hold).  TRT: IFillLayer, IElementWiseLayer,
+    IUnaryLayer EXP, IShuffleLayer."""
+    j = ops.arange(g, d // 2, F32, name="frequency_index")
+    return ops.unsqueeze(ops.exp(j * (-2.0 * math.log(10000.0) / d)), 0, name="inv_freq")
 
 
 def positional_encoding(g: Graph, steps: Tensor, d: int, dtype: DType) -> Tensor:
     """P [T, D] = [sin(p·ω), cos(p·ω)] for p = steps (float32 [T, 1]), cast to ``dtype``."""
-    angle = steps * g.constant(inverse_frequencies(d), dtype=F32, name="inv_freq")
+    angle = steps * inverse_frequencies(g, d)
     return ops.cast(ops.concat([ops.sin(angle), ops.cos(angle)], 1, name="positions"), dtype)
 
 

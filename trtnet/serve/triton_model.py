@@ -109,12 +109,10 @@ def parse_request(inputs: Mapping[str, np.ndarray], parameters: Mapping[str, Any
         ids = encode_lines([text.strip("\n")], max_text_len, frontend, cleaners)[0]
     except InputError as e:
         raise RequestError(f"{TEXT}: {e}".replace("line 1 ", "the line ").replace("line 1: ", "")) from None
-    values = list(defaults)
-    for i, (name, _) in enumerate(SETTINGS.items()):
+    values = list(defaults)     # the server's own settings, checked when it opened its models
+    for i, name in enumerate(SETTINGS):
         if name in inputs:
-            values[i] = float(_scalar(name, inputs[name]))
-    for name, v in zip(SETTINGS, values):
-        _in_range(name, v)
+            values[i] = float(_in_range(name, _scalar(name, inputs[name])))
     gate, sigma, strength = values
     seed = int(_in_range(SEED, _scalar(SEED, inputs[SEED]))) if SEED in inputs else 0
     return ParsedRequest(text.strip("\n"), ids, (gate, sigma, strength), seed)
