@@ -65,25 +65,26 @@ class BackendSpec:
         if self.engine_dir and self.eager_explicit:
             raise ValueError("give --engine-dir or --backend eager, not both")
 
+    def _selected(self, archs: tuple[str, ...], choice: str, kind: str) -> str:
+        """The one of ``archs`` whose weights are given, else the ``choice`` field, else ``archs[0]``; a
+        ValueError for two given or a choice that contradicts the given one."""
+        given = [a for a in archs if getattr(self, a)]
+        if len(given) > 1:
+            raise ValueError(f"give one {kind}: {' or '.join('--' + a for a in archs)}, not both")
+        chosen = getattr(self, choice)
+        if given and chosen and chosen != given[0]:
+            raise ValueError(f"--{choice} {chosen} contradicts --{given[0]} {getattr(self, given[0])}")
+        return given[0] if given else chosen or archs[0]
+
     @property
     def vocoder_arch(self) -> str:
         """The vocoder selected: the one whose weights are given, else ``vocoder``, else WaveGlow."""
-        given = [a for a in VOCODER_ARCHS if getattr(self, a)]
-        if len(given) > 1:
-            raise ValueError("give one vocoder: --waveglow or --hifigan, not both")
-        if given and self.vocoder and self.vocoder != given[0]:
-            raise ValueError(f"--vocoder {self.vocoder} contradicts --{given[0]} {getattr(self, given[0])}")
-        return given[0] if given else self.vocoder or "waveglow"
+        return self._selected(VOCODER_ARCHS, "vocoder", "vocoder")
 
     @property
     def acoustic_arch(self) -> str:
         """The acoustic model selected: the one whose weights are given, else ``acoustic``, else Tacotron 2."""
-        given = [a for a in ACOUSTIC_ARCHS if getattr(self, a)]
-        if len(given) > 1:
-            raise ValueError("give one acoustic model: --tacotron2 or --fastpitch, not both")
-        if given and self.acoustic and self.acoustic != given[0]:
-            raise ValueError(f"--acoustic {self.acoustic} contradicts --{given[0]} {getattr(self, given[0])}")
-        return given[0] if given else self.acoustic or "tacotron2"
+        return self._selected(ACOUSTIC_ARCHS, "acoustic", "acoustic model")
 
     def weights(self, arch: str) -> str | None:
         return getattr(self, arch)
