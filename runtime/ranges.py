@@ -57,6 +57,7 @@ SIGMA = Range(0.0, 2.0)                                            # WaveGlow z 
 DENOISER_STRENGTH = Range(0.0, 1.0)                                # × the bias spectrum subtracted
 SEED = Range(0, INT64_MAX, integral=True)                          # int64 request input, --seed
 CHUNK_FRAMES = Range(1, 4096, integral=True)                       # decoder steps per streamed chunk
+PAUSE_MS = Range(0.0, 10_000.0)                                    # silence between pieces of a long line
 # FastPitch's pace divides the predicted durations (each at most max_duration frames): from 0.1 the repeat counts
 # and their running sum (an FP32 matmul) stay exact integers; beyond 10 DLE's typical 3-10 frame durations round to
 # no frame at all

@@ -13,12 +13,6 @@ def _fail(text: str, want: str) -> argparse.ArgumentTypeError:
     return argparse.ArgumentTypeError(f"{text!r} is not {want}")
 
 
-def real(low: float | None = None, high: float | None = None, *, low_open: bool = False,
-         high_open: bool = False) -> Callable[[str], float]:
-    """A finite float in the range [low, high] (either end open or absent)."""
-    return of_range(ranges.Range(low, high, low_open, high_open))
-
-
 def integer(low: int | None = None, high: int | None = None) -> Callable[[str], int]:
     """A whole number in [low, high]."""
     return of_range(ranges.Range(low, high, integral=True))
@@ -50,7 +44,7 @@ NON_NEGATIVE_INT = integer(0, ranges.INT32_MAX)                   # warm-up iter
 PACE = of_range(ranges.PACE)                                      # FastPitch: durations / pace
 PITCH_SCALE = of_range(ranges.PITCH_SCALE)                        # FastPitch: pitch × scale + shift
 PITCH_SHIFT = of_range(ranges.PITCH_SHIFT)                        # in Hz
-PAUSE_MS = real(0.0, 10_000.0)                                    # silence joined between pieces of a line
+PAUSE_MS = of_range(ranges.PAUSE_MS)                              # silence joined between pieces of a line
 PORT = integer(1, 65535)                                          # a TCP port the server listens on
 
 
