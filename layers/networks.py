@@ -1,4 +1,5 @@
-"""The registry of buildable networks: name → (architecture, definition, weight prefixes it reads).
+"""The buildable networks: name → (definition, weight prefixes it reads); which architecture's weights build each
+one, and which networks exist, is said once in ``trtnet.models`` (``NETWORKS`` holds exactly its networks).
 
 A definition is ``define(g: Graph, store: WeightStore, opts: NetworkOptions) -> None``: it declares the
 inputs (with profile ranges from ``opts``), computes, and marks the outputs.  The same function builds the
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trtnet.graph import Graph
+from trtnet.models import all_networks, architecture_of
 from trtnet.weights.store import WeightStore
 
 from .options import NetworkOptions
@@ -20,10 +22,14 @@ from .options import NetworkOptions
 @dataclass(frozen=True)
 class NetworkDef:
     name: str
-    architecture: str            # the weights it needs: "tacotron2", "waveglow", "hifigan" or "fastpitch"
     target: str                  # "module:function"
     prefixes: tuple[str, ...]    # weight keys it reads (for the unused-weight check)
     description: str
+
+    @property
+    def architecture(self) -> str:
+        """The weights it needs (``trtnet.models``)."""
+        return architecture_of(self.name)
 
     def function(self) -> Callable[[Graph, WeightStore, NetworkOptions], None]:
         module, fn = self.target.split(":")
@@ -39,27 +45,30 @@ _WG = "trtnet.layers.waveglow.networks"
 _HG = "trtnet.layers.hifigan.networks"
 _FP = "trtnet.layers.fastpitch.networks"
 NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
-    NetworkDef("encoder", "tacotron2", f"{_T2}:define_encoder", ("embedding", "encoder",
+    NetworkDef("encoder", f"{_T2}:define_encoder", ("embedding", "encoder",
                "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
-    NetworkDef("decoder-loop", "tacotron2", f"{_T2}:define_decoder_loop", _DECODER,
+    NetworkDef("decoder-loop", f"{_T2}:define_decoder_loop", _DECODER,
                "the whole autoregressive decode in one ILoop"),
-    NetworkDef("decoder-step", "tacotron2", f"{_T2}:define_decoder_step", _DECODER,
+    NetworkDef("decoder-step", f"{_T2}:define_decoder_step", _DECODER,
                "one decoder step, state in and out (the per-step host-loop design, for comparison)"),
-    NetworkDef("decoder-chunk", "tacotron2", f"{_T2}:define_decoder_chunk", _DECODER,
+    NetworkDef("decoder-chunk", f"{_T2}:define_decoder_chunk", _DECODER,
                "the decoder loop resumed from a state for at most `chunk` steps (streaming)"),
-    NetworkDef("postnet", "tacotron2", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
-    NetworkDef("fused", "tacotron2", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),
+    NetworkDef("postnet", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
+    NetworkDef("fused", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),
                "encoder + decoder loop + postnet in one engine"),
-    NetworkDef("waveglow", "waveglow", f"{_WG}:define_waveglow", ("upsample", "WN", "convinv"), "mel → audio"),
-    NetworkDef("denoiser", "waveglow", f"{_WG}:define_denoiser", ("denoiser",), "audio → denoised audio"),
-    NetworkDef("hifigan", "hifigan", f"{_HG}:define_hifigan", ("conv_pre", "ups", "resblocks", "conv_post"),
+    NetworkDef("waveglow", f"{_WG}:define_waveglow", ("upsample", "WN", "convinv"), "mel → audio"),
+    NetworkDef("denoiser", f"{_WG}:define_denoiser", ("denoiser",), "audio → denoised audio"),
+    NetworkDef("hifigan", f"{_HG}:define_hifigan", ("conv_pre", "ups", "resblocks", "conv_post"),
                "mel → audio (HiFi-GAN generator)"),
-    NetworkDef("hifigan-denoiser", "hifigan", f"{_HG}:define_denoiser", ("denoiser",),
+    NetworkDef("hifigan-denoiser", f"{_HG}:define_denoiser", ("denoiser",),
                "audio → denoised audio (HiFi-GAN bias spectrum)"),
-    NetworkDef("fastpitch", "fastpitch", f"{_FP}:define_fastpitch",
+    NetworkDef("fastpitch", f"{_FP}:define_fastpitch",
                ("encoder", "decoder", "duration_predictor", "pitch_predictor", "pitch_emb", "pitch_std",
                 "energy_predictor", "energy_emb", "proj"), "tokens → mel, mel_lengths, durations, pitch (no loop)"),
 )}
+if set(NETWORKS) != set(all_networks()):
+    raise ImportError(f"layers/networks.py defines {sorted(NETWORKS)}; trtnet.models registers "
+                      f"{sorted(all_networks())}")
 
 
 def define(name: str, g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

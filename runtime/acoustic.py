@@ -4,8 +4,9 @@ build_config.json's ``hparams``).
 
 An acoustic model takes padded tokens [B, T_in] with their ``lengths`` and returns a mel [B, n_mel, T] with each
 item's ``mel_lengths`` and ``frames`` (the frames the vocoder reads: 0 past them), plus what it reports per item.
-Tacotron 2 runs encoder → decoder loop → postnet; FastPitch one network.  Adding one is: its network(s) in
-``layers/`` (registry entries), its weights in ``weights/``, and one :class:`Acoustic` entry in ``ACOUSTIC``.
+Tacotron 2 runs encoder → decoder loop → postnet; FastPitch one network.  Adding one is: its entry in
+``trtnet.models`` (networks, roles, default engines), its network(s) in ``layers/``, its weights in ``weights/``,
+and one :class:`Acoustic` entry in ``ACOUSTIC``.
 Numpy only.
 """
 
@@ -17,10 +18,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .sessions import run
+from trtnet.models import ACOUSTIC_KIND, MODELS, Model, models
 
-# the Tacotron 2 network names a caller may ask for; an acoustic model maps them onto its own networks
-TACOTRON2_ROLES = ("encoder", "decoder-loop", "decoder-step", "decoder-chunk", "postnet", "fused")
+from .sessions import run
 
 
 @dataclass
@@ -40,22 +40,28 @@ class Acoustic:
     """One acoustic architecture as the runtime sees it."""
 
     architecture: str                       # the weights' architecture ("tacotron2", "fastpitch")
-    networks: tuple[str, ...]               # the networks a synthesis runs
-    engines: tuple[str, ...]                # what build-engines builds by default
     settings: tuple[str, ...]               # run-time settings it reads
     generate: Callable[[Any, np.ndarray, np.ndarray, Sequence[int]], AcousticOutput]
     stop_rule: str                          # how its mel ends (for the user)
 
+    @property
+    def model(self) -> Model:
+        """Its networks and roles (``trtnet.models``)."""
+        return MODELS[self.architecture]
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The networks a synthesis runs."""
+        return self.model.runs
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """What build-engines builds by default."""
+        return self.model.engines
+
     def resolve(self, names: Sequence[str]) -> tuple[str, ...]:
-        """``names`` with Tacotron 2's network names mapped onto this model's (each once, order kept)."""
-        if self.architecture == "tacotron2":
-            return tuple(names)
-        out: list[str] = []
-        for n in names:
-            for m in (self.networks if n in TACOTRON2_ROLES else (n,)):
-                if m not in out:
-                    out.append(m)
-        return tuple(out)
+        """``names`` with Tacotron 2's network names (the roles) mapped onto this model's (each once, order kept)."""
+        return self.model.resolve(names)
 
 
 def valid_frames(mel_lengths: np.ndarray, n_steps: int) -> np.ndarray:
@@ -100,11 +106,13 @@ def _fastpitch(pipe: Any, tokens: np.ndarray, lengths: np.ndarray, indices: Sequ
 
 
 ACOUSTIC: dict[str, Acoustic] = {a.architecture: a for a in (
-    Acoustic("tacotron2", ("encoder", "decoder-loop", "postnet"), ("encoder", "decoder-loop", "decoder-step", "postnet"),
-             ("gate_threshold", "max_decoder_steps"), _tacotron2, "the gate (or the step cap)"),
-    Acoustic("fastpitch", ("fastpitch",), ("fastpitch",), ("pace", "pitch_scale", "pitch_shift"), _fastpitch,
+    Acoustic("tacotron2", ("gate_threshold", "max_decoder_steps"), _tacotron2, "the gate (or the step cap)"),
+    Acoustic("fastpitch", ("pace", "pitch_scale", "pitch_shift"), _fastpitch,
              "the predicted durations (bounded by the engines' max frames)"),
 )}
+if set(ACOUSTIC) != {m.architecture for m in models(ACOUSTIC_KIND)}:
+    raise ImportError(f"ACOUSTIC covers {sorted(ACOUSTIC)}; trtnet.models registers "
+                      f"{[m.architecture for m in models(ACOUSTIC_KIND)]}")
 
 
 def acoustic_for(config: Any) -> Acoustic:

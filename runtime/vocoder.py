@@ -2,8 +2,9 @@
 behind one small interface, chosen from the model config's ``architecture`` (recorded in build_config.json).
 
 A vocoder turns the post-net mel [B, n_mel, T] with each item's valid ``frames`` into audio [B, hop·T] (0 past
-hop·frames[b]); its denoiser network takes that audio with ``samples`` = hop·frames.  Adding one is: a network in
-``layers/`` (registry entries), its weights in ``weights/``, and one :class:`Vocoder` entry in ``VOCODERS``.
+hop·frames[b]); its denoiser network takes that audio with ``samples`` = hop·frames.  Adding one is: its entry in
+``trtnet.models`` (networks and roles), a network in ``layers/``, its weights in ``weights/``, and one
+:class:`Vocoder` entry in ``VOCODERS``.
 Numpy only.
 """
 
@@ -14,6 +15,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from trtnet.models import VOCODER_KIND, MODELS, Model, models
+
 from .fed import RngFor, waveglow_z
 
 
@@ -22,17 +25,29 @@ class Vocoder:
     """One vocoder architecture as the runtime sees it."""
 
     architecture: str            # the weights' architecture ("waveglow", "hifigan")
-    network: str                 # its network / engine name
-    denoiser: str                # its denoiser network / engine name
     settings: tuple[str, ...]    # run-time settings it reads ("sigma", "denoiser_strength")
     extra_feeds: Callable[["VocoderRun", np.ndarray, Sequence[int], int], dict[str, np.ndarray]]
     stream_context: int          # streaming: real mel frames on each side of a chunk (measured, README "Streaming")
     output: str = "audio"
 
+    @property
+    def model(self) -> Model:
+        """Its networks and roles (``trtnet.models``)."""
+        return MODELS[self.architecture]
+
+    @property
+    def network(self) -> str:
+        """Its network / engine name (the role "vocoder")."""
+        return self.model.role("vocoder")
+
+    @property
+    def denoiser(self) -> str:
+        """Its denoiser network / engine name (the role "vocoder-denoiser")."""
+        return self.model.role("vocoder-denoiser")
+
     def resolve(self, names: Sequence[str]) -> tuple[str, ...]:
         """``names`` with the roles "vocoder" and "vocoder-denoiser" replaced by this vocoder's network names."""
-        roles = {"vocoder": self.network, "vocoder-denoiser": self.denoiser}
-        return tuple(roles.get(n, n) for n in names)
+        return self.model.resolve(names)
 
     def feeds(self, run: "VocoderRun", mel: np.ndarray, frames: np.ndarray, indices: Sequence[int], start: int = 0
               ) -> dict[str, np.ndarray]:
@@ -90,9 +105,12 @@ def _no_feeds(run: VocoderRun, mel: np.ndarray, indices: Sequence[int], start: i
 WAVEGLOW_CONTEXT = 32
 HIFIGAN_CONTEXT = 16
 VOCODERS: dict[str, Vocoder] = {v.architecture: v for v in (
-    Vocoder("waveglow", "waveglow", "denoiser", ("sigma", "denoiser_strength"), _waveglow_feeds, WAVEGLOW_CONTEXT),
-    Vocoder("hifigan", "hifigan", "hifigan-denoiser", ("denoiser_strength",), _no_feeds, HIFIGAN_CONTEXT),
+    Vocoder("waveglow", ("sigma", "denoiser_strength"), _waveglow_feeds, WAVEGLOW_CONTEXT),
+    Vocoder("hifigan", ("denoiser_strength",), _no_feeds, HIFIGAN_CONTEXT),
 )}
+if set(VOCODERS) != {m.architecture for m in models(VOCODER_KIND)}:
+    raise ImportError(f"VOCODERS covers {sorted(VOCODERS)}; trtnet.models registers "
+                      f"{[m.architecture for m in models(VOCODER_KIND)]}")
 
 
 def vocoder_for(config: Any) -> Vocoder:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HOUSE = (
     ("base", ("trtnet", "trtnet.version", "trtnet.files", "trtnet.errors", "trtnet.dtypes", "trtnet.device",
               "trtnet.flavor", "trtnet.trt_logger", "trtnet.iospec", "trtnet.manifest", "trtnet.sidecar",
-              "trtnet.weights.cache", "trtnet.interrupt",
+              "trtnet.weights.cache", "trtnet.interrupt", "trtnet.models",
               "trtnet.layers.options")),           # NetworkOptions: plain data the engine directory's schema checks            # where the cache is: the text front end's NeMo grammars use it
     ("text", ("trtnet.runtime.text",)),            # the text front end: the symbol table the weights check
     ("weights", ("trtnet.weights",)),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
+from trtnet.models import MODELS
+
 from ..weights.config import (WAVEGLOW_VARIANTS, ConfigError, Tacotron2Config, WaveGlowConfig, check_value,
                               field_range)
 
@@ -47,7 +49,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="HDF5 file to write (atomically); must not be the checkpoint itself")
     p.add_argument("--force", action="store_true",
                    help="replace an existing --output file (default: refuse to overwrite it)")
-    p.add_argument("--model", choices=("auto", "tacotron2", "waveglow", "hifigan", "fastpitch"), default="auto",
+    p.add_argument("--model", choices=("auto", *MODELS), default="auto",
                    help="expected architecture (default: detect from the keys)")
     p.add_argument("--ema", action="store_true",
                    help="extract the EMA weights: HiFi-GAN's gen_ema instead of 'generator', FastPitch's "

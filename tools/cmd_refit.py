@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-REFIT_MODELS = {"tacotron2": "Tacotron 2", "fastpitch": "FastPitch", "waveglow": "WaveGlow", "hifigan": "HiFi-GAN"}
+from trtnet.models import ACOUSTIC_KIND, MODELS, VOCODER_KIND, architectures
+
+REFIT_MODELS = {a: m.title for a, m in MODELS.items()}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -31,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     need = [a for a in REFIT_MODELS if getattr(args, a)]
     if not need:
         raise ValueError("give new weights: --tacotron2 / --fastpitch and/or --waveglow / --hifigan")
-    if "tacotron2" in need and "fastpitch" in need:
-        raise ValueError("--tacotron2 and --fastpitch: an engine directory holds one acoustic model")
-    if "waveglow" in need and "hifigan" in need:
-        raise ValueError("--waveglow and --hifigan: an engine directory holds one vocoder")
+    for kind in (ACOUSTIC_KIND, VOCODER_KIND):
+        given = [a for a in architectures(kind) if a in need]
+        if len(given) > 1:
+            raise ValueError(f"{' and '.join('--' + a for a in given)}: an engine directory holds one {kind} model")
     sources = resolve_sources(args, need=need)
     records = refit_engine_dir(args.engine_dir, sources, emulate=args.emulate_engines,
                                flavor=None if args.flavor == "auto" else args.flavor)

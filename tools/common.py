@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any, Iterable
 
 from trtnet.engines import spec as lib
-from trtnet.engines.spec import BackendSpec, OpenBackend
+from trtnet.engines.spec import ACOUSTIC_ARCHS, VOCODER_ARCHS, BackendSpec, OpenBackend
 
 from .argtypes import DENOISER_STRENGTH, GATE_THRESHOLD, PACE, PITCH_SCALE, PITCH_SHIFT, SIGMA, device
 
@@ -22,13 +22,13 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fastpitch", metavar="SOURCE", default=None,
                    help="DLE FastPitch checkpoint or extracted .h5, as the acoustic model instead of Tacotron 2 "
                         "(pair it with --hifigan or --waveglow) (default: none)")
-    p.add_argument("--acoustic", choices=["tacotron2", "fastpitch"], default=None,
+    p.add_argument("--acoustic", choices=ACOUSTIC_ARCHS, default=None,
                    help="acoustic model when its weights are not given: the demo one (default tacotron2; "
                         "--fastpitch implies fastpitch)")
     p.add_argument("--hifigan", metavar="SOURCE", default=None,
                    help="DLE HiFi-GAN generator checkpoint or extracted .h5, an http(s) URL, or a published name "
                         "(trtnet fetch --list), as the vocoder instead of WaveGlow (default: none)")
-    p.add_argument("--vocoder", choices=["waveglow", "hifigan"], default=None,
+    p.add_argument("--vocoder", choices=VOCODER_ARCHS, default=None,
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
     p.add_argument("--demo-size", choices=["full", "small"], default="full",

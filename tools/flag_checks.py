@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-MODEL_FLAGS = ("tacotron2", "fastpitch", "waveglow", "hifigan")
+from trtnet.models import MODELS
+
+MODEL_FLAGS = tuple(MODELS)             # one weights flag per model
 
 
 def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any]) -> None:

@@ -22,8 +22,7 @@ from trtnet.build import BuildConfig, build
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes, file_sha256
-from trtnet.runtime.acoustic import ACOUSTIC
-from trtnet.runtime.vocoder import VOCODERS
+from trtnet.models import ACOUSTIC_KIND, MODELS, VOCODER_KIND, models
 from trtnet.sidecar import INDEX_FORMAT, Sidecar, SidecarError, sidecar_path, verified_sidecar
 from trtnet.version import __version__, code_digest
 from trtnet.weights.sources import WeightSource
@@ -34,9 +33,9 @@ from trtnet.layers.options import NetworkOptions
 
 log = logging.getLogger(__name__)
 
-TACOTRON2_ENGINES = ACOUSTIC["tacotron2"].engines
-VOCODER_ENGINES = {a: (v.network, v.denoiser) for a, v in VOCODERS.items()}   # from the runtime's vocoder roles
-ACOUSTIC_ENGINES = {a: m.engines for a, m in ACOUSTIC.items()}                 # from the runtime's acoustic seam
+TACOTRON2_ENGINES = MODELS["tacotron2"].engines                                # all from trtnet.models
+VOCODER_ENGINES = {m.architecture: m.engines for m in models(VOCODER_KIND)}
+ACOUSTIC_ENGINES = {m.architecture: m.engines for m in models(ACOUSTIC_KIND)}
 DEFAULT_ENGINES = TACOTRON2_ENGINES + VOCODER_ENGINES["waveglow"]
 
 

@@ -26,8 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-VOCODER_ARCHS = ("waveglow", "hifigan")
-ACOUSTIC_ARCHS = ("tacotron2", "fastpitch")
+from trtnet.models import ACOUSTIC_KIND, VOCODER_KIND, architectures
+
+VOCODER_ARCHS = architectures(VOCODER_KIND)       # the first is the default
+ACOUSTIC_ARCHS = architectures(ACOUSTIC_KIND)
+#: The run-time overrides: settings a request-independent caller may change without rebuilding anything.
+RUNTIME_OVERRIDES = ("gate_threshold", "sigma", "denoiser_strength", "max_decoder_steps", "text_frontend", "pace",
+                     "pitch_scale", "pitch_shift")
 PIPELINE = ("encoder", "decoder-loop", "postnet", "vocoder", "vocoder-denoiser")   # text to audio (vocoder roles)
 
 
@@ -88,6 +93,10 @@ class BackendSpec:
 
     def weights(self, arch: str) -> str | None:
         return getattr(self, arch)
+
+    def overrides(self) -> dict[str, Any]:
+        """The run-time overrides it sets (``RUNTIME_OVERRIDES`` that are not None)."""
+        return {f: getattr(self, f) for f in RUNTIME_OVERRIDES if getattr(self, f) is not None}
 
     def to_dict(self) -> dict[str, Any]:
         """The fields that differ from the defaults (JSON-ready; ``from_dict`` reads it back)."""

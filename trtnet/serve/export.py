@@ -75,14 +75,14 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
         cfg = read_build_config(root)
         arch = vocoder_architecture(cfg["hparams"], str(root))
         acoustic = ACOUSTIC[acoustic_architecture(cfg["hparams"])]
-        needed = (*acoustic.resolve(("encoder", "decoder-loop", "postnet")), VOCODERS[arch].network)
+        needed = (*acoustic.networks, *VOCODERS[arch].model.runs)
         for name in needed:
             if name not in cfg["engines"]:
                 raise ValueError(f"{root} has no {name} engine (built: {sorted(cfg['engines'])}); the server runs "
                                  f"{', '.join(needed)} (+ {VOCODERS[arch].denoiser})")
         wg = CONFIG_CLASSES[arch].from_dict(cfg["hparams"][arch])
         opts = cfg["options"]
-        return BackendSpec(engine_dir=str(root), text_frontend=spec.text_frontend).to_dict(), BackendFacts(
+        return BackendSpec(engine_dir=str(root), **spec.overrides()).to_dict(), BackendFacts(
             "engine", int(opts["max_batch"]), int(opts["max_text_len"]), wg.sampling_rate, wg.upsample_stride,
             f"TensorRT engines in {root}")
     from trtnet.weights.store import WeightStore
@@ -96,9 +96,7 @@ def backend_spec(spec: BackendSpec) -> tuple[dict[str, Any], BackendFacts]:
                          **{arch: str(Path(sources[arch].h5_path).resolve())}, vocoder=arch,
                          cache_dir=None if spec.cache_dir is None else str(Path(spec.cache_dir).resolve()),
                          device=spec.device, precision=spec.precision, dropout=opts.dropout, noise=opts.noise,
-                         gate_threshold=spec.gate_threshold, sigma=spec.sigma,
-                         denoiser_strength=spec.denoiser_strength, text_frontend=spec.text_frontend,
-                         pace=spec.pace, pitch_scale=spec.pitch_scale, pitch_shift=spec.pitch_shift)
+                         **spec.overrides())
     return served.to_dict(), BackendFacts("eager", opts.max_batch, opts.max_text_len, wg.sampling_rate,
                                           wg.upsample_stride, f"eager PyTorch twin ({opts.precision}, dropout "
                                           f"{opts.dropout}, noise {opts.noise})")

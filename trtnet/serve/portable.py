@@ -4,7 +4,7 @@ repository root, so the repository can be copied or moved (another host, a share
 Layout (inside the ``trtnet_tts`` model directory; Triton ignores its non-numeric subdirectories)::
 
     trtnet_tts/engines/{build_config.json, <network>.plan, <network>.json}    engine backend
-    trtnet_tts/weights/{tacotron2|fastpitch,waveglow|hifigan}.h5              eager backend
+    trtnet_tts/weights/<architecture>.h5 (the acoustic model's, the vocoder's)  eager backend
 
 ``pack`` copies (and checks) the files into a staging repository and rewrites the backend spec's paths;
 ``localize`` (in the model's ``initialize``) turns them back into absolute paths against the model's own directory.
@@ -16,7 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
-PATH_KEYS = ("engine_dir", "tacotron2", "fastpitch", "waveglow", "hifigan")
+from trtnet.models import MODELS
+
+PATH_KEYS = ("engine_dir", *MODELS)          # the BackendSpec fields that hold paths: one weights file per model
 ASSET_MODEL = "trtnet_tts"          # the model directory holding the assets (both models read them)
 
 

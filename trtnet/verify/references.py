@@ -8,6 +8,8 @@ from typing import Any, Callable, Mapping
 
 import torch
 
+from trtnet.models import VOCODER_KIND, models
+
 
 @dataclass
 class VocoderReference:
@@ -33,7 +35,12 @@ def _hifigan(ckpt: Any, config: Any) -> VocoderReference:
     return VocoderReference(lambda mel, feeds: model.infer(mel), lambda audio, s: den(audio, s).squeeze(1))
 
 
-REFERENCES: dict[str, Callable[[Any, Any], VocoderReference]] = {"waveglow": _waveglow, "hifigan": _hifigan}
+_ADAPTERS: dict[str, Callable[[Any, Any], VocoderReference]] = {"waveglow": _waveglow, "hifigan": _hifigan}
+_MISSING = [m.architecture for m in models(VOCODER_KIND) if m.architecture not in _ADAPTERS]
+if _MISSING:
+    raise ImportError(f"trtnet.models registers vocoders {_MISSING} with no reference adapter here")
+#: One reference per vocoder that ``trtnet.models`` registers.
+REFERENCES = {m.architecture: _ADAPTERS[m.architecture] for m in models(VOCODER_KIND)}
 
 
 def vocoder_reference(ckpt: Any, config: Any) -> VocoderReference:
