@@ -289,3 +289,23 @@ def test_the_real_runtime_refuses_plans_built_for_the_emulator(refittable_dir):
     plan = json.loads((refittable_dir / "build_config.json").read_text())["engines"]["postnet"]["plan"]
     with pytest.raises(EngineCompatibilityError, match="built for the emulated runtime"):
         Engine.load(refittable_dir / plan)
+
+
+def test_build_engines_reuses_refitted_plans_for_the_weights_they_carry(tmp_path, ckpt_b):
+    """A refit to B is a build from B as far as the cache goes: build-engines with B (same flags) reuses the
+    refitted plans, adds what is missing, and keeps the index naming them; with A again it rebuilds."""
+    d = build(tmp_path / "e", "fp32", "postnet,waveglow", "--refittable", "--emulate-engines")
+    assert main(["refit", str(d), "--tacotron2", str(ckpt_b["tacotron2"]), "--waveglow", str(ckpt_b["waveglow"]),
+                 "--emulate-engines"]) == 0
+    refitted = {n: e["plan"] for n, e in json.loads((d / "build_config.json").read_text())["engines"].items()}
+    assert all(".refit-" in p for p in refitted.values())
+    kept = {n: (d / p).read_bytes() for n, p in refitted.items()}
+    build(d, "fp32", "postnet,waveglow,denoiser", "--refittable", "--emulate-engines", "--tacotron2",
+          str(ckpt_b["tacotron2"]), "--waveglow", str(ckpt_b["waveglow"]))
+    index = json.loads((d / "build_config.json").read_text())["engines"]
+    for n, p in refitted.items():
+        assert index[n]["plan"] == p and index[n]["cached"] and (d / p).read_bytes() == kept[n]
+    assert not index["denoiser"]["cached"]
+    build(d, "fp32", "postnet", "--refittable", "--emulate-engines")          # A again: built, not the refit
+    index = json.loads((d / "build_config.json").read_text())["engines"]
+    assert index["postnet"]["plan"] == "postnet.plan" and not index["postnet"]["cached"]

@@ -56,12 +56,33 @@ class EngineRecord:
     sidecar: Sidecar
 
 
-def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildConfig, flavor: Any) -> str:
-    blob = json.dumps({"network": name, "weights": weights_sha, "options": opts.to_json(),
+def build_key(name: str, opts: NetworkOptions, config: BuildConfig, flavor: Any) -> str:
+    """Everything an engine's plan depends on but its weights: network, options, build config, TensorRT
+    flavour and version, trtnet version and the digest of its network-defining code."""
+    blob = json.dumps({"network": name, "options": opts.to_json(),
                        "build": {k: v for k, v in config.to_json().items() if k != "heartbeat_seconds"},
                        "flavor": flavor.name, "trt": str(flavor.version), "trtnet": __version__,
                        "code": code_digest()}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def weights_key(build: str, weights_sha: str) -> str:
+    """The cache key of a plan with ``build_key`` ``build`` carrying weights ``weights_sha``: what a build
+    from those weights writes, and what a refit to them writes (a refitted plan is reused like a built one)."""
+    return hashlib.sha256(f"{build}:{weights_sha}".encode()).hexdigest()
+
+
+def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildConfig, flavor: Any) -> str:
+    return weights_key(build_key(name, opts, config, flavor), weights_sha)
+
+
+def _plans(out: Path, name: str) -> list[Path]:
+    """Where an engine's current plan may be: the one the directory's index names (a refit's
+    ``<engine>.refit-<sha>.plan``), then ``<engine>.plan``."""
+    named = (_previous_index(out).get("engines") or {}).get(name)
+    plan = named.get("plan") if isinstance(named, dict) else None
+    found = [out / plan] if isinstance(plan, str) and "/" not in plan and plan != f"{name}.plan" else []
+    return found + [out / f"{name}.plan"]
 
 
 def _cached(plan: Path, key: str) -> Sidecar | None:
@@ -83,19 +104,21 @@ def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOp
     fl = flavor_mod.resolve(flavor)
     nd = networks.NETWORKS[name]
     with WeightStore.open(source.h5_path, nd.architecture) as store:
-        key = cache_key(name, store.file_sha256, opts, config, fl)
+        build_k = build_key(name, opts, config, fl)
+        key = weights_key(build_k, store.file_sha256)
+        for plan in [] if force else _plans(out_dir, name):
+            side = _cached(plan, key)
+            if side is not None:
+                log.info("%s: up to date (%s, cache key %s…), not rebuilt", name, plan, key[:12])
+                return EngineRecord(name, plan, True, side.build_seconds or 0.0, plan.stat().st_size, side)
         plan = out_dir / f"{name}.plan"
-        side = None if force else _cached(plan, key)
-        if side is not None:
-            log.info("%s: up to date (%s, cache key %s…), not rebuilt", name, plan, key[:12])
-            return EngineRecord(name, plan, True, side.build_seconds or 0.0, plan.stat().st_size, side)
         t0 = time.perf_counter()
         g = Graph.trt(name, flavor=flavor)
         networks.define(name, g, store, opts)
         store.check_all_used(nd.prefixes)
         log.info("%s: network defined (%d layers) in %.1f s", name, g.num_layers,
                  time.perf_counter() - t0)
-        extra = {"cache_key": key, "code_sha256": code_digest(), "architecture": nd.architecture, "config": store.config.to_dict(),
+        extra = {"cache_key": key, "build_key": build_k, "code_sha256": code_digest(), "architecture": nd.architecture, "config": store.config.to_dict(),
                  "options": opts.to_json(), "weights_file": str(source.h5_path)}
         res = build(g, plan, config, weights_sha256=store.file_sha256, extra=extra)
     return EngineRecord(name, plan, False, res.sidecar.build_seconds, res.plan_bytes, res.sidecar)   # the builder's
@@ -171,8 +194,8 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
     fl = flavor_mod.resolve(flavor)
     keep = []
     for name, nd in networks.NETWORKS.items():
-        plan = out / f"{name}.plan"
-        if name in built or not plan.exists():
+        plan = next((p for p in _plans(out, name) if p.exists()), None)
+        if name in built or plan is None:
             continue
         other = _other_model(nd.architecture, sources)
         if other:

@@ -35,7 +35,7 @@ from trtnet.weights.store import WeightStore
 
 from trtnet.layers import networks
 
-from .engine_set import BUILD_CONFIG
+from .engine_set import BUILD_CONFIG, weights_key
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,10 @@ def _new_sidecar(side: Sidecar, data: bytes, sha: str, src: WeightSource, second
     extra = dict(side.extra)
     extra["refit"] = {"from_weights_sha256": side.weights_sha256, "seconds": round(seconds, 3)}
     extra["weights_file"] = str(src.h5_path)
-    extra.pop("cache_key", None)     # build-engines' cache describes builds, not refits
+    if "build_key" in extra:         # build-engines reuses it as it would a build from these weights
+        extra["cache_key"] = weights_key(extra["build_key"], sha)
+    else:                            # built before build keys were recorded: not reusable
+        extra.pop("cache_key", None)
     return replace(side, weights_sha256=sha, extra=extra, plan_sha256=hashlib.sha256(data).hexdigest())
 
 
