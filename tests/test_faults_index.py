@@ -173,6 +173,7 @@ def test_cuda_without_a_gpu_is_refused_saying_what_to_use(tmp_path, capsys):
     (["--fastpitch", "other.h5"], "--fastpitch other.h5: the engines in"),
     (["--acoustic", "fastpitch"], "--acoustic fastpitch: the engines in"),
     (["--demo-size", "small"], "--demo-size small: not with --engine-dir"),
+    (["--precision", "fp16"], "--precision fp16: not with --engine-dir (the engines run the precision they were"),
 ])
 def test_synthesize_flags_that_would_be_ignored_are_refused(built, tmp_path, capsys, extra, message):
     assert synthesize(built, tmp_path, *extra) == 2

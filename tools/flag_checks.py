@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from typing import Any
+
+from trtnet.engines.spec import BackendSpec
 
 from trtnet.models import MODELS
 
@@ -20,9 +23,11 @@ def refuse_model_flags_with_engines(args: argparse.Namespace, cfg: dict[str, Any
         flag = given[0]
         raise ValueError(f"--{flag} {getattr(args, flag)}: the engines in {args.engine_dir} run the weights they were "
                          f"built from (build_config.json 'inputs'); drop --{flag}, or rebuild the engines from it")
-    for flag, default, why in (("device", "cpu", "the engines run on the GPU they were built for"),
-                               ("demo_size", "full", "the engines run the weights they were built from")):
-        if getattr(args, flag, default) != default:
+    defaults = {f.name: f.default for f in dataclasses.fields(BackendSpec)}        # the eager backend's
+    for flag, why in (("device", "the engines run on the GPU they were built for"),
+                      ("demo_size", "the engines run the weights they were built from"),
+                      ("precision", "the engines run the precision they were built with")):
+        if getattr(args, flag, defaults[flag]) != defaults[flag]:
             raise ValueError(f"--{flag.replace('_', '-')} {getattr(args, flag)}: not with --engine-dir ({why}; it "
                              "selects the eager backend's)")
     chosen = getattr(args, "acoustic", None)
