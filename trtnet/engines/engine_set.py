@@ -76,10 +76,10 @@ def cache_key(name: str, weights_sha: str, opts: NetworkOptions, config: BuildCo
     return weights_key(build_key(name, opts, config, flavor), weights_sha)
 
 
-def _plans(out: Path, name: str) -> list[Path]:
-    """Where an engine's current plan may be: the one the directory's index names (a refit's
+def _plans(out: Path, name: str, previous: Mapping[str, Any]) -> list[Path]:
+    """Where an engine's current plan may be: the one the directory's previous index names (a refit's
     ``<engine>.refit-<sha>.plan``), then ``<engine>.plan``."""
-    named = (_previous_index(out).get("engines") or {}).get(name)
+    named = (previous.get("engines") or {}).get(name)
     plan = named.get("plan") if isinstance(named, dict) else None
     found = [out / plan] if isinstance(plan, str) and "/" not in plan and plan != f"{name}.plan" else []
     return found + [out / f"{name}.plan"]
@@ -99,14 +99,16 @@ def _cached(plan: Path, key: str) -> Sidecar | None:
 
 
 def build_engine(name: str, source: WeightSource, out_dir: Path, opts: NetworkOptions, config: BuildConfig, *,
-                 flavor: str | None = None, force: bool = False) -> EngineRecord:
-    """Build (or reuse) one engine; the weights it reads are checked strictly (missing and unused keys)."""
+                 flavor: str | None = None, force: bool = False, previous: Mapping[str, Any] | None = None
+                 ) -> EngineRecord:
+    """Build (or reuse) one engine; the weights it reads are checked strictly (missing and unused keys).
+    ``previous``: the directory's index before this build (the plan it names is reused too if it matches)."""
     fl = flavor_mod.resolve(flavor)
     nd = networks.NETWORKS[name]
     with WeightStore.open(source.h5_path, nd.architecture) as store:
         build_k = build_key(name, opts, config, fl)
         key = weights_key(build_k, store.file_sha256)
-        for plan in [] if force else _plans(out_dir, name):
+        for plan in [] if force else _plans(out_dir, name, previous or {}):
             side = _cached(plan, key)
             if side is not None:
                 log.info("%s: up to date (%s, cache key %s…), not rebuilt", name, plan, key[:12])
@@ -143,12 +145,13 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     with locked_dir(out, "trtnet build-engines"):
         t_all = time.perf_counter()
         records = []
+        previous = _previous_index(out)
         for i, name in enumerate(engines, 1):
             arch = networks.NETWORKS[name].architecture
             log.info("[%d/%d] %s (%s, %s) — %.0f s elapsed", i, len(engines), name, arch, opts.precision,
                      time.perf_counter() - t_all)
-            records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force))
-        previous = _previous_index(out)
+            records.append(build_engine(name, sources[arch], out, opts, config, flavor=flavor, force=force,
+                                        previous=previous))
         records += _current_others(out, sources, previous, engines, opts, config, flavor)
         summary = _summary(records, sources, previous, opts, config, flavor, runtime_defaults or {})
         atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode())
@@ -194,7 +197,7 @@ def _current_others(out: Path, sources: Mapping[str, WeightSource], previous: Ma
     fl = flavor_mod.resolve(flavor)
     keep = []
     for name, nd in networks.NETWORKS.items():
-        plan = next((p for p in _plans(out, name) if p.exists()), None)
+        plan = next((p for p in _plans(out, name, previous) if p.exists()), None)
         if name in built or plan is None:
             continue
         other = _other_model(nd.architecture, sources)
