@@ -25,6 +25,7 @@ class NetworkDef:
     target: str                  # "module:function"
     prefixes: tuple[str, ...]    # weight keys it reads (for the unused-weight check)
     description: str
+    reads_outputs_of: str | None = None    # a network whose outputs are among its inputs (the decoders: encoder)
 
     @property
     def architecture(self) -> str:
@@ -48,11 +49,11 @@ NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
     NetworkDef("encoder", f"{_T2}:define_encoder", ("embedding", "encoder",
                "decoder.attention_layer.memory_layer"), "tokens → memory, processed_memory"),
     NetworkDef("decoder-loop", f"{_T2}:define_decoder_loop", _DECODER,
-               "the whole autoregressive decode in one ILoop"),
+               "the whole autoregressive decode in one ILoop", "encoder"),
     NetworkDef("decoder-step", f"{_T2}:define_decoder_step", _DECODER,
-               "one decoder step, state in and out (the per-step host-loop design, for comparison)"),
+               "one decoder step, state in and out (the per-step host-loop design, for comparison)", "encoder"),
     NetworkDef("decoder-chunk", f"{_T2}:define_decoder_chunk", _DECODER,
-               "the decoder loop resumed from a state for at most `chunk` steps (streaming)"),
+               "the decoder loop resumed from a state for at most `chunk` steps (streaming)", "encoder"),
     NetworkDef("postnet", f"{_T2}:define_postnet", ("postnet",), "mel → mel + postnet(mel)"),
     NetworkDef("fused", f"{_T2}:define_fused", ("embedding", "encoder", "decoder", "postnet"),
                "encoder + decoder loop + postnet in one engine"),

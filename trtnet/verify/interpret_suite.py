@@ -41,10 +41,11 @@ def run_case(network: str, precision: str, store: Any, seed: int = 0, steps: int
     networks.define(network, g, store, opts)
     rng = np.random.default_rng(seed)
     feeds = make_feeds(g.inputs, dims_for(store.config, steps), store.config, rng)
-    if network in ("decoder-loop", "decoder-step", "decoder-chunk"):
+    upstream = networks.NETWORKS[network].reads_outputs_of           # the decoders read the encoder's memory
+    if upstream:
         enc = Graph.eager({"tokens": rng.integers(1, store.config.n_symbols, (BATCH, TEXT)).astype(np.int32),
-                           "lengths": feeds["lengths"]}, "encoder", cast_floats=True)
-        networks.define("encoder", enc, store, opts)
+                           "lengths": feeds["lengths"]}, upstream, cast_floats=True)
+        networks.define(upstream, enc, store, opts)
         feeds.update({k: v.numpy() for k, v in enc.results().items()})
     return compare_network(network, store, opts, feeds, trt_graph=g, seed=seed, **kw)
 
