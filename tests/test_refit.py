@@ -309,3 +309,4 @@ def test_build_engines_reuses_refitted_plans_for_the_weights_they_carry(tmp_path
     build(d, "fp32", "postnet", "--refittable", "--emulate-engines")          # A again: built, not the refit
     index = json.loads((d / "build_config.json").read_text())["engines"]
     assert index["postnet"]["plan"] == "postnet.plan" and not index["postnet"]["cached"]
+    assert not list(d.glob("postnet.refit-*")) and (d / refitted["waveglow"]).exists()   # only the superseded go

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from trtnet import flavor as flavor_mod
-from trtnet.build import BuildConfig, build
+from trtnet.build import BuildConfig, build, layers_path
 from trtnet.graph import Graph
 from trtnet.files import locked_dir
 from trtnet.files import atomic_write_bytes, file_sha256
@@ -155,9 +155,21 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
         records += _current_others(out, sources, previous, engines, opts, config, flavor)
         summary = _summary(records, sources, previous, opts, config, flavor, runtime_defaults or {})
         atomic_write_bytes(out / BUILD_CONFIG, (json.dumps(summary, indent=2, allow_nan=False) + "\n").encode())
+        for r in records:
+            if not r.cached:
+                _remove_superseded_refits(out, r.name)
     log.info("done: %d engines (%d rebuilt) in %.1f s → %s", len(records), sum(not r.cached for r in records),
              time.perf_counter() - t_all, out / BUILD_CONFIG)
     return summary
+
+
+def _remove_superseded_refits(out: Path, name: str) -> None:
+    """Delete ``<name>.refit-*.plan`` (with sidecar and layer table): ``name`` was just rebuilt as
+    ``<name>.plan`` and the index written, so a refitted plan of it is no longer named anywhere."""
+    for plan in out.glob(f"{name}.refit-*.plan"):
+        for f in (plan, sidecar_path(plan), layers_path(plan)):
+            f.unlink(missing_ok=True)
+        log.info("removed %s (superseded by %s.plan)", plan, name)
 
 
 def _check_pairs(sources: Mapping[str, WeightSource]) -> None:
