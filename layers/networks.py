@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trtnet.graph import Graph
-from trtnet.models import all_networks, architecture_of
+from trtnet.models import all_networks, architecture_of, check_covers
 from trtnet.weights.store import WeightStore
 
 from .options import NetworkOptions
@@ -67,9 +67,7 @@ NETWORKS: dict[str, NetworkDef] = {n.name: n for n in (
                ("encoder", "decoder", "duration_predictor", "pitch_predictor", "pitch_emb", "pitch_std",
                 "energy_predictor", "energy_emb", "proj"), "tokens → mel, mel_lengths, durations, pitch (no loop)"),
 )}
-if set(NETWORKS) != set(all_networks()):
-    raise ImportError(f"layers/networks.py defines {sorted(NETWORKS)}; trtnet.models registers "
-                      f"{sorted(all_networks())}")
+check_covers("layers/networks.py NETWORKS", NETWORKS, all_networks())
 
 
 def define(name: str, g: Graph, store: WeightStore, opts: NetworkOptions) -> None:

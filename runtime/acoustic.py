@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from trtnet.models import ACOUSTIC_KIND, MODELS, Model, models
+from trtnet.models import ACOUSTIC_KIND, MODELS, Model, architectures, check_covers
 
 from .sessions import run
 
@@ -110,9 +110,7 @@ ACOUSTIC: dict[str, Acoustic] = {a.architecture: a for a in (
     Acoustic("fastpitch", ("pace", "pitch_scale", "pitch_shift"), _fastpitch,
              "the predicted durations (bounded by the engines' max frames)"),
 )}
-if set(ACOUSTIC) != {m.architecture for m in models(ACOUSTIC_KIND)}:
-    raise ImportError(f"ACOUSTIC covers {sorted(ACOUSTIC)}; trtnet.models registers "
-                      f"{[m.architecture for m in models(ACOUSTIC_KIND)]}")
+check_covers("runtime/acoustic.py ACOUSTIC", ACOUSTIC, architectures(ACOUSTIC_KIND))
 
 
 def acoustic_for(config: Any) -> Acoustic:

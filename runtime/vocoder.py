@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from trtnet.models import VOCODER_KIND, MODELS, Model, models
+from trtnet.models import VOCODER_KIND, MODELS, Model, architectures, check_covers
 
 from .fed import RngFor, waveglow_z
 
@@ -108,9 +108,7 @@ VOCODERS: dict[str, Vocoder] = {v.architecture: v for v in (
     Vocoder("waveglow", ("sigma", "denoiser_strength"), _waveglow_feeds, WAVEGLOW_CONTEXT),
     Vocoder("hifigan", ("denoiser_strength",), _no_feeds, HIFIGAN_CONTEXT),
 )}
-if set(VOCODERS) != {m.architecture for m in models(VOCODER_KIND)}:
-    raise ImportError(f"VOCODERS covers {sorted(VOCODERS)}; trtnet.models registers "
-                      f"{[m.architecture for m in models(VOCODER_KIND)]}")
+check_covers("runtime/vocoder.py VOCODERS", VOCODERS, architectures(VOCODER_KIND))
 
 
 def vocoder_for(config: Any) -> Vocoder:

@@ -32,7 +32,7 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="vocoder when its weights are not given: the demo one (default waveglow; --hifigan implies "
                         "hifigan)")
     p.add_argument("--demo-size", choices=["full", "small"], default=BackendSpec.demo_size,
-                   help="size of the demo models used when no checkpoint is given (default full)")
+                   help="size of the demo models used when no checkpoint is given (default %(default)s)")
     p.add_argument("--cache-dir", dest="cache_dir", default=None, metavar="DIR",
                    help="weights cache: demo checkpoints and .h5 files extracted from checkpoints, keyed by content "
                         "(default: $TRTNET_CACHE, else ~/.cache/trtnet)")
@@ -86,9 +86,9 @@ def add_backend_args(p: argparse.ArgumentParser) -> None:
                    help="run the eager PyTorch twin of the same networks (the default when --engine-dir is not given)")
     add_emulate_arg(p)
     add_model_args(p)
-    p.add_argument("--device", type=device, default=BackendSpec.device, help="torch device of the eager backend: cpu, cuda (default cpu)")
+    p.add_argument("--device", type=device, default=BackendSpec.device, help="torch device of the eager backend: cpu, cuda (default %(default)s)")
     p.add_argument("--precision", choices=["fp32", "fp16"], default=BackendSpec.precision,
-                   help="eager backend precision (default fp32; engines run the precision they were built with)")
+                   help="eager backend precision (default %(default)s; engines run the precision they were built with)")
     p.add_argument("--dropout", choices=["in-engine", "input", "off"], default=None,
                    help="eager: prenet dropout mode (default in-engine); engines: must match their build")
     p.add_argument("--noise", choices=["in-engine", "input"], default=None, help="as --dropout, for WaveGlow z (default in-engine)")

@@ -14,7 +14,7 @@ them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 ACOUSTIC_KIND, VOCODER_KIND = "acoustic", "vocoder"
 #: The role names of a vocoder (its network, its denoiser).
@@ -92,3 +92,12 @@ def architecture_of(network: str) -> str:
 def all_networks() -> tuple[str, ...]:
     """Every registered network, in registry order."""
     return tuple(n for m in MODELS.values() for n in m.networks)
+
+
+def check_covers(table: str, have: Iterable[str], registered: Iterable[str]) -> None:
+    """An ImportError naming what ``table`` (a module's own list keyed by architecture or network) lacks of the
+    ``registered`` names, or holds beyond them: every module that keeps such a list checks it at import."""
+    have, registered = set(have), set(registered)
+    if have != registered:
+        raise ImportError(f"{table} lacks {sorted(registered - have)} and has {sorted(have - registered)} beyond "
+                          f"what trtnet.models registers ({sorted(registered)})")

@@ -163,13 +163,17 @@ def build_engine_set(out_dir: str | Path, sources: Mapping[str, WeightSource], e
     return summary
 
 
+def remove_plan(plan: Path, why: str) -> None:
+    """Delete a plan the index no longer names, with its sidecar and layer table."""
+    for f in (plan, sidecar_path(plan), layers_path(plan)):
+        f.unlink(missing_ok=True)
+    log.info("removed %s (%s)", plan, why)
+
+
 def _remove_superseded_refits(out: Path, name: str) -> None:
-    """Delete ``<name>.refit-*.plan`` (with sidecar and layer table): ``name`` was just rebuilt as
-    ``<name>.plan`` and the index written, so a refitted plan of it is no longer named anywhere."""
+    """``name`` was just rebuilt as ``<name>.plan`` and the index written: its refitted plans are named nowhere."""
     for plan in out.glob(f"{name}.refit-*.plan"):
-        for f in (plan, sidecar_path(plan), layers_path(plan)):
-            f.unlink(missing_ok=True)
-        log.info("removed %s (superseded by %s.plan)", plan, name)
+        remove_plan(plan, f"superseded by {name}.plan")
 
 
 def _check_pairs(sources: Mapping[str, WeightSource]) -> None:

@@ -35,7 +35,7 @@ from trtnet.weights.store import WeightStore
 
 from trtnet.layers import networks
 
-from .engine_set import BUILD_CONFIG, weights_key
+from .engine_set import BUILD_CONFIG, remove_plan, weights_key
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,4 @@ def _remove_orphans(root: Path, cfg: Mapping[str, Any]) -> None:
         engine = plan.name.split(".")[0]
         if plan.name in named or (".refit-" not in plan.name and engine not in refitted):
             continue
-        for f in (plan, sidecar_path(plan), layers_path(plan)):
-            f.unlink(missing_ok=True)
-        log.info("removed %s (no longer in %s)", plan, BUILD_CONFIG)
+        remove_plan(plan, f"no longer in {BUILD_CONFIG}")

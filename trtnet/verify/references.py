@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 
-from trtnet.models import VOCODER_KIND, models
+from trtnet.models import VOCODER_KIND, architectures, check_covers
 
 
 @dataclass
@@ -36,11 +36,9 @@ def _hifigan(ckpt: Any, config: Any) -> VocoderReference:
 
 
 _ADAPTERS: dict[str, Callable[[Any, Any], VocoderReference]] = {"waveglow": _waveglow, "hifigan": _hifigan}
-_MISSING = [m.architecture for m in models(VOCODER_KIND) if m.architecture not in _ADAPTERS]
-if _MISSING:
-    raise ImportError(f"trtnet.models registers vocoders {_MISSING} with no reference adapter here")
-#: One reference per vocoder that ``trtnet.models`` registers.
-REFERENCES = {m.architecture: _ADAPTERS[m.architecture] for m in models(VOCODER_KIND)}
+check_covers("verify/references.py reference adapters", _ADAPTERS, architectures(VOCODER_KIND))
+#: One reference per vocoder that ``trtnet.models`` registers, in its order.
+REFERENCES = {a: _ADAPTERS[a] for a in architectures(VOCODER_KIND)}
 
 
 def vocoder_reference(ckpt: Any, config: Any) -> VocoderReference:
